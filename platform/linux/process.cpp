@@ -1,0 +1,149 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "platform/process.h"
+
+namespace wp::platform {
+namespace {
+
+// RAII for the two posix_spawn attribute objects.
+struct FileActions {
+  posix_spawn_file_actions_t actions;
+  FileActions() { posix_spawn_file_actions_init(&actions); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+};
+
+struct SpawnAttr {
+  posix_spawnattr_t attr;
+  SpawnAttr() { posix_spawnattr_init(&attr); }
+  ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
+  SpawnAttr(const SpawnAttr&) = delete;
+  SpawnAttr& operator=(const SpawnAttr&) = delete;
+};
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const std::string& s : strings)
+    out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+bool is_executable_file(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+Result<pid_t> spawn(const SpawnRequest& request) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(request.cwd, ec)) {
+    return make_error("cwd '{}' is not a directory", request.cwd.string());
+  }
+  FileActions files;
+  posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&files.actions, request.stdout_fd, 1);
+  posix_spawn_file_actions_adddup2(&files.actions, request.stderr_fd, 2);
+  posix_spawn_file_actions_addchdir_np(&files.actions, request.cwd.c_str());
+
+  // wp blocks SIGCHLD/SIGINT/SIGTERM/SIGHUP for its signalfd and ignores
+  // SIGPIPE; a job must start with neither.
+  SpawnAttr attr;
+  sigset_t empty;
+  sigset_t all;
+  sigemptyset(&empty);
+  sigfillset(&all);
+  posix_spawnattr_setflags(&attr.attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr.attr, 0);
+  posix_spawnattr_setsigmask(&attr.attr, &empty);
+  posix_spawnattr_setsigdefault(&attr.attr, &all);
+
+  std::vector<char*> argv = c_strings(request.argv);
+  std::vector<char*> env = c_strings(request.env);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, request.executable.c_str(), &files.actions, &attr.attr, argv.data(),
+                       env.data());
+  if (rc != 0) {
+    return make_error("cannot start '{}': {}", request.executable.string(), std::strerror(rc));
+  }
+  return pid;
+}
+
+Result<std::filesystem::path> resolve_executable(const std::string& name,
+                                                 const std::string& path_var,
+                                                 const std::filesystem::path& cwd) {
+  if (name.find('/') != std::string::npos) {
+    std::filesystem::path path(name);
+    if (path.is_relative()) path = cwd / path;
+    if (is_executable_file(path)) return path;
+    return make_error("'{}' is not an executable file", path.string());
+  }
+  std::string_view rest = path_var;
+  while (true) {
+    size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    std::filesystem::path candidate =
+        (dir.empty() ? cwd : std::filesystem::path(dir)) / name;  // empty entry: the cwd
+    if (is_executable_file(candidate)) return candidate;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return make_error("command not found: '{}' (not in PATH)", name);
+}
+
+bool signal_group(pid_t pgid, int signal) {
+  return ::kill(-pgid, signal) == 0;
+}
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
+  Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  int flags = ::fcntl(pipe.read.get(), F_GETFL);
+  ::fcntl(pipe.read.get(), F_SETFL, flags | O_NONBLOCK);
+  return pipe;
+}
+
+void become_subreaper() {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+std::vector<pid_t> list_children() {
+  std::vector<pid_t> children;
+  DIR* tasks = ::opendir("/proc/self/task");
+  if (tasks == nullptr) return children;
+  while (dirent* entry = ::readdir(tasks)) {
+    if (entry->d_name[0] == '.') continue;
+    std::ifstream in(fmt::format("/proc/self/task/{}/children", entry->d_name));
+    pid_t pid = 0;
+    while (in >> pid)
+      children.push_back(pid);
+  }
+  ::closedir(tasks);
+  return children;
+}
+
+std::string signal_name(int signal) {
+  const char* abbrev = sigabbrev_np(signal);
+  if (abbrev == nullptr) return fmt::format("signal {}", signal);
+  return std::string("SIG") + abbrev;
+}
+
+}  // namespace wp::platform

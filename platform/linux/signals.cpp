@@ -1,0 +1,58 @@
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "platform/signals.h"
+
+namespace wp::platform {
+namespace {
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP})
+    sigaddset(&set, sig);
+  return set;
+}
+
+}  // namespace
+
+Result<SignalChannel> SignalChannel::open() {
+  // A job's output pipe closing under us must be an error code, not a death.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t set = handled_signals();
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
+    return make_error("sigprocmask: {}", std::strerror(errno));
+  }
+  int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return make_error("signalfd: {}", std::strerror(errno));
+  SignalChannel channel;
+  channel.fd_.reset(fd);
+  channel.restore_ = true;
+  return channel;
+}
+
+SignalChannel::SignalChannel(SignalChannel&& other) noexcept
+    : fd_(std::move(other.fd_)), restore_(std::exchange(other.restore_, false)) {}
+
+SignalChannel::~SignalChannel() {
+  if (!restore_) return;
+  sigset_t set = handled_signals();
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+std::vector<int> SignalChannel::drain() {
+  std::vector<int> signals;
+  signalfd_siginfo info{};
+  while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGCHLD && !signals.empty() && signals.back() == SIGCHLD) continue;
+    signals.push_back(sig);
+  }
+  return signals;
+}
+
+}  // namespace wp::platform

@@ -1,0 +1,37 @@
+// A guard that outlives wp: a small forked process that knows the process
+// groups of running jobs and, if wp dies without saying goodbye (SIGKILL, a
+// crash), stops them, so a killed wp leaves no orphaned jobs behind.
+// Implemented per platform (platform/linux/sentinel.cpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include "util/result.h"
+#include "util/unique_fd.h"
+
+namespace wp::platform {
+
+class Sentinel {
+ public:
+  // Forks the sentinel. Call before wp opens any other fd it would inherit.
+  static Result<Sentinel> start();
+
+  Sentinel(Sentinel&& other) noexcept;
+  Sentinel& operator=(Sentinel&&) = delete;
+  Sentinel(const Sentinel&) = delete;
+  Sentinel& operator=(const Sentinel&) = delete;
+  ~Sentinel();  // says goodbye and reaps the sentinel
+
+  void watch(pid_t pgid);   // a job's process group started
+  void forget(pid_t pgid);  // ... and is gone
+  pid_t pid() const { return pid_; }
+
+ private:
+  Sentinel(UniqueFd channel, pid_t pid) : channel_(std::move(channel)), pid_(pid) {}
+  void send(char op, pid_t pgid);
+
+  UniqueFd channel_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace wp::platform

@@ -1,0 +1,32 @@
+// Signals as events: SIGCHLD, SIGINT, SIGTERM and SIGHUP are blocked and read
+// from a signalfd, so the run loop sees them between two polls instead of in
+// a handler. Implemented per platform (platform/linux/signals.cpp).
+#pragma once
+
+#include <vector>
+
+#include "util/result.h"
+#include "util/unique_fd.h"
+
+namespace wp::platform {
+
+class SignalChannel {
+ public:
+  static Result<SignalChannel> open();
+  SignalChannel(SignalChannel&& other) noexcept;
+  SignalChannel& operator=(SignalChannel&&) = delete;
+  SignalChannel(const SignalChannel&) = delete;
+  SignalChannel& operator=(const SignalChannel&) = delete;
+  ~SignalChannel();  // restores the signal mask wp started with
+
+  int fd() const { return fd_.get(); }
+  // The signals that arrived since the last call, in order (SIGCHLD at most once).
+  std::vector<int> drain();
+
+ private:
+  SignalChannel() = default;
+  UniqueFd fd_;
+  bool restore_ = false;
+};
+
+}  // namespace wp::platform

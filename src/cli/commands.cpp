@@ -1,0 +1,135 @@
+// `wp run` and `wp validate`: load, check against capacity, act, report.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <tuple>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli/options.h"
+#include "exec/output.h"
+#include "manifest/manifest.h"
+#include "platform/host.h"
+#include "report/summary.h"
+#include "util/log.h"
+
+namespace wp::cli {
+namespace {
+
+Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
+  CapacityCaps caps;
+  if (flags.cpus > 0) caps.cpu = Cores::from_double(flags.cpus);
+  if (!flags.memory.empty()) {
+    auto bytes = parse_bytes(flags.memory);
+    if (!bytes) return make_error("--memory: {}", bytes.error().message);
+    if (*bytes == 0) return make_error("--memory: must be more than 0");
+    caps.memory = *bytes;
+  }
+  if (flags.iops_given) caps.iops = flags.iops;
+  return caps;
+}
+
+// A manifest checked as far as it can be before a run: its own rules, then
+// whether each job fits the capacity, all in one list.
+struct Checked {
+  manifest::LoadResult loaded;
+  Capacity capacity;
+};
+
+Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags) {
+  auto flag_caps = caps_from_flags(flags);
+  if (!flag_caps) return flag_caps.error();
+  Checked checked{manifest::load_file(path), {}};
+  const manifest::CapacityLimits no_caps;
+  const manifest::CapacityLimits& manifest_caps =
+      checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
+  checked.capacity = resolve_capacity(platform::probe_host(), manifest_caps, *flag_caps);
+  if (checked.loaded.manifest) {
+    manifest::Diagnostics& errors = checked.loaded.errors;
+    manifest::Diagnostics fits =
+        manifest::check_fits(*checked.loaded.manifest, checked.capacity.total);
+    errors.insert(errors.end(), fits.begin(), fits.end());
+    std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+    });
+  }
+  return checked;
+}
+
+void print_diagnostics(const manifest::Diagnostics& errors) {
+  for (const manifest::Diagnostic& d : errors)
+    fmt::print(stderr, "{}\n", d.format());
+  fmt::print(stderr, "wp: {} error{}; nothing was run\n", errors.size(),
+             errors.size() == 1 ? "" : "s");
+}
+
+void write_summary_file(const report::RunReport& report, const std::string& json) {
+  std::ofstream(report.run_dir / "summary.json") << json;
+}
+
+}  // namespace
+
+int run_command(RunCommand& command) {
+  auto log = log::get("cli");
+  auto checked = load_and_check(command.manifest, command.capacity);
+  if (!checked) {
+    log->error("{}", checked.error().message);
+    return kExitUsage;
+  }
+  if (!checked->loaded.errors.empty()) {
+    print_diagnostics(checked->loaded.errors);
+    return kExitUsage;
+  }
+  auto grace = parse_duration(command.grace);
+  auto backoff = parse_duration(command.retry_backoff);
+  if (!grace || !backoff) {
+    log->error("{}", !grace ? "--grace: " + grace.error().message
+                            : "--retry-backoff: " + backoff.error().message);
+    return kExitUsage;
+  }
+  command.options.grace = *grace;
+  command.options.retry_backoff = *backoff;
+  command.options.run_dir = command.run_dir;
+  command.options.job_stdout_fd = command.json ? STDERR_FILENO : STDOUT_FILENO;
+
+  const manifest::Manifest& manifest = *checked->loaded.manifest;
+  const Capacity& capacity = checked->capacity;
+  log->info("{} job{}; capacity {}", manifest.jobs.size(), manifest.jobs.size() == 1 ? "" : "s",
+            format_resources(capacity.total));
+  log->debug("cpu: {}; memory: {}; iops: {}", capacity.cpu_source, capacity.memory_source,
+             capacity.iops_source);
+  auto report = exec::run(manifest, capacity, command.options);
+  if (!report) {
+    log->error("{}", report.error().message);
+    return kExitUsage;
+  }
+  std::string json = report::run_json(*report);
+  write_summary_file(*report, json);
+  if (!command.options.quiet || report->exit_code() != 0) {
+    exec::write_all(STDERR_FILENO, report::run_text(*report));
+  }
+  if (command.json) exec::write_all(STDOUT_FILENO, json);
+  return report->exit_code();
+}
+
+int validate_command(const ValidateCommand& command) {
+  auto checked = load_and_check(command.manifest, command.capacity);
+  if (!checked) {
+    log::get("cli")->error("{}", checked.error().message);
+    return kExitUsage;
+  }
+  const manifest::Diagnostics& errors = checked->loaded.errors;
+  size_t jobs = errors.empty() ? checked->loaded.manifest->jobs.size() : 0;
+  if (command.json) {
+    exec::write_all(STDOUT_FILENO, report::validation_json(command.manifest, errors, jobs));
+  } else if (errors.empty()) {
+    fmt::print("{}: ok ({} job{})\n", command.manifest, jobs, jobs == 1 ? "" : "s");
+  } else {
+    print_diagnostics(errors);
+  }
+  return errors.empty() ? kExitOk : kExitUsage;
+}
+
+}  // namespace wp::cli

@@ -1,0 +1,77 @@
+// The wp command line: CLI11 wiring only; the work is done by the library.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/options.h"
+#include "util/log.h"
+
+namespace {
+
+// A job's pipes must never land on fd 0-2, which the child's dup2 would
+// then clobber: fill any of them that wp was started without.
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+  }
+}
+
+void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
+  command->add_option("--cpus", flags.cpus, "Cap the CPU cores wp may use (fractional allowed)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--memory", flags.memory, "Cap the memory wp may use, e.g. 8GiB");
+  command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use")
+      ->each([&flags](const std::string&) { flags.iops_given = true; });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ensure_standard_fds();
+  CLI::App app{
+      "wp: a resource-aware batch runner. Packs the jobs of a TOML manifest onto the "
+      "machine without ever oversubscribing it.",
+      "wp"};
+  app.set_version_flag("--version", std::string("wp ") + WP_VERSION);
+  app.require_subcommand(1);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Show debug messages");
+
+  wp::cli::RunCommand run;
+  CLI::App* run_app = app.add_subcommand("run", "Run the jobs of a manifest");
+  run_app->add_option("manifest", run.manifest, "The manifest (TOML)")->required();
+  add_capacity_flags(run_app, run.capacity);
+  run_app->add_flag("-k,--keep-going", run.options.keep_going,
+                    "Keep starting independent jobs after a job failed");
+  run_app->add_flag("--json", run.json, "Print the run summary as JSON on stdout");
+  run_app->add_flag("-q,--quiet", run.options.quiet,
+                    "Show only failures (and the tail of their logs)");
+  run_app->add_option("--run-dir", run.run_dir,
+                      "Where logs go (default: .wp/runs/RUN-ID next to the manifest)");
+  run_app->add_option("--grace", run.grace, "Time between SIGTERM and SIGKILL")
+      ->capture_default_str();
+  run_app
+      ->add_option("--retry-backoff", run.retry_backoff,
+                   "Delay before the first retry; doubles each retry, at most 1m")
+      ->capture_default_str();
+
+  wp::cli::ValidateCommand validate;
+  CLI::App* validate_app = app.add_subcommand("validate", "Check a manifest without running it");
+  validate_app->add_option("manifest", validate.manifest, "The manifest (TOML)")->required();
+  add_capacity_flags(validate_app, validate.capacity);
+  validate_app->add_flag("--json", validate.json, "Print the result as JSON on stdout");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : wp::cli::kExitUsage;
+  }
+  using wp::log::Verbosity;
+  wp::log::setup(verbose                                  ? Verbosity::Verbose
+                 : run_app->parsed() && run.options.quiet ? Verbosity::Quiet
+                                                          : Verbosity::Normal);
+  if (run_app->parsed()) return wp::cli::run_command(run);
+  return wp::cli::validate_command(validate);
+}

@@ -1,0 +1,91 @@
+#include "exec/launch.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "platform/process.h"
+
+extern char** environ;  // NOLINT(readability-identifier-naming): POSIX's name
+
+namespace wp::exec {
+namespace {
+
+// Characters that make a command line more than words (make's list, plus '=',
+// which turns the first word into an assignment).
+constexpr std::string_view kShellChars = "#;\"*?[]&|<>(){}$`'~!\\=%\n";
+
+// First words that are shell syntax or builtins, not programs on PATH.
+constexpr std::array<std::string_view, 30> kShellWords{
+    ".",      ":",    "alias", "break",  "case", "cd",     "continue", "do",    "done",  "elif",
+    "else",   "esac", "eval",  "exec",   "exit", "export", "fi",       "for",   "if",    "read",
+    "return", "set",  "shift", "source", "then", "trap",   "ulimit",   "umask", "unset", "while"};
+
+std::vector<std::string> split_blanks(const std::string& command) {
+  std::vector<std::string> words;
+  std::string word;
+  for (char c : command) {
+    if (c == ' ' || c == '\t') {
+      if (!word.empty()) words.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  if (!word.empty()) words.push_back(std::move(word));
+  return words;
+}
+
+}  // namespace
+
+bool needs_shell(const std::string& command) {
+  if (command.find_first_of(kShellChars) != std::string::npos) return true;
+  std::vector<std::string> words = split_blanks(command);
+  if (words.empty()) return true;
+  return std::find(kShellWords.begin(), kShellWords.end(), words.front()) != kShellWords.end();
+}
+
+Result<LaunchPlan> plan_launch(const manifest::Job& job, const std::string& path_var) {
+  LaunchPlan plan;
+  if (!job.argv.empty()) {
+    plan.argv = job.argv;
+  } else if (needs_shell(job.command)) {
+    plan.executable = "/bin/sh";
+    plan.argv = {"/bin/sh", "-c", job.command};
+    plan.through_shell = true;
+    return plan;
+  } else {
+    plan.argv = split_blanks(job.command);
+  }
+  auto executable = platform::resolve_executable(plan.argv.front(), path_var, job.cwd);
+  if (!executable) return executable.error();
+  plan.executable = std::move(*executable);
+  return plan;
+}
+
+EnvMap inherited_environment() {
+  EnvMap env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view kv(*entry);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+  }
+  return env;
+}
+
+std::vector<std::string> job_environment(const EnvMap& inherited, const manifest::Job& job,
+                                         const EnvMap& wp_vars) {
+  EnvMap merged = inherited;
+  for (const auto& [key, value] : job.env)
+    merged[key] = value;
+  for (const auto& [key, value] : wp_vars)
+    merged[key] = value;
+  std::vector<std::string> env;
+  env.reserve(merged.size());
+  for (const auto& [key, value] : merged)
+    env.push_back(key + "=" + value);
+  return env;
+}
+
+}  // namespace wp::exec

@@ -1,0 +1,85 @@
+#include "exec/output.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "util/unique_fd.h"
+
+namespace wp::exec {
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void LinePrefixer::append_line(std::string& out, std::string_view line) const {
+  out += prefix_;
+  out += line;
+  out += '\n';
+}
+
+void LinePrefixer::feed(std::string_view data) {
+  // All complete lines of this chunk go out in one write.
+  std::string out;
+  while (!data.empty()) {
+    size_t newline = data.find('\n');
+    if (newline == std::string_view::npos) {
+      partial_.append(data);
+      break;
+    }
+    if (partial_.empty()) {
+      append_line(out, data.substr(0, newline));
+    } else {
+      partial_.append(data.substr(0, newline));
+      append_line(out, partial_);
+      partial_.clear();
+    }
+    data.remove_prefix(newline + 1);
+  }
+  while (partial_.size() >= kMaxLine) {
+    append_line(out, std::string_view(partial_).substr(0, kMaxLine));
+    partial_.erase(0, kMaxLine);
+  }
+  if (!out.empty()) write_all(fd_, out);
+}
+
+void LinePrefixer::finish() {
+  if (partial_.empty()) return;
+  std::string out;
+  append_line(out, partial_);
+  partial_.clear();
+  write_all(fd_, out);
+}
+
+std::string tail_lines(const std::string& path, size_t max_lines) {
+  constexpr off_t kWindow = 64 * 1024;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return {};
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return {};
+  off_t start = std::max<off_t>(0, st.st_size - kWindow);
+  std::string text(static_cast<size_t>(st.st_size - start), '\0');
+  ssize_t n = ::pread(fd.get(), text.data(), text.size(), start);
+  if (n < 0) return {};
+  text.resize(static_cast<size_t>(n));
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  size_t pos = text.size();
+  for (size_t lines = 0; lines < max_lines && pos != std::string::npos && pos > 0; ++lines) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  if (pos == std::string::npos || pos == 0) return text + (text.empty() ? "" : "\n");
+  return text.substr(pos + 1) + "\n";
+}
+
+}  // namespace wp::exec

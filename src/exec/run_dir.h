@@ -1,0 +1,41 @@
+// The run directory: one per run, holding every attempt's stdout and stderr
+// and the summary.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace wp::exec {
+
+// "20261124-055012-4242": sortable by time, unique per process.
+std::string make_run_id(std::chrono::system_clock::time_point now, int pid);
+
+// The default place: .wp/runs/<run-id>/ in the manifest's directory.
+std::filesystem::path default_run_dir(const std::filesystem::path& manifest,
+                                      const std::string& run_id);
+
+class RunDir {
+ public:
+  // Creates `path` (and, for the default layout, a .gitignore in .wp/).
+  static Result<RunDir> create(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return path_; }
+
+  // A file-name stem per job: the name with characters outside
+  // [A-Za-z0-9._-] replaced by '_', made unique with "-2", "-3"...
+  std::vector<std::string> assign_stems(const std::vector<std::string>& job_names) const;
+
+  // <dir>/<stem>.<attempt>.out and .err
+  std::filesystem::path log_path(const std::string& stem, int attempt, const char* stream) const;
+
+ private:
+  explicit RunDir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
+}  // namespace wp::exec

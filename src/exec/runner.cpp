@@ -1,0 +1,491 @@
+#include "exec/runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "exec/launch.h"
+#include "exec/output.h"
+#include "exec/run_dir.h"
+#include "platform/process.h"
+#include "platform/sentinel.h"
+#include "platform/signals.h"
+#include "sched/scheduler.h"
+#include "util/log.h"
+
+namespace wp::exec {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using SteadyTime = SteadyClock::time_point;
+using report::Attempt;
+using report::JobStatus;
+
+constexpr std::chrono::milliseconds kMaxBackoff{60'000};
+constexpr size_t kQuietTailLines = 20;
+
+// One stream of a running attempt: the pipe wp reads, the log it writes.
+struct Stream {
+  UniqueFd pipe;
+  UniqueFd log;
+  LinePrefixer lines;
+};
+
+struct Active {
+  size_t job = 0;
+  pid_t pid = -1;
+  Stream out;
+  Stream err;
+  SteadyTime started;
+  std::optional<SteadyTime> deadline;  // the job's timeout
+  std::optional<SteadyTime> kill_at;   // SIGKILL when the grace ends
+  Attempt attempt;
+};
+
+class Runner {
+ public:
+  Runner(const manifest::Manifest& manifest, const Capacity& capacity, const RunOptions& options,
+         RunDir run_dir, platform::Sentinel sentinel, platform::SignalChannel signals,
+         report::RunReport report);
+  report::RunReport run();
+
+ private:
+  void start_admitted();
+  void start(size_t job);
+  Result<std::unique_ptr<Active>> launch(size_t job, int attempt);
+  void wait_for_events();
+  std::optional<SteadyTime> next_timer() const;
+  void on_signal(int sig);
+  void reap_children();
+  void on_exit(Active& active, int status);
+  bool read_stream(Stream& stream, bool quiet);
+  void fire_timers();
+  void conclude(size_t job, Attempt attempt);
+  void fail_finally(size_t job, const Attempt& attempt);
+  void interrupt(int sig);
+  void stop_escaped_processes();
+  int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
+
+  const manifest::Manifest& manifest_;
+  const RunOptions& options_;
+  RunDir run_dir_;
+  std::optional<platform::Sentinel> sentinel_;
+  platform::SignalChannel signals_;
+  report::RunReport report_;
+  sched::Scheduler scheduler_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<std::string> stems_;
+  EnvMap inherited_env_;
+  std::string path_var_;
+  std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
+  // Jobs waiting out a retry backoff, earliest first.
+  using Backoff = std::pair<SteadyTime, size_t>;
+  std::priority_queue<Backoff, std::vector<Backoff>, std::greater<>> backoff_;
+  int interrupted_by_ = 0;
+};
+
+std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest) {
+  std::vector<sched::JobDemand> demands;
+  demands.reserve(manifest.jobs.size());
+  for (const manifest::Job& job : manifest.jobs) {
+    demands.push_back({job.name, job.request, job.priority, job.after});
+  }
+  return demands;
+}
+
+Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
+               const RunOptions& options, RunDir run_dir, platform::Sentinel sentinel,
+               platform::SignalChannel signals, report::RunReport report)
+    : manifest_(manifest),
+      options_(options),
+      run_dir_(std::move(run_dir)),
+      sentinel_(std::move(sentinel)),
+      signals_(std::move(signals)),
+      report_(std::move(report)),
+      scheduler_(demands_of(manifest), capacity.total),
+      log_(log::get("run")),
+      inherited_env_(inherited_environment()) {
+  std::vector<std::string> names;
+  for (const manifest::Job& job : manifest.jobs)
+    names.push_back(job.name);
+  stems_ = run_dir_.assign_stems(names);
+  auto path = inherited_env_.find("PATH");
+  path_var_ = path != inherited_env_.end() ? path->second : "/usr/local/bin:/usr/bin:/bin";
+}
+
+report::RunReport Runner::run() {
+  while (!scheduler_.all_done()) {
+    if (interrupted_by_ == 0) start_admitted();
+    if (scheduler_.all_done()) break;
+    if (active_.empty() && backoff_.empty()) {
+      // Validation rejects jobs that can never fit, so this is a bug; end
+      // the run rather than wait forever.
+      log_->error("no job can start with the capacity left; stopping");
+      scheduler_.stop("not started: does not fit the capacity", true);
+      break;
+    }
+    wait_for_events();
+  }
+  sentinel_.reset();  // every job has ended: dismiss it before reaping the rest
+  stop_escaped_processes();
+  for (size_t i = 0; i < manifest_.jobs.size(); ++i) {
+    report::JobReport& job = report_.jobs[i];
+    if (scheduler_.state(i) != sched::JobState::Skipped) continue;
+    if (job.attempts.empty()) {
+      job.status = JobStatus::Skipped;
+    } else {
+      // A retry that was cancelled: the job failed with its last attempt.
+      job.status = interrupted_by_ ? JobStatus::Interrupted : JobStatus::Failed;
+    }
+    job.reason = scheduler_.reason(i);
+  }
+  if (interrupted_by_) report_.interrupted_by = interrupted_by_;
+  report_.ended = report::Clock::now();
+  return std::move(report_);
+}
+
+void Runner::start_admitted() {
+  // A job that fails to start gives its resources back at once, so admit
+  // again until nothing more starts.
+  for (auto batch = scheduler_.admit(); !batch.empty(); batch = scheduler_.admit()) {
+    for (size_t job : batch) start(job);
+  }
+}
+
+void Runner::start(size_t job) {
+  int attempt = static_cast<int>(report_.jobs[job].attempts.size()) + 1;
+  auto active = launch(job, attempt);
+  if (!active) {
+    Attempt failed;
+    failed.number = attempt;
+    failed.started = failed.ended = report::Clock::now();
+    failed.spawn_error = active.error().message;
+    failed.stdout_log = run_dir_.log_path(stems_[job], attempt, "out");
+    failed.stderr_log = run_dir_.log_path(stems_[job], attempt, "err");
+    conclude(job, std::move(failed));
+    return;
+  }
+  const manifest::Job& spec = manifest_.jobs[job];
+  std::string retry =
+      attempt > 1 ? fmt::format(", attempt {} of {}", attempt, attempts_allowed(job)) : "";
+  log_->info("start {} ({}{})", spec.name, format_resources(spec.request), retry);
+  pid_t pid = (*active)->pid;
+  sentinel_->watch(pid);
+  active_.emplace(pid, std::move(*active));
+}
+
+Result<UniqueFd> open_log(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error("cannot create log '{}': {}", path.string(), std::strerror(errno));
+  return UniqueFd(fd);
+}
+
+Result<std::unique_ptr<Active>> Runner::launch(size_t job, int attempt) {
+  const manifest::Job& spec = manifest_.jobs[job];
+  auto active = std::make_unique<Active>(
+      Active{job,
+             -1,
+             Stream{{}, {}, LinePrefixer("[" + spec.name + "] ", options_.job_stdout_fd)},
+             Stream{{}, {}, LinePrefixer("[" + spec.name + "] ", 2)},
+             SteadyClock::now(),
+             {},
+             {},
+             {}});
+  Attempt& record = active->attempt;
+  record.number = attempt;
+  record.stdout_log = run_dir_.log_path(stems_[job], attempt, "out");
+  record.stderr_log = run_dir_.log_path(stems_[job], attempt, "err");
+  record.started = report::Clock::now();
+
+  auto out_log = open_log(record.stdout_log);
+  if (!out_log) return out_log.error();
+  auto err_log = open_log(record.stderr_log);
+  if (!err_log) return err_log.error();
+  auto out_pipe = platform::make_pipe();
+  if (!out_pipe) return out_pipe.error();
+  auto err_pipe = platform::make_pipe();
+  if (!err_pipe) return err_pipe.error();
+
+  auto job_path = spec.env.find("PATH");
+  auto plan = plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_);
+  if (!plan) return plan.error();
+  int64_t whole_cores = (spec.request.cpu.millis() + 999) / 1000;
+  EnvMap wp_vars{{"WP_JOB_NAME", spec.name},
+                 {"WP_JOB_ATTEMPT", std::to_string(attempt)},
+                 {"WP_RUN_ID", report_.run_id},
+                 {"WP_RUN_DIR", run_dir_.path().string()},
+                 {"WP_CPUS", std::to_string(std::max<int64_t>(1, whole_cores))}};
+  platform::SpawnRequest request{plan->executable,
+                                 plan->argv,
+                                 job_environment(inherited_env_, spec, wp_vars),
+                                 spec.cwd,
+                                 out_pipe->write.get(),
+                                 err_pipe->write.get()};
+  auto pid = platform::spawn(request);
+  if (!pid) return pid.error();
+  // The write ends now belong to the child; holding them would keep EOF away.
+  active->pid = *pid;
+  active->out.pipe = std::move(out_pipe->read);
+  active->err.pipe = std::move(err_pipe->read);
+  active->out.log = std::move(*out_log);
+  active->err.log = std::move(*err_log);
+  if (spec.timeout) active->deadline = active->started + *spec.timeout;
+  log_->debug("{}: pid {} runs {}{}", spec.name, *pid, plan->executable.string(),
+              plan->through_shell ? " (through /bin/sh)" : "");
+  return active;
+}
+
+std::optional<SteadyTime> Runner::next_timer() const {
+  std::optional<SteadyTime> next;
+  auto consider = [&next](const std::optional<SteadyTime>& t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  for (const auto& [pid, active] : active_) {
+    consider(active->kill_at ? active->kill_at : active->deadline);
+  }
+  if (!backoff_.empty()) consider(backoff_.top().first);
+  return next;
+}
+
+void Runner::wait_for_events() {
+  std::vector<pollfd> fds{{signals_.fd(), POLLIN, 0}};
+  std::vector<std::pair<Active*, Stream*>> owners{{nullptr, nullptr}};
+  for (auto& [pid, active] : active_) {
+    for (Stream* stream : {&active->out, &active->err}) {
+      if (!stream->pipe) continue;
+      fds.push_back({stream->pipe.get(), POLLIN, 0});
+      owners.emplace_back(active.get(), stream);
+    }
+  }
+  timespec timeout{};
+  timespec* timeout_ptr = nullptr;
+  if (auto next = next_timer()) {
+    auto wait = std::max(SteadyClock::duration::zero(), *next - SteadyClock::now());
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    timeout = {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    timeout_ptr = &timeout;
+  }
+  int ready = ::ppoll(fds.data(), fds.size(), timeout_ptr, nullptr);
+  if (ready < 0 && errno != EINTR) log_->error("ppoll: {}", std::strerror(errno));
+  for (size_t i = 1; ready > 0 && i < fds.size(); ++i) {
+    if (fds[i].revents == 0) continue;
+    bool quiet = options_.quiet;
+    if (!read_stream(*owners[i].second, quiet)) owners[i].second->pipe.reset();
+  }
+  if (ready > 0 && fds[0].revents != 0) {
+    for (int sig : signals_.drain())
+      on_signal(sig);
+  }
+  fire_timers();
+}
+
+// Reads one chunk into the log and the terminal. False at end of file.
+bool Runner::read_stream(Stream& stream, bool quiet) {
+  char buffer[64 * 1024];
+  ssize_t n = ::read(stream.pipe.get(), buffer, sizeof buffer);
+  if (n < 0) return errno == EAGAIN || errno == EINTR;
+  if (n == 0) return false;
+  std::string_view data(buffer, static_cast<size_t>(n));
+  write_all(stream.log.get(), data);
+  if (!quiet) stream.lines.feed(data);
+  return true;
+}
+
+void Runner::on_signal(int sig) {
+  if (sig == SIGCHLD) {
+    reap_children();
+    return;
+  }
+  interrupt(sig);
+}
+
+void Runner::reap_children() {
+  int status = 0;
+  pid_t pid = 0;
+  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    auto it = active_.find(pid);
+    if (it == active_.end()) continue;  // an adopted orphan (wp is a subreaper)
+    std::unique_ptr<Active> active = std::move(it->second);
+    active_.erase(it);
+    on_exit(*active, status);
+  }
+}
+
+void Runner::on_exit(Active& active, int status) {
+  const std::string& name = manifest_.jobs[active.job].name;
+  // What is left of the job's process group is orphaned: stop it, so no job
+  // outlives its own record and the pipes reach end of file.
+  if (platform::signal_group(active.pid, SIGKILL)) {
+    log_->debug("{}: killed processes it left behind", name);
+  }
+  sentinel_->forget(active.pid);
+  for (Stream* stream : {&active.out, &active.err}) {
+    while (stream->pipe && read_stream(*stream, options_.quiet)) {
+      // drain what was written before the exit
+      pollfd pfd{stream->pipe.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) <= 0) break;
+    }
+    stream->pipe.reset();
+    if (!options_.quiet) stream->lines.finish();
+    stream->log.reset();
+  }
+  Attempt attempt = std::move(active.attempt);
+  attempt.ended = report::Clock::now();
+  if (WIFEXITED(status)) attempt.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) attempt.signal = WTERMSIG(status);
+  attempt.interrupted = interrupted_by_ != 0 && !attempt.timed_out;
+  conclude(active.job, std::move(attempt));
+}
+
+void Runner::fire_timers() {
+  SteadyTime now = SteadyClock::now();
+  for (auto& [pid, active] : active_) {
+    if (active->kill_at && *active->kill_at <= now) {
+      platform::signal_group(pid, SIGKILL);
+      active->kill_at.reset();
+      active->deadline.reset();
+    } else if (!active->kill_at && active->deadline && *active->deadline <= now) {
+      log_->debug("{}: timeout reached, sending SIGTERM", manifest_.jobs[active->job].name);
+      active->attempt.timed_out = true;
+      platform::signal_group(pid, SIGTERM);
+      active->kill_at = now + options_.grace;
+    }
+  }
+  while (!backoff_.empty() && backoff_.top().first <= now) {
+    scheduler_.requeue(backoff_.top().second);
+    backoff_.pop();
+  }
+}
+
+void Runner::conclude(size_t job, Attempt attempt) {
+  const manifest::Job& spec = manifest_.jobs[job];
+  report::JobReport& record = report_.jobs[job];
+  record.attempts.push_back(std::move(attempt));
+  const Attempt& last = record.attempts.back();
+  if (last.succeeded()) {
+    record.status = JobStatus::Ok;
+    scheduler_.finished(job, true);
+    log_->info("ok {} in {}", spec.name, format_seconds(last.wall_seconds()));
+    return;
+  }
+  bool can_retry = last.number < attempts_allowed(job) && !last.interrupted && !interrupted_by_;
+  if (!can_retry) {
+    fail_finally(job, last);
+    return;
+  }
+  std::chrono::milliseconds delay = std::min<std::chrono::milliseconds>(
+      kMaxBackoff, options_.retry_backoff * (int64_t{1} << std::min(last.number - 1, 20)));
+  log_->warn("{} failed: {} (attempt {} of {}); retrying in {}", spec.name, last.describe(),
+             last.number, attempts_allowed(job), format_duration(delay));
+  scheduler_.retry_later(job);
+  backoff_.emplace(SteadyClock::now() + delay, job);
+}
+
+void Runner::fail_finally(size_t job, const Attempt& attempt) {
+  const manifest::Job& spec = manifest_.jobs[job];
+  report::JobReport& record = report_.jobs[job];
+  record.status = attempt.interrupted ? JobStatus::Interrupted
+                  : attempt.timed_out ? JobStatus::TimedOut
+                                      : JobStatus::Failed;
+  if (attempt.interrupted) record.reason = "run interrupted";
+  scheduler_.finished(job, false);
+  if (attempt.interrupted) return;
+  const std::filesystem::path& log_path = attempt.stderr_log;
+  log_->error("FAILED {}: {} after {}; log: {}", spec.name, attempt.describe(),
+              format_seconds(attempt.wall_seconds()), log_path.string());
+  if (options_.quiet) {
+    std::string tail = tail_lines(attempt.stderr_log.string(), kQuietTailLines);
+    if (tail.empty()) tail = tail_lines(attempt.stdout_log.string(), kQuietTailLines);
+    LinePrefixer lines("[" + spec.name + "] ", 2);
+    lines.feed(tail);
+    lines.finish();
+  }
+  if (!options_.keep_going && !scheduler_.stopped()) {
+    scheduler_.stop(
+        fmt::format("not started: job '{}' failed (use --keep-going to continue)", spec.name),
+        false);
+  }
+}
+
+void Runner::interrupt(int sig) {
+  if (interrupted_by_ != 0) {
+    log_->warn("{} again: killing every job now", platform::signal_name(sig));
+    for (const auto& [pid, active] : active_)
+      platform::signal_group(pid, SIGKILL);
+    return;
+  }
+  interrupted_by_ = sig;
+  log_->warn("{}: stopping {} running job(s); {} more to force", platform::signal_name(sig),
+             active_.size(), platform::signal_name(sig));
+  scheduler_.stop("not started: run interrupted", true);
+  while (!backoff_.empty())
+    backoff_.pop();
+  SteadyTime kill_at = SteadyClock::now() + options_.grace;
+  for (auto& [pid, active] : active_) {
+    platform::signal_group(pid, sig);
+    active->kill_at = kill_at;
+  }
+}
+
+// A job's process that left its process group (setsid) and outlived its job
+// was adopted by wp, the subreaper: end it and reap it.
+void Runner::stop_escaped_processes() {
+  for (int round = 0; round < 100; ++round) {
+    std::vector<pid_t> children = platform::list_children();
+    if (children.empty()) return;
+    for (pid_t child : children) {
+      log_->debug("stopping process {} that outlived its job", child);
+      platform::signal_group(child, SIGKILL);
+      ::kill(child, SIGKILL);
+    }
+    for (pid_t child : children)
+      ::waitpid(child, nullptr, 0);
+  }
+}
+
+}  // namespace
+
+Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity& capacity,
+                              const RunOptions& options) {
+  report::RunReport report;
+  report.started = report::Clock::now();
+  report.run_id = make_run_id(report.started, static_cast<int>(::getpid()));
+  report.manifest = manifest.path;
+  report.capacity = capacity;
+  std::filesystem::path dir =
+      options.run_dir.empty() ? default_run_dir(manifest.path, report.run_id) : options.run_dir;
+  auto run_dir = RunDir::create(dir);
+  if (!run_dir) return run_dir.error();
+  report.run_dir = run_dir->path();
+  for (const manifest::Job& job : manifest.jobs) {
+    report::JobReport record;
+    record.name = job.name;
+    record.request = job.request;
+    report.jobs.push_back(std::move(record));
+  }
+  // The sentinel first, so that it inherits neither the signalfd nor its mask.
+  auto sentinel = platform::Sentinel::start();
+  if (!sentinel) return sentinel.error();
+  auto signals = platform::SignalChannel::open();
+  if (!signals) return signals.error();
+  platform::become_subreaper();
+  Runner runner(manifest, capacity, options, std::move(*run_dir), std::move(*sentinel),
+                std::move(*signals), std::move(report));
+  return runner.run();
+}
+
+}  // namespace wp::exec

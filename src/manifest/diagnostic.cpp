@@ -1,0 +1,45 @@
+#include "manifest/diagnostic.h"
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "manifest/internal.h"
+
+namespace wp::manifest {
+
+std::string Diagnostic::format() const {
+  std::string where = file;
+  if (pos.line != 0) where += fmt::format(":{}", pos.line);
+  if (pos.line != 0 && pos.column != 0) where += fmt::format(":{}", pos.column);
+  if (where.empty()) return fmt::format("error: {}", message);
+  return fmt::format("{}: error: {}", where, message);
+}
+
+namespace detail {
+
+SourcePos pos_of(const toml::source_region& region) {
+  return SourcePos{region.begin.line, region.begin.column};
+}
+
+void Sink::error(SourcePos pos, std::string message) {
+  diagnostics_.push_back(Diagnostic{file_, pos, std::move(message)});
+}
+
+Diagnostics Sink::take_sorted() {
+  auto key = [](const Diagnostic& d) { return std::tie(d.pos.line, d.pos.column); };
+  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+  Diagnostics unique;
+  std::set<std::tuple<uint32_t, uint32_t, std::string>> seen;
+  for (Diagnostic& d : diagnostics_) {
+    if (seen.emplace(d.pos.line, d.pos.column, d.message).second) unique.push_back(std::move(d));
+  }
+  diagnostics_.clear();
+  return unique;
+}
+
+}  // namespace detail
+}  // namespace wp::manifest

@@ -1,0 +1,219 @@
+// Typed readers for single manifest values: the type checks, units and ranges
+// shared by [defaults], [capacity] and [[job]].
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "manifest/internal.h"
+
+namespace wp::manifest::detail {
+
+namespace {
+
+// More cores than any machine has; also keeps Cores::from_double in range.
+constexpr double kMaxCores = 1e6;
+constexpr std::string_view kMemoryAdvice = "write e.g. memory = \"512MiB\"";
+
+std::optional<double> as_number(const toml::node& node) {
+  if (auto i = node.as_integer()) return static_cast<double>(i->get());
+  if (auto d = node.as_floating_point()) return d->get();
+  return std::nullopt;
+}
+
+void wrong_type(const Field& field, std::string_view expected, Sink& sink) {
+  sink.error(pos_of(field.node), fmt::format("{}expected {}, got {}", field.prefix(), expected,
+                                             describe_type(field.node)));
+}
+
+// "<prefix>must be <rule>, got <got>[; <advice>]"
+void out_of_range(const Field& field, std::string_view rule, std::string_view got,
+                  std::string_view advice, Sink& sink) {
+  std::string message = fmt::format("{}must be {}, got {}", field.prefix(), rule, got);
+  if (!advice.empty()) message += fmt::format("; {}", advice);
+  sink.error(pos_of(field.node), std::move(message));
+}
+
+// TOML writes 2.0 for a whole float; so do we (fmt would write "2").
+std::string float_text(double value) {
+  std::string text = fmt::format("{}", value);
+  if (std::isfinite(value) && text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+}  // namespace
+
+std::string Field::prefix() const {
+  if (where.empty()) return key + ": ";
+  if (where.front() == '[') return where + " " + key + ": ";
+  return where + ": " + key + ": ";
+}
+
+std::string describe_type(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+std::optional<Cores> read_cores(const Field& field, Sink& sink) {
+  std::optional<double> value = as_number(field.node);
+  if (!value) {
+    wrong_type(field, "a number of cores such as 2 or 0.5", sink);
+    return std::nullopt;
+  }
+  std::string got = field.node.is_integer() ? fmt::format("{}", *value) : float_text(*value);
+  if (!std::isfinite(*value) || *value > kMaxCores) {
+    out_of_range(field, fmt::format("a number of cores up to {}", kMaxCores), got, "", sink);
+  } else if (*value <= 0) {
+    out_of_range(field, "greater than 0", got, "write e.g. cpu = 0.5 or cpu = 2", sink);
+  } else if (*value < 0.001) {
+    out_of_range(field, "at least 0.001 cores", got, "wp tracks cpu in thousandths of a core",
+                 sink);
+  } else {
+    return Cores::from_double(*value);
+  }
+  return std::nullopt;
+}
+
+std::optional<Bytes> read_bytes(const Field& field, Sink& sink) {
+  Bytes bytes = 0;
+  std::string got;
+  if (auto text = field.node.as_string()) {
+    Result<Bytes> parsed = parse_bytes(text->get());
+    if (!parsed) {
+      sink.error(pos_of(field.node), field.prefix() + parsed.error().message);
+      return std::nullopt;
+    }
+    bytes = *parsed;
+    got = fmt::format("'{}'", text->get());
+  } else if (auto integer = field.node.as_integer()) {
+    if (integer->get() <= 0) {
+      out_of_range(field, "greater than 0", fmt::format("{}", integer->get()), kMemoryAdvice, sink);
+      return std::nullopt;
+    }
+    bytes = static_cast<Bytes>(integer->get());
+  } else {
+    wrong_type(field, "a size such as \"512MiB\" or an integer number of bytes", sink);
+    return std::nullopt;
+  }
+  if (bytes == 0) {
+    out_of_range(field, "greater than 0", got, kMemoryAdvice, sink);
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+std::optional<std::chrono::milliseconds> read_duration(const Field& field, Sink& sink) {
+  std::chrono::milliseconds duration{0};
+  std::string got;
+  if (auto text = field.node.as_string()) {
+    auto parsed = parse_duration(text->get());
+    if (!parsed) {
+      sink.error(pos_of(field.node), field.prefix() + parsed.error().message);
+      return std::nullopt;
+    }
+    duration = *parsed;
+    got = fmt::format("'{}'", text->get());
+  } else if (std::optional<double> seconds = as_number(field.node)) {
+    got = field.node.is_integer() ? fmt::format("{}", *seconds) : float_text(*seconds);
+    if (!std::isfinite(*seconds) || *seconds > 1e12) {
+      out_of_range(field, "at most 1e12 seconds", got, "", sink);
+      return std::nullopt;
+    }
+    duration = std::chrono::milliseconds(std::llround(*seconds * 1000));
+  } else {
+    wrong_type(field, "a duration such as \"90s\" or \"1h30m\", or a number of seconds", sink);
+    return std::nullopt;
+  }
+  if (duration.count() <= 0) {
+    out_of_range(field, "greater than 0", got,
+                 "write e.g. timeout = \"10m\", or leave it out for no limit", sink);
+    return std::nullopt;
+  }
+  return duration;
+}
+
+std::optional<int64_t> read_integer(const Field& field, int64_t min, int64_t max, Sink& sink) {
+  int64_t value = 0;
+  if (auto integer = field.node.as_integer()) {
+    value = integer->get();
+  } else if (auto number = field.node.as_floating_point()) {
+    double d = number->get();
+    // 2.0 is an integer written as a float; 2.5 is not.
+    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e18) {
+      wrong_type(field, "an integer", sink);
+      return std::nullopt;
+    }
+    value = static_cast<int64_t>(d);
+  } else {
+    wrong_type(field, "an integer", sink);
+    return std::nullopt;
+  }
+  if (value < min) {
+    out_of_range(field, min == 0 ? "0 or more" : fmt::format("at least {}", min),
+                 fmt::format("{}", value), "", sink);
+    return std::nullopt;
+  }
+  if (value > max) {
+    out_of_range(field, fmt::format("at most {}", max), fmt::format("{}", value), "", sink);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::string> read_string(const Field& field, Sink& sink) {
+  if (auto text = field.node.as_string()) return text->get();
+  wrong_type(field, "a string", sink);
+  return std::nullopt;
+}
+
+std::optional<std::string> read_scalar(const Field& field, Sink& sink) {
+  if (auto text = field.node.as_string()) return text->get();
+  if (auto integer = field.node.as_integer()) return fmt::format("{}", integer->get());
+  if (auto number = field.node.as_floating_point()) return float_text(number->get());
+  if (auto boolean = field.node.as_boolean()) return boolean->get() ? "true" : "false";
+  wrong_type(field, "a string, number or boolean", sink);
+  return std::nullopt;
+}
+
+std::optional<std::vector<Located<std::string>>> read_string_array(const Field& field, Sink& sink) {
+  const toml::array* array = field.node.as_array();
+  if (array == nullptr) {
+    wrong_type(field, "an array of strings", sink);
+    return std::nullopt;
+  }
+  std::vector<Located<std::string>> out;
+  bool ok = true;
+  for (size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    Field item{element, field.where, fmt::format("{}[{}]", field.key, i)};
+    if (std::optional<std::string> text = read_string(item, sink)) {
+      out.push_back({std::move(*text), pos_of(element)});
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+}  // namespace wp::manifest::detail

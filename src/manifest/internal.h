@@ -1,0 +1,142 @@
+// The manifest module's internal stages: parse (TOML -> templates), expand
+// (matrix -> jobs), resolve (names -> dependency graph). Each stage reports
+// into one Sink so that every problem in a file is found in one pass.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "manifest/diagnostic.h"
+#include "manifest/manifest.h"
+#include "resources/quantity.h"
+
+namespace wp::manifest::detail {
+
+// Collects diagnostics for one file.
+class Sink {
+ public:
+  explicit Sink(std::string file) : file_(std::move(file)) {}
+
+  void error(SourcePos pos, std::string message);
+  bool empty() const { return diagnostics_.empty(); }
+  // In file order; identical diagnostics (matrix members sharing a template's
+  // positions) are reported once.
+  Diagnostics take_sorted();
+
+ private:
+  std::string file_;
+  Diagnostics diagnostics_;
+};
+
+SourcePos pos_of(const toml::source_region& region);
+inline SourcePos pos_of(const toml::node& node) {
+  return pos_of(node.source());
+}
+inline SourcePos pos_of(const toml::key& key) {
+  return pos_of(key.source());
+}
+
+template <typename T>
+struct Located {
+  T value;
+  SourcePos pos;
+};
+
+// Keys shared by [defaults] and [[job]]; unset when the table does not set them.
+struct Settings {
+  std::optional<Cores> cpu;
+  std::optional<Bytes> memory;
+  std::optional<Iops> iops;
+  std::optional<Gpus> gpu;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int> retries;
+  std::optional<int64_t> priority;
+  std::map<std::string, std::string> env;
+  std::optional<std::string> cwd;
+};
+
+using MatrixAxis = std::pair<std::string, std::vector<std::string>>;
+
+// One [[job]] table as written, before defaults and matrix expansion.
+struct JobTemplate {
+  size_t ordinal = 0;  // 1-based among [[job]] tables, names jobs without a name
+  SourcePos table_pos;
+  std::optional<Located<std::string>> name;
+  std::optional<std::string> command;
+  std::optional<std::vector<std::string>> argv;
+  Settings settings;
+  std::vector<Located<std::string>> after;
+  std::vector<MatrixAxis> matrix;  // in toml++ iteration order (sorted keys)
+  SourcePos matrix_pos;
+  std::vector<std::string> inputs;
+  std::vector<std::string> tags;
+
+  // "job 'build'" or "job #3" for messages.
+  std::string label() const;
+};
+
+struct Document {
+  int64_t version = 1;
+  CapacityLimits capacity;
+  Settings defaults;
+  std::vector<JobTemplate> jobs;
+};
+
+// Walks the parsed TOML, checking keys and types.
+Document parse_document(const toml::table& root, Sink& sink);
+
+// Typed readers for single values; each reports a problem as "<where>: <key>:
+// ..." at the value and returns nothing.
+struct Field {
+  const toml::node& node;
+  std::string where;  // "job 'build'", "[defaults]" or "" at the top level
+  std::string key;    // "memory", "env.HOME"
+  // "job 'build': memory: ", "[defaults] memory: ", "version: "
+  std::string prefix() const;
+};
+std::optional<Cores> read_cores(const Field& field, Sink& sink);
+std::optional<Bytes> read_bytes(const Field& field, Sink& sink);
+std::optional<std::chrono::milliseconds> read_duration(const Field& field, Sink& sink);
+// An integer in [min, max]; floats without a fractional part count as integers.
+std::optional<int64_t> read_integer(const Field& field, int64_t min, int64_t max, Sink& sink);
+std::optional<std::string> read_string(const Field& field, Sink& sink);
+// Strings, integers, floats and booleans, written as text.
+std::optional<std::string> read_scalar(const Field& field, Sink& sink);
+std::optional<std::vector<Located<std::string>>> read_string_array(const Field& field, Sink& sink);
+std::string describe_type(const toml::node& node);
+
+// A job with the template it came from, for diagnostics about names and `after`.
+struct ExpandedJob {
+  Job job;
+  const JobTemplate* source = nullptr;
+  std::vector<Located<std::string>> after_names;  // substituted, with template positions
+};
+
+// Applies defaults and expands matrices. Templates without a name are skipped
+// (parse has reported them).
+std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem::path& base_dir,
+                                     Sink& sink);
+// Replaces `{key}` for each key of `values`; other braces are left alone.
+std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
+
+// Reports duplicate names, resolves `after` to indices and reports unknown
+// names and cycles.
+void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink);
+
+// The candidate nearest to `word` by edit distance, when near enough to be a
+// plausible typo.
+std::optional<std::string> nearest(std::string_view word,
+                                   const std::vector<std::string>& candidates);
+// "; did you mean 'X'?" or "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+}  // namespace wp::manifest::detail

@@ -1,0 +1,71 @@
+#include <cctype>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "manifest/internal.h"
+#include "manifest/manifest.h"
+
+namespace wp::manifest {
+
+namespace {
+
+// The directory relative `cwd`s are anchored to.
+std::filesystem::path base_directory(const std::filesystem::path& manifest_path) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(manifest_path, ec);
+  if (ec || manifest_path.empty()) return std::filesystem::current_path();
+  return absolute.lexically_normal().parent_path();
+}
+
+Diagnostic syntax_error(const toml::parse_error& error, const std::filesystem::path& path) {
+  std::string description(error.description());
+  if (!description.empty()) {
+    description[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(description[0])));
+  }
+  return Diagnostic{path.string(), detail::pos_of(error.source()), "invalid TOML: " + description};
+}
+
+}  // namespace
+
+LoadResult load_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return {std::nullopt, {{path.string(), {}, "cannot read the manifest: it is a directory"}}};
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    int error = errno != 0 ? errno : EIO;
+    std::string reason = std::error_code(error, std::generic_category()).message();
+    return {std::nullopt,
+            {{path.string(), {}, fmt::format("cannot read the manifest: {}", reason)}}};
+  }
+  return load_string(text.str(), path);
+}
+
+LoadResult load_string(std::string_view text, const std::filesystem::path& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path.string());
+  } catch (const toml::parse_error& error) {
+    return {std::nullopt, {syntax_error(error, path)}};
+  }
+  detail::Sink sink(path.string());
+  detail::Document doc = detail::parse_document(root, sink);
+  std::vector<detail::ExpandedJob> expanded = detail::expand_jobs(doc, base_directory(path), sink);
+  detail::resolve_graph(expanded, sink);
+  // Returned with its errors too, so that checks which need more than the
+  // file (check_fits) still report in the same pass.
+  Manifest manifest{path, doc.version, doc.capacity, {}};
+  manifest.jobs.reserve(expanded.size());
+  for (detail::ExpandedJob& job : expanded)
+    manifest.jobs.push_back(std::move(job.job));
+  return {std::move(manifest), sink.take_sorted()};
+}
+
+}  // namespace wp::manifest

@@ -1,0 +1,71 @@
+// The manifest as wp runs it: defaults applied, matrices expanded, `after`
+// resolved to job indices. Everything here has been validated.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifest/diagnostic.h"
+#include "resources/capacity.h"
+#include "resources/quantity.h"
+
+namespace wp::manifest {
+
+struct Job {
+  std::string name;                               // after matrix expansion: "test-2"
+  std::string family;                             // before expansion: "test-{shard}"
+  std::map<std::string, std::string> matrix;      // this member's values: {shard: "2"}
+  std::string command;                            // run by /bin/sh -c (or directly, see exec)
+  std::vector<std::string> argv;                  // exec'd directly; set instead of command
+  Resources request;                              // declared cpu, memory, iops, gpu
+  std::vector<size_t> after;                      // indices into Manifest::jobs
+  int64_t priority = 0;                           // higher runs first
+  std::optional<std::chrono::milliseconds> timeout;
+  int retries = 0;                                // further attempts after a failed one
+  std::map<std::string, std::string> env;         // on top of the inherited environment
+  std::filesystem::path cwd;                      // absolute; default the manifest's directory
+  std::vector<std::string> inputs;                // glob patterns, relative to cwd
+  std::vector<std::string> tags;
+  SourcePos pos;                                  // the job's `name` value in the manifest
+};
+
+// [capacity]: caps on what wp may use. Unset fields leave the machine's figure.
+using CapacityLimits = CapacityCaps;
+
+struct Manifest {
+  std::filesystem::path path;  // as given on the command line
+  int64_t version = 1;
+  CapacityLimits capacity;
+  std::vector<Job> jobs;       // manifest order, matrix members in expansion order
+};
+
+// Built-in defaults for keys neither the job nor [defaults] sets.
+inline constexpr double kDefaultCpu = 1.0;
+inline constexpr Bytes kDefaultMemory = 256ull << 20;
+
+struct LoadResult {
+  // Set unless the file could not be read or is not TOML. Only a manifest
+  // without errors may be run; with errors it serves further checks.
+  std::optional<Manifest> manifest;
+  Diagnostics errors;  // every problem found, in file order
+};
+
+// Reads, validates and expands a manifest file. A file that cannot be read is
+// one diagnostic without a position.
+LoadResult load_file(const std::filesystem::path& path);
+// The same from text; `path` names the file in diagnostics and anchors
+// relative `cwd`s (its parent directory is the default cwd).
+LoadResult load_string(std::string_view text, const std::filesystem::path& path);
+
+// Jobs that can never start because their demand exceeds `capacity` in some
+// dimension, each at the job's position.
+Diagnostics check_fits(const Manifest& manifest, const Resources& capacity);
+
+}  // namespace wp::manifest

@@ -1,0 +1,157 @@
+// Templates -> jobs: defaults applied, matrices expanded, `{key}` substituted.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "manifest/internal.h"
+
+namespace wp::manifest::detail {
+
+namespace {
+
+using Values = std::map<std::string, std::string>;
+
+// A typo in a matrix can ask for billions of jobs; refuse before allocating them.
+constexpr size_t kMaxMembers = 1'000'000;
+
+bool too_many_members(const JobTemplate& tmpl, Sink& sink) {
+  size_t members = 1;
+  for (const auto& axis : tmpl.matrix) {
+    members *= axis.second.size();
+    if (members > kMaxMembers) {
+      sink.error(tmpl.matrix_pos,
+                 fmt::format("{}: matrix: expands to more than {} jobs; use fewer values",
+                             tmpl.label(), kMaxMembers));
+      return true;
+    }
+  }
+  return false;
+}
+
+// The cartesian product of the axes; the first axis varies slowest, so
+// {os = [a, b], py = [1, 2]} gives a1, a2, b1, b2.
+std::vector<Values> combinations(const std::vector<MatrixAxis>& axes) {
+  std::vector<Values> out{Values{}};
+  for (const auto& [key, values] : axes) {
+    std::vector<Values> next;
+    next.reserve(out.size() * values.size());
+    for (const Values& partial : out) {
+      for (const std::string& value : values) {
+        Values combined = partial;
+        combined[key] = value;
+        next.push_back(std::move(combined));
+      }
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+std::vector<std::string> substitute_all(const std::vector<std::string>& texts,
+                                        const Values& values) {
+  std::vector<std::string> out;
+  out.reserve(texts.size());
+  for (const std::string& text : texts)
+    out.push_back(substitute(text, values));
+  return out;
+}
+
+// Relative to the manifest's directory; "." and ".." folded, no trailing slash.
+std::filesystem::path resolve_cwd(const std::string& cwd, const std::filesystem::path& base_dir) {
+  std::filesystem::path path = (base_dir / cwd).lexically_normal();
+  if (!path.has_filename() && path != path.root_path()) path = path.parent_path();
+  return path;
+}
+
+void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
+  auto pick = [](const auto& own, const auto& fallback, auto builtin) {
+    return own ? *own : fallback ? *fallback : builtin;
+  };
+  out.request.cpu = pick(job.cpu, defaults.cpu, Cores::from_double(kDefaultCpu));
+  out.request.memory = pick(job.memory, defaults.memory, kDefaultMemory);
+  out.request.iops = pick(job.iops, defaults.iops, Iops{0});
+  out.request.gpu = pick(job.gpu, defaults.gpu, Gpus{0});
+  out.priority = pick(job.priority, defaults.priority, int64_t{0});
+  out.retries = pick(job.retries, defaults.retries, 0);
+  out.timeout = job.timeout ? job.timeout : defaults.timeout;
+  out.env = defaults.env;
+  for (const auto& [name, value] : job.env)
+    out.env[name] = value;
+}
+
+void check_expanded_name(const ExpandedJob& expanded, Sink& sink) {
+  const Job& job = expanded.job;
+  const std::string& name = job.name;
+  bool control = std::any_of(name.begin(), name.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (name.empty() || control) {
+    sink.error(job.pos,
+               fmt::format("job '{}': name: matrix expansion gives {}; use other "
+                           "matrix values",
+                           job.family,
+                           name.empty() ? "an empty name" : "a name with a control character"));
+  }
+}
+
+ExpandedJob make_job(const JobTemplate& tmpl, const Settings& defaults, Values values,
+                     const std::filesystem::path& base_dir) {
+  ExpandedJob expanded;
+  expanded.source = &tmpl;
+  Job& job = expanded.job;
+  job.family = tmpl.name->value;
+  job.name = substitute(job.family, values);
+  job.pos = tmpl.name->pos;
+  job.command = tmpl.command ? substitute(*tmpl.command, values) : std::string();
+  if (tmpl.argv) job.argv = substitute_all(*tmpl.argv, values);
+  apply_settings(tmpl.settings, defaults, job);
+  for (auto& [name, value] : job.env)
+    value = substitute(value, values);
+  const std::optional<std::string>& cwd = tmpl.settings.cwd ? tmpl.settings.cwd : defaults.cwd;
+  job.cwd = resolve_cwd(substitute(cwd.value_or(""), values), base_dir);
+  job.inputs = substitute_all(tmpl.inputs, values);
+  job.tags = tmpl.tags;
+  for (const auto& after : tmpl.after) {
+    expanded.after_names.push_back({substitute(after.value, values), after.pos});
+  }
+  job.matrix = std::move(values);
+  return expanded;
+}
+
+}  // namespace
+
+std::string substitute(std::string_view text, const std::map<std::string, std::string>& values) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t open = text.find('{', i);
+    size_t close = open == std::string_view::npos ? open : text.find('}', open + 1);
+    if (close == std::string_view::npos) break;
+    out.append(text, i, open - i);
+    auto found = values.find(std::string(text.substr(open + 1, close - open - 1)));
+    if (found == values.end()) {
+      out += '{';  // not a matrix key: keep it and look again from the next character
+      i = open + 1;
+    } else {
+      out += found->second;
+      i = close + 1;
+    }
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
+std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem::path& base_dir,
+                                     Sink& sink) {
+  std::vector<ExpandedJob> jobs;
+  for (const JobTemplate& tmpl : doc.jobs) {
+    if (!tmpl.name || too_many_members(tmpl, sink)) continue;
+    for (Values& values : combinations(tmpl.matrix)) {
+      jobs.push_back(make_job(tmpl, doc.defaults, std::move(values), base_dir));
+      if (!tmpl.matrix.empty()) check_expanded_name(jobs.back(), sink);
+    }
+  }
+  return jobs;
+}
+
+}  // namespace wp::manifest::detail

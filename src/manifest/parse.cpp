@@ -1,0 +1,311 @@
+// TOML tables -> Document: which keys each table may have and what each holds.
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "manifest/internal.h"
+
+namespace wp::manifest::detail {
+
+namespace {
+
+const std::vector<std::string> kTopLevelKeys{"version", "defaults", "capacity", "job"};
+const std::vector<std::string> kDefaultsKeys{"cpu",     "memory",   "iops", "gpu", "timeout",
+                                             "retries", "priority", "env",  "cwd"};
+const std::vector<std::string> kCapacityKeys{"cpu", "memory", "iops", "gpu"};
+const std::vector<std::string> kJobKeys{"name", "command", "argv",     "cpu",     "memory",  "iops",
+                                        "gpu",  "after",   "priority", "timeout", "retries", "env",
+                                        "cwd",  "matrix",  "inputs",   "tags"};
+
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMinInt64 = std::numeric_limits<int64_t>::min();
+
+void unknown_key(const toml::key& key, std::string_view where,
+                 const std::vector<std::string>& valid, Sink& sink) {
+  std::string hint = did_you_mean(key.str(), valid);
+  if (hint.empty()) hint = fmt::format("; valid keys are {}", fmt::join(valid, ", "));
+  std::string what = where.empty() ? fmt::format("unknown top-level key '{}'", key.str())
+                     : where.front() == '['
+                         ? fmt::format("unknown key '{}' in {}", key.str(), where)
+                         : fmt::format("{}: unknown key '{}'", where, key.str());
+  sink.error(pos_of(key), what + hint);
+}
+
+const toml::table* expect_table(const toml::node& node, std::string_view key, std::string_view what,
+                                Sink& sink) {
+  if (const toml::table* table = node.as_table()) return table;
+  sink.error(pos_of(node), fmt::format("{}: expected {}, got {}", key, what, describe_type(node)));
+  return nullptr;
+}
+
+void read_env(const Field& field, std::map<std::string, std::string>& env, Sink& sink) {
+  const toml::table* table = field.node.as_table();
+  if (table == nullptr) {
+    sink.error(pos_of(field.node), fmt::format("{}expected a table of NAME = \"value\", got {}",
+                                               field.prefix(), describe_type(field.node)));
+    return;
+  }
+  for (auto&& [name, value] : *table) {
+    Field item{value, field.where, fmt::format("env.{}", name.str())};
+    if (std::optional<std::string> text = read_scalar(item, sink)) {
+      env[std::string(name.str())] = std::move(*text);
+    }
+  }
+}
+
+template <typename T>
+void assign(std::optional<T>& target, std::optional<int64_t> value) {
+  if (value) target = static_cast<T>(*value);
+}
+
+// Reads one of the keys [defaults] and [[job]] share; false when `key` is not one.
+bool read_setting(const Field& field, Settings& settings, Sink& sink) {
+  const std::string& key = field.key;
+  if (key == "cpu") {
+    settings.cpu = read_cores(field, sink);
+  } else if (key == "memory") {
+    settings.memory = read_bytes(field, sink);
+  } else if (key == "iops") {
+    assign(settings.iops, read_integer(field, 0, kMaxInt64, sink));
+  } else if (key == "gpu") {
+    assign(settings.gpu, read_integer(field, 0, std::numeric_limits<Gpus>::max(), sink));
+  } else if (key == "timeout") {
+    settings.timeout = read_duration(field, sink);
+  } else if (key == "retries") {
+    assign(settings.retries, read_integer(field, 0, std::numeric_limits<int>::max(), sink));
+  } else if (key == "priority") {
+    settings.priority = read_integer(field, kMinInt64, kMaxInt64, sink);
+  } else if (key == "env") {
+    read_env(field, settings.env, sink);
+  } else if (key == "cwd") {
+    settings.cwd = read_string(field, sink);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void parse_defaults(const toml::node& node, Settings& defaults, Sink& sink) {
+  const toml::table* table = expect_table(node, "defaults", "a table ([defaults])", sink);
+  if (table == nullptr) return;
+  for (auto&& [key, value] : *table) {
+    Field field{value, "[defaults]", std::string(key.str())};
+    if (!read_setting(field, defaults, sink)) unknown_key(key, "[defaults]", kDefaultsKeys, sink);
+  }
+}
+
+void parse_capacity(const toml::node& node, CapacityLimits& capacity, Sink& sink) {
+  const toml::table* table = expect_table(node, "capacity", "a table ([capacity])", sink);
+  if (table == nullptr) return;
+  for (auto&& [key, value] : *table) {
+    Field field{value, "[capacity]", std::string(key.str())};
+    if (field.key == "cpu") {
+      capacity.cpu = read_cores(field, sink);
+    } else if (field.key == "memory") {
+      capacity.memory = read_bytes(field, sink);
+    } else if (field.key == "iops") {
+      assign(capacity.iops, read_integer(field, 0, kMaxInt64, sink));
+    } else if (field.key == "gpu") {
+      assign(capacity.gpu, read_integer(field, 0, std::numeric_limits<Gpus>::max(), sink));
+    } else {
+      unknown_key(key, "[capacity]", kCapacityKeys, sink);
+    }
+  }
+}
+
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+void read_name(const toml::table& table, JobTemplate& job, Sink& sink) {
+  const toml::node* node = table.get("name");
+  if (node == nullptr) {
+    sink.error(job.table_pos,
+               fmt::format("{}: missing required key 'name'; add name = \"...\"", job.label()));
+    return;
+  }
+  std::optional<std::string> name = read_string(Field{*node, job.label(), "name"}, sink);
+  if (!name) return;
+  if (name->empty()) {
+    sink.error(pos_of(*node), fmt::format("{}: name: is empty; give the job a name", job.label()));
+  } else if (has_control_character(*name)) {
+    sink.error(pos_of(*node), fmt::format("{}: name: contains a control character; use "
+                                          "printable characters only",
+                                          job.label()));
+  } else {
+    job.name = Located<std::string>{std::move(*name), pos_of(*node)};
+  }
+}
+
+void read_argv(const Field& field, JobTemplate& job, Sink& sink) {
+  auto words = read_string_array(field, sink);
+  if (!words) return;
+  if (words->empty()) {
+    sink.error(pos_of(field.node),
+               fmt::format("{}is empty; give the program and its arguments, e.g. argv = "
+                           "[\"make\", \"-j4\"]",
+                           field.prefix()));
+  } else if (words->front().value.empty()) {
+    sink.error(words->front().pos,
+               fmt::format("{}the program name argv[0] is empty", field.prefix()));
+  }
+  job.argv.emplace();
+  for (auto& word : *words)
+    job.argv->push_back(std::move(word.value));
+}
+
+void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
+  const toml::table* table = field.node.as_table();
+  if (table == nullptr) {
+    sink.error(pos_of(field.node),
+               fmt::format("{}expected a table of key = [values], e.g. matrix = {{ shard = [1, 2] "
+                           "}}, got {}",
+                           field.prefix(), describe_type(field.node)));
+    return;
+  }
+  for (auto&& [key, value] : *table) {
+    Field axis{value, field.where, fmt::format("matrix.{}", key.str())};
+    const toml::array* array = value.as_array();
+    if (array == nullptr) {
+      sink.error(pos_of(value),
+                 fmt::format("{}expected an array of values such as [1, 2, 3], got {}",
+                             axis.prefix(), describe_type(value)));
+      continue;
+    }
+    if (array->empty()) {
+      sink.error(pos_of(value), fmt::format("{}is empty; give at least one value or remove the key",
+                                            axis.prefix()));
+      continue;
+    }
+    MatrixAxis parsed{std::string(key.str()), {}};
+    for (size_t i = 0; i < array->size(); ++i) {
+      Field item{*array->get(i), field.where, fmt::format("{}[{}]", axis.key, i)};
+      if (auto text = read_scalar(item, sink)) parsed.second.push_back(std::move(*text));
+    }
+    if (parsed.second.size() == array->size()) job.matrix.push_back(std::move(parsed));
+  }
+}
+
+void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Sink& sink) {
+  auto strings = [&](std::vector<std::string>& target) {
+    if (auto list = read_string_array(field, sink)) {
+      for (auto& item : *list)
+        target.push_back(std::move(item.value));
+    }
+  };
+  if (field.key == "name") {
+    // Read first, for the job's label.
+  } else if (field.key == "command") {
+    job.command = read_string(field, sink);
+    if (job.command && job.command->empty()) {
+      sink.error(pos_of(field.node),
+                 fmt::format("{}is empty; give the command to run", field.prefix()));
+    }
+    if (!job.command) job.command.emplace();  // still "set" for the command/argv check
+  } else if (field.key == "argv") {
+    read_argv(field, job, sink);
+    if (!job.argv) job.argv.emplace();
+  } else if (field.key == "after") {
+    if (auto names = read_string_array(field, sink)) job.after = std::move(*names);
+  } else if (field.key == "matrix") {
+    job.matrix_pos = pos_of(field.node);
+    read_matrix(field, job, sink);
+  } else if (field.key == "inputs") {
+    strings(job.inputs);
+  } else if (field.key == "tags") {
+    strings(job.tags);
+  } else if (!read_setting(field, job.settings, sink)) {
+    unknown_key(key, job.label(), kJobKeys, sink);
+  }
+}
+
+// A misspelt `comand` has been reported with its fix; "no command" would say
+// the same thing again.
+bool command_misspelt(const toml::table& table) {
+  return std::any_of(table.begin(), table.end(), [](const auto& entry) {
+    std::optional<std::string> match = nearest(entry.first.str(), kJobKeys);
+    return match && entry.first.str() != *match && (*match == "command" || *match == "argv");
+  });
+}
+
+void check_command(const toml::table& table, const JobTemplate& job, Sink& sink) {
+  if (job.command && job.argv) {
+    sink.error(pos_of(*table.get("argv")),
+               fmt::format("{}: both command and argv are set; keep one (command runs through "
+                           "the shell, argv runs the program directly)",
+                           job.label()));
+  } else if (!job.command && !job.argv && !command_misspelt(table)) {
+    sink.error(job.name ? job.name->pos : job.table_pos,
+               fmt::format("{}: no command; set command = \"...\" or argv = [\"program\", ...]",
+                           job.label()));
+  }
+}
+
+void parse_job(const toml::node& node, size_t ordinal, std::vector<JobTemplate>& jobs, Sink& sink) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) {
+    sink.error(pos_of(node),
+               fmt::format("job: expected a table ([[job]]), got {}", describe_type(node)));
+    return;
+  }
+  JobTemplate& job = jobs.emplace_back();
+  job.ordinal = ordinal;
+  job.table_pos = pos_of(*table);
+  read_name(*table, job, sink);
+  for (auto&& [key, value] : *table) {
+    read_job_key(key, Field{value, job.label(), std::string(key.str())}, job, sink);
+  }
+  check_command(*table, job, sink);
+}
+
+void parse_jobs(const toml::node& node, std::vector<JobTemplate>& jobs, Sink& sink) {
+  const toml::array* array = node.as_array();
+  if (array == nullptr) {
+    sink.error(pos_of(node), fmt::format("job: expected [[job]] tables, got {}; write [[job]], "
+                                         "not [job]",
+                                         describe_type(node)));
+    return;
+  }
+  for (size_t i = 0; i < array->size(); ++i)
+    parse_job(*array->get(i), i + 1, jobs, sink);
+}
+
+void read_version(const toml::node& node, Document& doc, Sink& sink) {
+  std::optional<int64_t> version =
+      read_integer(Field{node, "", "version"}, kMinInt64, kMaxInt64, sink);
+  if (!version) return;
+  doc.version = *version;
+  if (*version != 1) {
+    sink.error(
+        pos_of(node),
+        fmt::format("version: unsupported manifest version {}; this wp reads version 1", *version));
+  }
+}
+
+}  // namespace
+
+std::string JobTemplate::label() const {
+  return name ? fmt::format("job '{}'", name->value) : fmt::format("job #{}", ordinal);
+}
+
+Document parse_document(const toml::table& root, Sink& sink) {
+  Document doc;
+  for (auto&& [key, node] : root) {
+    if (key == "version") {
+      read_version(node, doc, sink);
+    } else if (key == "defaults") {
+      parse_defaults(node, doc.defaults, sink);
+    } else if (key == "capacity") {
+      parse_capacity(node, doc.capacity, sink);
+    } else if (key == "job") {
+      parse_jobs(node, doc.jobs, sink);
+    } else {
+      unknown_key(key, "", kTopLevelKeys, sink);
+    }
+  }
+  return doc;
+}
+
+}  // namespace wp::manifest::detail

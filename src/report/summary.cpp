@@ -1,0 +1,208 @@
+#include "report/summary.h"
+
+#include <ctime>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "platform/process.h"
+#include "report/json_writer.h"
+
+namespace wp::report {
+namespace {
+
+void write_resources(JsonWriter& json, const Resources& r) {
+  json.begin_object();
+  json.key("cpu").value(r.cpu.as_double());
+  json.key("memory").value(static_cast<uint64_t>(r.memory));
+  json.key("iops");
+  if (r.iops == Resources::kUnlimited) {
+    json.null();
+  } else {
+    json.value(static_cast<uint64_t>(r.iops));
+  }
+  json.key("gpu").value(static_cast<uint64_t>(r.gpu));
+  json.end_object();
+}
+
+void write_signal(JsonWriter& json, const std::optional<int>& signal) {
+  json.key("signal");
+  if (signal) {
+    json.value(platform::signal_name(*signal));
+  } else {
+    json.null();
+  }
+}
+
+void write_attempt(JsonWriter& json, const Attempt& a) {
+  json.begin_object();
+  json.key("attempt").value(a.number);
+  json.key("started").value(format_time(a.started));
+  json.key("ended").value(format_time(a.ended));
+  json.key("wall_seconds").value(a.wall_seconds());
+  json.key("exit_code").value(a.exit_code);
+  write_signal(json, a.signal);
+  json.key("timed_out").value(a.timed_out);
+  json.key("error");
+  if (a.spawn_error.empty()) {
+    json.null();
+  } else {
+    json.value(a.spawn_error);
+  }
+  json.key("stdout").value(a.stdout_log.string());
+  json.key("stderr").value(a.stderr_log.string());
+  json.end_object();
+}
+
+void write_job(JsonWriter& json, const JobReport& job) {
+  const Attempt* last = job.attempts.empty() ? nullptr : &job.attempts.back();
+  json.begin_object();
+  json.key("name").value(job.name);
+  json.key("status").value(to_string(job.status));
+  json.key("reason");
+  if (job.reason.empty()) {
+    json.null();
+  } else {
+    json.value(job.reason);
+  }
+  json.key("exit_code").value(last ? last->exit_code : std::nullopt);
+  write_signal(json, last ? last->signal : std::nullopt);
+  json.key("started");
+  if (last) {
+    json.value(format_time(job.attempts.front().started));
+  } else {
+    json.null();
+  }
+  json.key("ended");
+  if (last) {
+    json.value(format_time(last->ended));
+  } else {
+    json.null();
+  }
+  json.key("wall_seconds");
+  if (last) {
+    json.value(std::chrono::duration<double>(last->ended - job.attempts.front().started).count());
+  } else {
+    json.null();
+  }
+  json.key("request");
+  write_resources(json, job.request);
+  json.key("attempts").begin_array();
+  for (const Attempt& a : job.attempts)
+    write_attempt(json, a);
+  json.end_array();
+  json.end_object();
+}
+
+std::string shown_path(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path relative = std::filesystem::proximate(path, ec);
+  if (ec || relative.string().rfind("../../", 0) == 0) return path.string();
+  return relative.string();
+}
+
+}  // namespace
+
+std::string format_time(Clock::time_point time) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03}Z", stamp, ms % 1000);
+}
+
+std::string run_json(const RunReport& report) {
+  JsonWriter json;
+  Counts c = report.counts();
+  json.begin_object();
+  json.key("wp_version").value(WP_VERSION);
+  json.key("run_id").value(report.run_id);
+  json.key("manifest").value(report.manifest.string());
+  json.key("run_dir").value(report.run_dir.string());
+  json.key("started").value(format_time(report.started));
+  json.key("ended").value(format_time(report.ended));
+  json.key("wall_seconds").value(report.wall_seconds());
+  json.key("exit_code").value(report.exit_code());
+  json.key("interrupted_by");
+  if (report.interrupted_by) {
+    json.value(platform::signal_name(*report.interrupted_by));
+  } else {
+    json.null();
+  }
+  json.key("capacity");
+  write_resources(json, report.capacity.total);
+  json.key("counts").begin_object();
+  json.key("total").value(static_cast<uint64_t>(report.jobs.size()));
+  json.key("ok").value(static_cast<uint64_t>(c.ok));
+  json.key("failed").value(static_cast<uint64_t>(c.failed));
+  json.key("timed_out").value(static_cast<uint64_t>(c.timed_out));
+  json.key("skipped").value(static_cast<uint64_t>(c.skipped));
+  json.key("interrupted").value(static_cast<uint64_t>(c.interrupted));
+  json.end_object();
+  json.key("jobs").begin_array();
+  for (const JobReport& job : report.jobs)
+    write_job(json, job);
+  json.end_array();
+  json.end_object();
+  return json.str();
+}
+
+std::string run_text(const RunReport& report) {
+  Counts c = report.counts();
+  std::string parts = fmt::format("{} ok", c.ok);
+  if (c.failed) parts += fmt::format(", {} failed", c.failed);
+  if (c.timed_out) parts += fmt::format(", {} timed out", c.timed_out);
+  if (c.skipped) parts += fmt::format(", {} skipped", c.skipped);
+  if (c.interrupted) parts += fmt::format(", {} interrupted", c.interrupted);
+  std::string out = fmt::format("wp: {} {} in {}: {}", report.jobs.size(),
+                                report.jobs.size() == 1 ? "job" : "jobs",
+                                format_seconds(report.wall_seconds()), parts);
+  if (report.interrupted_by) {
+    out += fmt::format(" (interrupted by {})", platform::signal_name(*report.interrupted_by));
+  }
+  out += '\n';
+  for (const JobReport& job : report.jobs) {
+    if (job.status == JobStatus::Ok) continue;
+    std::string what = job.reason;
+    std::string log;
+    if (!job.attempts.empty()) {
+      const Attempt& last = job.attempts.back();
+      if (what.empty()) what = last.describe();
+      if (job.attempts.size() > 1) what += fmt::format(" ({} attempts)", job.attempts.size());
+      log = "  " + shown_path(last.stderr_log);
+    }
+    out += fmt::format("wp:   {:<11} {}: {}{}\n", to_string(job.status), job.name, what, log);
+  }
+  out += fmt::format("wp: logs in {}\n", shown_path(report.run_dir));
+  return out;
+}
+
+std::string validation_json(const std::string& manifest, const manifest::Diagnostics& errors,
+                            size_t job_count) {
+  JsonWriter json;
+  json.begin_object();
+  json.key("manifest").value(manifest);
+  json.key("valid").value(errors.empty());
+  json.key("jobs");
+  if (errors.empty()) {
+    json.value(static_cast<uint64_t>(job_count));
+  } else {
+    json.null();
+  }
+  json.key("errors").begin_array();
+  for (const manifest::Diagnostic& d : errors) {
+    json.begin_object();
+    json.key("file").value(d.file);
+    json.key("line").value(static_cast<int64_t>(d.pos.line));
+    json.key("column").value(static_cast<int64_t>(d.pos.column));
+    json.key("message").value(d.message);
+    json.end_object();
+  }
+  json.end_array();
+  json.end_object();
+  return json.str();
+}
+
+}  // namespace wp::report

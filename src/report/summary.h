@@ -1,0 +1,25 @@
+// The end of a run, for people (text on stderr) and for programs (JSON).
+#pragma once
+
+#include <string>
+
+#include "manifest/diagnostic.h"
+#include "report/run_report.h"
+
+namespace wp::report {
+
+// "2026-11-24T05:50:12.123Z"
+std::string format_time(Clock::time_point time);
+
+// The run summary document of `wp run --json` and <run-dir>/summary.json.
+std::string run_json(const RunReport& report);
+
+// "wp: 6 jobs in 4.21s: 4 ok, 1 failed, 1 skipped" and a line per job that
+// did not succeed, with its reason or exit and its log.
+std::string run_text(const RunReport& report);
+
+// The document of `wp validate --json`.
+std::string validation_json(const std::string& manifest, const manifest::Diagnostics& errors,
+                            size_t job_count);
+
+}  // namespace wp::report

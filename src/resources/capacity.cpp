@@ -1,0 +1,57 @@
+#include "resources/capacity.h"
+
+#include <fmt/format.h>
+
+namespace wp {
+namespace {
+
+// Applies the cap that wins (flag over manifest) to one figure.
+template <typename T>
+void apply_cap(T& figure, std::string& source, const std::optional<T>& manifest_cap,
+               const std::optional<T>& flag_cap, const std::string& flag_name,
+               std::string (*format)(T)) {
+  const std::optional<T>& cap = flag_cap ? flag_cap : manifest_cap;
+  if (!cap) return;
+  std::string origin = flag_cap ? flag_name : "[capacity] in the manifest";
+  if (*cap < figure) {
+    source = fmt::format("{} (machine: {})", origin, format(figure));
+    figure = *cap;
+  } else {
+    source += fmt::format("; {} asks for {}, more than the machine has", origin, format(*cap));
+  }
+}
+
+std::string format_count(uint64_t n) {
+  return fmt::format("{}", n);
+}
+std::string format_gpus(Gpus n) {
+  return fmt::format("{}", n);
+}
+
+}  // namespace
+
+Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
+                          const CapacityCaps& flags) {
+  Capacity c;
+  c.total.cpu = host.cpu;
+  c.cpu_source = host.cpu_source;
+  c.total.memory = host.memory;
+  c.memory_source = host.memory_source;
+  // The kernel keeps no IOPS figure; until one is measured, I/O is not a limit.
+  c.total.iops = Resources::kUnlimited;
+  c.iops_source = "not limited (no measured figure; cap with --iops)";
+  c.total.gpu = 0;
+  c.gpu_source = "none detected";
+
+  apply_cap(c.total.cpu, c.cpu_source, manifest.cpu, flags.cpu, std::string("--cpus"),
+            &format_cores);
+  apply_cap(c.total.memory, c.memory_source, manifest.memory, flags.memory, std::string("--memory"),
+            &format_bytes);
+  apply_cap(c.total.iops, c.iops_source, manifest.iops, flags.iops, std::string("--iops"),
+            &format_count);
+  apply_cap(c.total.gpu, c.gpu_source, manifest.gpu, flags.gpu, std::string("--gpus"),
+            &format_gpus);
+  return c;
+}
+
+}  // namespace wp

@@ -1,0 +1,33 @@
+// The capacity wp packs against, and where each figure came from.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "platform/host.h"
+#include "resources/quantity.h"
+
+namespace wp {
+
+// Caps on what wp may use, from [capacity] in a manifest or from flags.
+struct CapacityCaps {
+  std::optional<Cores> cpu;
+  std::optional<Bytes> memory;
+  std::optional<Iops> iops;
+  std::optional<Gpus> gpu;
+};
+
+struct Capacity {
+  Resources total;
+  std::string cpu_source;
+  std::string memory_source;
+  std::string iops_source;
+  std::string gpu_source;
+};
+
+// The machine's figures, lowered by caps: a flag replaces the manifest's cap
+// for the same resource, and neither can raise a figure above the machine's.
+Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
+                          const CapacityCaps& flags);
+
+}  // namespace wp

@@ -1,0 +1,86 @@
+// Which job starts next. Pure bookkeeping, no processes and no clock: the
+// runner reports what happened and asks what to start, which is also how the
+// tests drive it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "resources/quantity.h"
+#include "sched/tracker.h"
+
+namespace wp::sched {
+
+struct JobDemand {
+  std::string name;  // for the reasons given to skipped dependents
+  Resources demand;
+  int64_t priority = 0;
+  std::vector<size_t> after;  // indices of jobs that must succeed first
+};
+
+enum class JobState {
+  Waiting,  // dependencies have not all succeeded yet
+  Ready,    // queued for admission
+  Running,  // admitted: holds its demand in the tracker
+  Backoff,  // failed an attempt, will be queued again for a retry
+  Succeeded,
+  Failed,
+  Skipped,  // never (re)started: see reason()
+};
+
+class Scheduler {
+ public:
+  Scheduler(std::vector<JobDemand> jobs, Resources capacity);
+
+  // Admits ready jobs in queue order (priority, then manifest order), first
+  // fit, and returns the ones to start now; their demand is held until
+  // finished() or retry_later().
+  std::vector<size_t> admit();
+
+  // A running job ended for good. On failure, its dependents are skipped.
+  void finished(size_t job, bool succeeded);
+  // A running job failed an attempt and will be retried: it releases its
+  // demand and waits in Backoff until requeue().
+  void retry_later(size_t job);
+  void requeue(size_t job);
+
+  // Nothing new starts from now on: jobs that never started are skipped with
+  // `reason`. Retries of started jobs still run unless `cancel_retries`.
+  void stop(const std::string& reason, bool cancel_retries);
+
+  bool all_done() const { return unfinished_ == 0; }
+  bool stopped() const { return stopped_; }
+  JobState state(size_t job) const { return jobs_[job].state; }
+  const std::string& reason(size_t job) const { return jobs_[job].reason; }
+  const ResourceTracker& tracker() const { return tracker_; }
+  size_t running() const { return running_; }
+
+ private:
+  struct Entry {
+    JobDemand spec;
+    JobState state = JobState::Waiting;
+    size_t unmet = 0;      // dependencies not yet succeeded
+    bool started = false;  // has had at least one attempt
+    std::vector<size_t> dependents;
+    std::string reason;
+  };
+  // Queue key: higher priority first, then manifest order.
+  using QueueKey = std::pair<int64_t, size_t>;
+
+  void make_ready(size_t job);
+  void skip(size_t job, const std::string& reason);
+  void skip_dependents(size_t job, const std::string& reason);
+
+  std::vector<Entry> jobs_;
+  std::set<QueueKey> ready_;
+  ResourceTracker tracker_;
+  size_t unfinished_ = 0;
+  size_t running_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace wp::sched

@@ -1,0 +1,139 @@
+// Dependencies (`after`), failure propagation and --keep-going.
+#include <catch2/catch.hpp>
+
+#include "wp_harness.h"
+
+using namespace wpit;
+
+namespace {
+
+std::string job(const std::string& name, const std::vector<std::string>& args,
+                const std::string& extra = "") {
+  return "[[job]]\nname = \"" + name +
+         "\"\ncpu = 0.5\nmemory = \"16MiB\"\nargv = " + job_argv(args) + "\n" + extra;
+}
+
+}  // namespace
+
+TEST_CASE("after: a dependent starts only after each of its dependencies ended", "[integration]") {
+  TempDir dir;
+  const std::string rec = dir.str("record");
+  auto recorded = [&](const std::string& name, const std::string& ms) {
+    return std::vector<std::string>{"--name", name, "--record", rec, "--sleep-ms", ms};
+  };
+  // gen-{i} is a matrix family; "use" depends on the whole family by its
+  // template name and on "slow", which is listed after it.
+  write_file(dir / "jobs.toml",
+             job("use", recorded("use", "10"), "after = [\"gen-{i}\", \"slow\"]\n") +
+                 "[[job]]\nname = \"gen-{i}\"\ncpu = 0.5\nmemory = \"16MiB\"\n"
+                 "matrix = { i = [1, 2] }\nargv = " +
+                 job_argv({"--name", "gen-{i}", "--record", rec, "--sleep-ms", "200"}) + "\n" +
+                 job("slow", recorded("slow", "400")) +
+                 job("last", recorded("last", "10"), "after = [\"use\"]\n"));
+  RunResult r = run_wp({"run", "--cpus", "2", dir.str("jobs.toml")});
+  INFO(r.describe());
+  REQUIRE(r.exit_code == 0);
+  std::vector<Record> records = read_records(rec);
+  REQUIRE(records.size() == 5);
+  const Record* use = find_record(records, "use");
+  const Record* last = find_record(records, "last");
+  REQUIRE((use && last));
+  for (const char* dependency : {"gen-1", "gen-2", "slow"}) {
+    const Record* d = find_record(records, dependency);
+    REQUIRE(d != nullptr);
+    INFO(dependency << " ended at " << d->end_ns << ", use started at " << use->start_ns);
+    CHECK(d->end_ns <= use->start_ns);
+  }
+  CHECK(use->end_ns <= last->start_ns);
+}
+
+TEST_CASE("after: a failed dependency skips its dependents, transitively, with a reason",
+          "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             job("broken", {"--exit", "1"}) +
+                 job("child", {"--touch", dir.str("child")}, "after = [\"broken\"]\n") +
+                 job("grandchild", {"--touch", dir.str("grandchild")}, "after = [\"child\"]\n") +
+                 job("bystander", {"--touch", dir.str("bystander")}));
+  RunResult r = run_wp({"run", "--json", "--keep-going", dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 1);
+  CHECK_FALSE(fs::exists(dir / "child"));
+  CHECK_FALSE(fs::exists(dir / "grandchild"));
+  CHECK(fs::exists(dir / "bystander"));
+
+  Json summary = parse_json(r.out);
+  CHECK(job_named(summary, "broken")["status"].as_string() == "failed");
+  CHECK(job_named(summary, "bystander")["status"].as_string() == "ok");
+  const Json& child = job_named(summary, "child");
+  CHECK(child["status"].as_string() == "skipped");
+  REQUIRE(child["reason"].is_string());
+  CHECK(contains(child["reason"].as_string(), "dependency"));
+  CHECK(contains(child["reason"].as_string(), "broken"));
+  const Json& grandchild = job_named(summary, "grandchild");
+  CHECK(grandchild["status"].as_string() == "skipped");
+  REQUIRE(grandchild["reason"].is_string());
+  // Naming the direct dependency or the root cause are both fine.
+  CHECK(contains(grandchild["reason"].as_string(), "dependency"));
+  const bool names_a_cause = contains(grandchild["reason"].as_string(), "child") ||
+                             contains(grandchild["reason"].as_string(), "broken");
+  CHECK(names_a_cause);
+  CHECK(summary["counts"]["skipped"].as_int() == 2);
+  CHECK(summary["counts"]["failed"].as_int() == 1);
+  CHECK(summary["counts"]["ok"].as_int() == 1);
+  // The human summary on stderr also says so.
+  CHECK(contains(r.err, "2 skipped"));
+  CHECK(contains(r.err, "skipped"));
+}
+
+TEST_CASE("keep-going: independent jobs still start after a failure", "[integration]") {
+  TempDir dir;
+  // One core and one-core jobs: strictly one after another, in manifest order.
+  std::string manifest;
+  manifest += "[[job]]\nname = \"fails\"\ncpu = 1\nargv = " + job_argv({"--exit", "1"}) + "\n";
+  for (const char* name : {"later-1", "later-2"}) {
+    manifest += "[[job]]\nname = \"" + std::string(name) +
+                "\"\ncpu = 1\nargv = " + job_argv({"--touch", dir.str(name)}) + "\n";
+  }
+  write_file(dir / "jobs.toml", manifest);
+  RunResult r = run_wp({"run", "--cpus", "1", "--keep-going", "--json", dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 1);
+  CHECK(fs::exists(dir / "later-1"));
+  CHECK(fs::exists(dir / "later-2"));
+  Json summary = parse_json(r.out);
+  CHECK(job_named(summary, "later-1")["status"].as_string() == "ok");
+  CHECK(job_named(summary, "later-2")["status"].as_string() == "ok");
+}
+
+TEST_CASE("without keep-going no new job starts after a failure but running ones finish",
+          "[integration]") {
+  if (online_cpus() < 2) {
+    WARN("needs at least 2 CPUs; skipped");
+    return;
+  }
+  TempDir dir;
+  // Two cores: "fails" and "running" start together; "queued" waits for a
+  // core, which frees only when "fails" has failed.
+  std::string manifest;
+  manifest += "[[job]]\nname = \"fails\"\ncpu = 1\nargv = " +
+              job_argv({"--sleep-ms", "100", "--exit", "1"}) + "\n";
+  manifest += "[[job]]\nname = \"running\"\ncpu = 1\nargv = " +
+              job_argv({"--touch", dir.str("running-started"), "--sleep-ms", "1500"}) + "\n";
+  manifest +=
+      "[[job]]\nname = \"queued\"\ncpu = 1\nargv = " + job_argv({"--touch", dir.str("queued")}) +
+      "\n";
+  write_file(dir / "jobs.toml", manifest);
+  RunResult r = run_wp({"run", "--cpus", "2", "--json", dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 1);
+  CHECK_FALSE(fs::exists(dir / "queued"));
+  Json summary = parse_json(r.out);
+  INFO(summary.dump());
+  CHECK(job_named(summary, "fails")["status"].as_string() == "failed");
+  CHECK(job_named(summary, "running")["status"].as_string() == "ok");
+  const Json& queued = job_named(summary, "queued");
+  CHECK(queued["status"].as_string() == "skipped");
+  REQUIRE(queued["reason"].is_string());
+  CHECK(contains(queued["reason"].as_string(), "fails"));
+}

@@ -1,0 +1,295 @@
+// Loading single manifests: defaults, types, units, paths, positions, and the
+// capacity check.
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "manifest/manifest.h"
+
+namespace fs = std::filesystem;
+using namespace wp;
+using namespace wp::manifest;
+using namespace std::chrono_literals;
+
+namespace {
+
+const fs::path kPath = "/srv/project/jobs.toml";
+
+Manifest load_ok(std::string_view text, const fs::path& path = kPath) {
+  LoadResult result = load_string(text, path);
+  std::string messages;
+  for (const Diagnostic& d : result.errors)
+    messages += d.format() + "\n";
+  INFO(messages);
+  REQUIRE(result.errors.empty());
+  REQUIRE(result.manifest);
+  return std::move(*result.manifest);
+}
+
+Diagnostics load_errors(std::string_view text) {
+  LoadResult result = load_string(text, kPath);
+  CHECK_FALSE(result.errors.empty());
+  return result.errors;
+}
+
+}  // namespace
+
+TEST_CASE("a job without settings gets the built-in defaults", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+[[job]]
+name = "hello"
+command = "echo hello"
+)");
+  CHECK(m.path == kPath);
+  CHECK(m.version == 1);
+  REQUIRE(m.jobs.size() == 1);
+  const Job& job = m.jobs[0];
+  CHECK(job.name == "hello");
+  CHECK(job.family == "hello");
+  CHECK(job.matrix.empty());
+  CHECK(job.command == "echo hello");
+  CHECK(job.argv.empty());
+  CHECK(job.request.cpu == Cores::from_millis(1000));
+  CHECK(job.request.memory == kDefaultMemory);
+  CHECK(job.request.memory == 256ull << 20);
+  CHECK(job.request.iops == 0);
+  CHECK(job.request.gpu == 0);
+  CHECK(job.priority == 0);
+  CHECK(job.retries == 0);
+  CHECK_FALSE(job.timeout);
+  CHECK(job.env.empty());
+  CHECK(job.cwd == fs::path("/srv/project"));
+  CHECK(job.after.empty());
+  CHECK_FALSE(m.capacity.cpu);
+  CHECK_FALSE(m.capacity.memory);
+}
+
+TEST_CASE("[defaults] fill what a job does not set", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+[defaults]
+cpu = 0.5
+memory = "1GiB"
+iops = 100
+gpu = 1
+timeout = "10m"
+retries = 2
+priority = -3
+env = { LANG = "C", CI = true, LEVEL = 3, RATIO = 0.25 }
+cwd = "work"
+
+[[job]]
+name = "inherits"
+command = "true"
+
+[[job]]
+name = "overrides"
+command = "true"
+cpu = 3
+memory = "2GB"
+iops = 0
+gpu = 0
+timeout = 30
+retries = 0
+priority = 7
+env = { LANG = "en_US.UTF-8", EXTRA = "x" }
+cwd = "/abs/dir"
+)");
+  REQUIRE(m.jobs.size() == 2);
+  const Job& a = m.jobs[0];
+  CHECK(a.request.cpu == Cores::from_millis(500));
+  CHECK(a.request.memory == 1ull << 30);
+  CHECK(a.request.iops == 100);
+  CHECK(a.request.gpu == 1);
+  CHECK(a.timeout == std::chrono::milliseconds(10min));
+  CHECK(a.retries == 2);
+  CHECK(a.priority == -3);
+  CHECK(a.env == std::map<std::string, std::string>{
+                     {"LANG", "C"}, {"CI", "true"}, {"LEVEL", "3"}, {"RATIO", "0.25"}});
+  CHECK(a.cwd == fs::path("/srv/project/work"));
+
+  const Job& b = m.jobs[1];
+  CHECK(b.request.cpu == Cores::from_millis(3000));
+  CHECK(b.request.memory == 2'000'000'000ull);
+  CHECK(b.request.iops == 0);
+  CHECK(b.request.gpu == 0);
+  CHECK(b.timeout == std::chrono::milliseconds(30s));
+  CHECK(b.retries == 0);
+  CHECK(b.priority == 7);
+  // The job's env is merged over [defaults].env, key by key.
+  CHECK(b.env == std::map<std::string, std::string>{{"LANG", "en_US.UTF-8"},
+                                                    {"CI", "true"},
+                                                    {"LEVEL", "3"},
+                                                    {"RATIO", "0.25"},
+                                                    {"EXTRA", "x"}});
+  CHECK(b.cwd == fs::path("/abs/dir"));
+}
+
+TEST_CASE("values take every documented form", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+[[job]]
+name = "a"
+argv = ["make", "-j", "4"]
+cpu = 0.25
+memory = 1048576
+iops = 2.0
+timeout = "1h30m"
+inputs = ["src/**/*.cpp"]
+tags = ["slow", "nightly"]
+
+[[job]]
+name = "b"
+command = "true"
+cpu = 1.0005
+memory = "1.5gb"
+timeout = 0.5
+env = { WHOLE = 2.0 }
+)");
+  const Job& a = m.jobs[0];
+  CHECK(a.argv == std::vector<std::string>{"make", "-j", "4"});
+  CHECK(a.command.empty());
+  CHECK(a.request.cpu == Cores::from_millis(250));
+  CHECK(a.request.memory == 1048576);
+  CHECK(a.request.iops == 2);
+  CHECK(a.timeout == std::chrono::milliseconds(90min));
+  CHECK(a.inputs == std::vector<std::string>{"src/**/*.cpp"});
+  CHECK(a.tags == std::vector<std::string>{"slow", "nightly"});
+  const Job& b = m.jobs[1];
+  CHECK(b.request.cpu == Cores::from_millis(1001));  // nearest milli-core
+  CHECK(b.request.memory == 1'500'000'000ull);
+  CHECK(b.timeout == std::chrono::milliseconds(500));
+  CHECK(b.env.at("WHOLE") == "2.0");
+}
+
+TEST_CASE("[capacity] and version are read", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+version = 1
+[capacity]
+cpu = 2.5
+memory = "8GiB"
+iops = 0
+gpu = 2
+)");
+  CHECK(m.jobs.empty());
+  CHECK(m.capacity.cpu == Cores::from_millis(2500));
+  CHECK(m.capacity.memory == 8ull << 30);
+  CHECK(m.capacity.iops == Iops{0});
+  CHECK(m.capacity.gpu == Gpus{2});
+}
+
+TEST_CASE("cwd is anchored at the manifest's directory", "[manifest][load]") {
+  const char* text = R"(
+[[job]]
+name = "a"
+command = "true"
+cwd = "sub/../other/"
+[[job]]
+name = "b"
+command = "true"
+cwd = "."
+)";
+  Manifest m = load_ok(text);
+  CHECK(m.jobs[0].cwd == fs::path("/srv/project/other"));
+  CHECK(m.jobs[1].cwd == fs::path("/srv/project"));
+
+  // A relative manifest path is made absolute against the working directory.
+  Manifest relative = load_ok(text, "dir/jobs.toml");
+  CHECK(relative.jobs[0].cwd == (fs::current_path() / "dir/other").lexically_normal());
+  CHECK(relative.jobs[1].cwd.is_absolute());
+  CHECK(relative.path == fs::path("dir/jobs.toml"));
+}
+
+TEST_CASE("a job's position is its name's value", "[manifest][load]") {
+  Manifest m = load_ok("[[job]]\ncommand = \"true\"\n  name   = \"a\"\n");
+  CHECK(m.jobs[0].pos.line == 3);
+  CHECK(m.jobs[0].pos.column == 12);
+}
+
+TEST_CASE("a syntax error is the only diagnostic", "[manifest][load]") {
+  Diagnostics errors = load_errors("bogus = 1\n[[job]]\nname = \"a\nversion = 3\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].file == kPath.string());
+  CHECK(errors[0].pos.line == 3);
+  CHECK_THAT(errors[0].message, Catch::StartsWith("invalid TOML: "));
+}
+
+TEST_CASE("problems are reported with file, position and advice", "[manifest][load]") {
+  Diagnostics errors = load_errors(R"([[job]]
+name = "build"
+command = "make"
+memory = "2GBs"
+cpu = -1
+)");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].format() ==
+        "/srv/project/jobs.toml:4:10: error: job 'build': memory: unknown unit 'GBs' in '2GBs'; "
+        "use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB");
+  CHECK(errors[1].format() ==
+        "/srv/project/jobs.toml:5:7: error: job 'build': cpu: must be greater than 0, got -1; "
+        "write e.g. cpu = 0.5 or cpu = 2");
+}
+
+TEST_CASE("unknown keys suggest the nearest valid key", "[manifest][load]") {
+  Diagnostics errors = load_errors(R"([[job]]
+name = "a"
+command = "true"
+retires = 2
+colour = "red"
+)");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].message == "job 'a': unknown key 'retires'; did you mean 'retries'?");
+  CHECK_THAT(errors[1].message,
+             Catch::StartsWith("job 'a': unknown key 'colour'; valid keys are name, command"));
+}
+
+TEST_CASE("Diagnostic::format without a position", "[manifest][load]") {
+  CHECK(Diagnostic{"jobs.toml", {}, "cannot read"}.format() == "jobs.toml: error: cannot read");
+  CHECK(Diagnostic{"jobs.toml", {12, 10}, "x"}.format() == "jobs.toml:12:10: error: x");
+  CHECK(Diagnostic{"", {}, "x"}.format() == "error: x");
+}
+
+TEST_CASE("check_fits names every job that can never start", "[manifest][fits]") {
+  Manifest m = load_ok(R"(
+[[job]]
+name = "small"
+command = "true"
+iops = 5000
+[[job]]
+name = "big"
+command = "true"
+memory = "64GiB"
+cpu = 8
+gpu = 1
+)");
+  Resources capacity;
+  capacity.cpu = Cores::from_millis(4000);
+  capacity.memory = static_cast<Bytes>(23.1 * (1ull << 30));
+  capacity.iops = Resources::kUnlimited;
+  capacity.gpu = 0;
+  Diagnostics errors = check_fits(m, capacity);
+  REQUIRE(errors.size() == 3);
+  for (const Diagnostic& d : errors) {
+    CHECK(d.file == kPath.string());
+    CHECK(d.pos.line == 7);
+    CHECK(d.pos.column == 8);
+  }
+  CHECK(errors[0].message ==
+        "job 'big' needs cpu 8 cores but wp may use at most 4 cores; lower the job's cpu or "
+        "raise the capacity (--cpus)");
+  CHECK(errors[1].message ==
+        "job 'big' needs memory 64 GiB but wp may use at most 23.1 GiB; lower the job's memory "
+        "or raise the capacity (--memory)");
+  CHECK_THAT(errors[2].message, Catch::StartsWith("job 'big' needs 1 GPU but wp may use 0; "));
+
+  capacity.iops = 1000;
+  capacity.cpu = Cores::from_millis(8000);
+  capacity.memory = 64ull << 30;
+  capacity.gpu = 1;
+  errors = check_fits(m, capacity);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message ==
+        "job 'small' needs iops 5000 but wp may use at most 1000; lower the job's iops or raise "
+        "the capacity (--iops)");
+  capacity.iops = 5000;
+  CHECK(check_fits(m, capacity).empty());
+}

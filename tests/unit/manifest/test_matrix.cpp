@@ -1,0 +1,164 @@
+// Matrix expansion: order, substitution, and what members share.
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "manifest/internal.h"
+#include "manifest/manifest.h"
+
+using namespace wp;
+using namespace wp::manifest;
+
+namespace {
+
+Manifest load_ok(std::string_view text) {
+  LoadResult result = load_string(text, "/m/jobs.toml");
+  std::string messages;
+  for (const Diagnostic& d : result.errors)
+    messages += d.format() + "\n";
+  INFO(messages);
+  REQUIRE(result.manifest);
+  return std::move(*result.manifest);
+}
+
+std::vector<std::string> names(const Manifest& m) {
+  std::vector<std::string> out;
+  for (const Job& job : m.jobs)
+    out.push_back(job.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a matrix expands to the cartesian product, first key slowest", "[manifest][matrix]") {
+  // toml++ iterates keys sorted, so `os` comes before `py` whatever the order written.
+  Manifest m = load_ok(R"(
+[[job]]
+name = "before"
+command = "true"
+[[job]]
+name = "test-{os}-py{py}"
+command = "run"
+matrix = { py = ["3.11", "3.12"], os = ["linux", "mac", "bsd"] }
+[[job]]
+name = "after"
+command = "true"
+)");
+  CHECK(names(m) == std::vector<std::string>{"before", "test-linux-py3.11", "test-linux-py3.12",
+                                             "test-mac-py3.11", "test-mac-py3.12",
+                                             "test-bsd-py3.11", "test-bsd-py3.12", "after"});
+  const Job& member = m.jobs[3];
+  CHECK(member.family == "test-{os}-py{py}");
+  CHECK(member.matrix == std::map<std::string, std::string>{{"os", "mac"}, {"py", "3.11"}});
+}
+
+TEST_CASE("matrix values replace {key} everywhere the spec lists", "[manifest][matrix]") {
+  Manifest m = load_ok(R"(
+[defaults]
+env = { FROM_DEFAULTS = "d-{shard}" }
+
+[[job]]
+name = "prep-{shard}"
+command = "true"
+matrix = { shard = [1, 2] }
+
+[[job]]
+name = "test-{shard}"
+command = "make test SHARD={shard} {not_a_key} ${HOME} {}"
+env = { SHARD = "{shard}", FIXED = "x" }
+cwd = "shards/{shard}"
+inputs = ["data/{shard}/*.csv"]
+tags = ["{shard}"]
+after = ["prep-{shard}"]
+matrix = { shard = [1, 2] }
+
+[[job]]
+name = "run-{flag}-{ratio}"
+argv = ["tool", "--flag={flag}", "--ratio={ratio}"]
+matrix = { flag = [true, false], ratio = [0.5] }
+)");
+  REQUIRE(m.jobs.size() == 6);
+  const Job& t2 = m.jobs[3];
+  CHECK(t2.name == "test-2");
+  CHECK(t2.command == "make test SHARD=2 {not_a_key} ${HOME} {}");
+  CHECK(t2.env == std::map<std::string, std::string>{
+                      {"FROM_DEFAULTS", "d-2"}, {"SHARD", "2"}, {"FIXED", "x"}});
+  CHECK(t2.cwd == std::filesystem::path("/m/shards/2"));
+  CHECK(t2.inputs == std::vector<std::string>{"data/2/*.csv"});
+  CHECK(t2.tags == std::vector<std::string>{"{shard}"});  // tags are not substituted
+  CHECK(t2.after == std::vector<size_t>{1});              // prep-2
+
+  CHECK(m.jobs[4].name == "run-true-0.5");
+  CHECK(m.jobs[4].argv == std::vector<std::string>{"tool", "--flag=true", "--ratio=0.5"});
+  CHECK(m.jobs[5].name == "run-false-0.5");
+}
+
+TEST_CASE("matrix members keep the template's positions", "[manifest][matrix]") {
+  Manifest m = load_ok("[[job]]\nname = \"t-{n}\"\ncommand = \"true\"\nmatrix = { n = [1, 2] }\n");
+  REQUIRE(m.jobs.size() == 2);
+  for (const Job& job : m.jobs) {
+    CHECK(job.pos.line == 2);
+    CHECK(job.pos.column == 8);
+  }
+}
+
+TEST_CASE("a member error is reported once at the template", "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "t-{n}"
+command = "true"
+after = ["missing"]
+matrix = { n = [1, 2, 3] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].pos.line == 4);
+  CHECK(result.errors[0].message == "job 't-{n}': after: unknown job 'missing'");
+
+  // An entry that differs by member names the member.
+  result = load_string(R"([[job]]
+name = "t-{n}"
+command = "true"
+after = ["t-{n}{n}"]
+matrix = { n = [1, 2] }
+)",
+                       "jobs.toml");
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].message == "job 't-1': after: unknown job 't-11'; did you mean 't-1'?");
+}
+
+TEST_CASE("an empty expanded name is an error", "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "{v}"
+command = "true"
+matrix = { v = ["", "x"] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK_THAT(result.errors[0].message, Catch::Contains("matrix expansion gives an empty name"));
+}
+
+TEST_CASE("substitute replaces only matrix keys", "[manifest][matrix]") {
+  using detail::substitute;
+  std::map<std::string, std::string> values{{"a", "1"}, {"b", "{a}"}};
+  CHECK(substitute("x{a}y{b}z", values) == "x1y{a}z");  // one pass: values are not rescanned
+  CHECK(substitute("{{a}}", values) == "{1}");
+  CHECK(substitute("{c} {a", values) == "{c} {a");
+  CHECK(substitute("", values).empty());
+  CHECK(substitute("}{a}{", values) == "}1{");
+}
+
+TEST_CASE("a matrix of more than 1000000 members is refused", "[manifest][matrix]") {
+  std::string values = "[";
+  for (int i = 0; i < 101; ++i)
+    values += std::to_string(i) + ",";
+  values += "]";
+  LoadResult result =
+      load_string("[[job]]\nname = \"t-{a}-{b}-{c}\"\ncommand = \"true\"\nmatrix = { a = " +
+                      values + ", b = " + values + ", c = " + values + " }\n",
+                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].pos.line == 4);
+  CHECK(result.errors[0].pos.column == 10);
+  CHECK(result.errors[0].message ==
+        "job 't-{a}-{b}-{c}': matrix: expands to more than 1000000 jobs; use fewer values");
+}
