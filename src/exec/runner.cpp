@@ -37,6 +37,7 @@ using report::JobStatus;
 
 constexpr std::chrono::milliseconds kMaxBackoff{60'000};
 constexpr size_t kQuietTailLines = 20;
+constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
 
 // One stream of a running attempt: the pipe wp reads, the log it writes.
 struct Stream {
@@ -72,7 +73,8 @@ class Runner {
   void on_signal(int sig);
   void reap_children();
   void on_exit(Active& active, int status);
-  bool read_stream(Stream& stream, bool quiet);
+  enum class ReadResult { Data, Empty, Closed };
+  ReadResult read_stream(Stream& stream);
   void fire_timers();
   void conclude(size_t job, Attempt attempt);
   void fail_finally(size_t job, const Attempt& attempt);
@@ -147,11 +149,12 @@ report::RunReport Runner::run() {
     if (scheduler_.state(i) != sched::JobState::Skipped) continue;
     if (job.attempts.empty()) {
       job.status = JobStatus::Skipped;
+      job.reason = scheduler_.reason(i);
     } else {
-      // A retry that was cancelled: the job failed with its last attempt.
-      job.status = interrupted_by_ ? JobStatus::Interrupted : JobStatus::Failed;
+      // Only an interrupt cancels a pending retry.
+      job.status = JobStatus::Interrupted;
+      job.reason = "retry cancelled: run interrupted";
     }
-    job.reason = scheduler_.reason(i);
   }
   if (interrupted_by_) report_.interrupted_by = interrupted_by_;
   report_.ended = report::Clock::now();
@@ -162,7 +165,8 @@ void Runner::start_admitted() {
   // A job that fails to start gives its resources back at once, so admit
   // again until nothing more starts.
   for (auto batch = scheduler_.admit(); !batch.empty(); batch = scheduler_.admit()) {
-    for (size_t job : batch) start(job);
+    for (size_t job : batch)
+      start(job);
   }
 }
 
@@ -263,12 +267,12 @@ std::optional<SteadyTime> Runner::next_timer() const {
 
 void Runner::wait_for_events() {
   std::vector<pollfd> fds{{signals_.fd(), POLLIN, 0}};
-  std::vector<std::pair<Active*, Stream*>> owners{{nullptr, nullptr}};
+  std::vector<Stream*> streams{nullptr};  // streams[i] is read from fds[i]
   for (auto& [pid, active] : active_) {
     for (Stream* stream : {&active->out, &active->err}) {
       if (!stream->pipe) continue;
       fds.push_back({stream->pipe.get(), POLLIN, 0});
-      owners.emplace_back(active.get(), stream);
+      streams.push_back(stream);
     }
   }
   timespec timeout{};
@@ -283,8 +287,7 @@ void Runner::wait_for_events() {
   if (ready < 0 && errno != EINTR) log_->error("ppoll: {}", std::strerror(errno));
   for (size_t i = 1; ready > 0 && i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
-    bool quiet = options_.quiet;
-    if (!read_stream(*owners[i].second, quiet)) owners[i].second->pipe.reset();
+    if (read_stream(*streams[i]) == ReadResult::Closed) streams[i]->pipe.reset();
   }
   if (ready > 0 && fds[0].revents != 0) {
     for (int sig : signals_.drain())
@@ -293,16 +296,16 @@ void Runner::wait_for_events() {
   fire_timers();
 }
 
-// Reads one chunk into the log and the terminal. False at end of file.
-bool Runner::read_stream(Stream& stream, bool quiet) {
+// Reads one chunk into the log and the terminal.
+Runner::ReadResult Runner::read_stream(Stream& stream) {
   char buffer[64 * 1024];
   ssize_t n = ::read(stream.pipe.get(), buffer, sizeof buffer);
-  if (n < 0) return errno == EAGAIN || errno == EINTR;
-  if (n == 0) return false;
+  if (n < 0) return errno == EAGAIN || errno == EINTR ? ReadResult::Empty : ReadResult::Closed;
+  if (n == 0) return ReadResult::Closed;
   std::string_view data(buffer, static_cast<size_t>(n));
   write_all(stream.log.get(), data);
-  if (!quiet) stream.lines.feed(data);
-  return true;
+  if (!options_.quiet) stream.lines.feed(data);
+  return ReadResult::Data;
 }
 
 void Runner::on_signal(int sig) {
@@ -334,10 +337,10 @@ void Runner::on_exit(Active& active, int status) {
   }
   sentinel_->forget(active.pid);
   for (Stream* stream : {&active.out, &active.err}) {
-    while (stream->pipe && read_stream(*stream, options_.quiet)) {
-      // drain what was written before the exit
-      pollfd pfd{stream->pipe.get(), POLLIN, 0};
-      if (::poll(&pfd, 1, 0) <= 0) break;
+    // Drain what was written before the exit; bounded, since a process that
+    // escaped the group may hold the pipe and keep writing.
+    for (int chunk = 0; chunk < kMaxDrainChunks && stream->pipe; ++chunk) {
+      if (read_stream(*stream) != ReadResult::Data) break;
     }
     stream->pipe.reset();
     if (!options_.quiet) stream->lines.finish();

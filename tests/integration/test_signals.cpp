@@ -142,3 +142,14 @@ TEST_CASE("a second SIGINT kills the jobs at once instead of waiting out --grace
   CHECK(outcome.result.exit_code == 130);
   check_nothing_left(dir, token, outcome);
 }
+
+TEST_CASE("a wp killed with SIGKILL leaves no job process behind", "[integration]") {
+  TempDir dir;
+  const std::string token = unique_token();
+  // The jobs ignore SIGTERM: the sentinel must follow up with SIGKILL.
+  Interrupted outcome = interrupt_run(dir, token, {SIGKILL}, "30s", {"--ignore-signals"});
+  REQUIRE(outcome.all_started);
+  CHECK(outcome.result.term_signal == SIGKILL);
+  CHECK(wait_until_no_token(token, milliseconds(10'000)));
+  CHECK_FALSE(fs::exists(dir / "after-both.started"));
+}

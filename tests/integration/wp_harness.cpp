@@ -21,6 +21,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "report/json_writer.h"
+
 namespace wpit {
 namespace {
 
@@ -151,27 +153,9 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ignored);
 }
 
+// TOML basic strings take the same escapes as JSON strings.
 std::string toml_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out + "\"";
+  return "\"" + wp::report::json_escape(text) + "\"";
 }
 
 std::string toml_array(const std::vector<std::string>& items) {
