@@ -2,9 +2,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
-#include <tuple>
+#include <cstring>
 #include <fstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -18,16 +22,40 @@
 namespace wp::cli {
 namespace {
 
+// A whole or decimal number and nothing else.
+std::optional<double> parse_number(const std::string& text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
 Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
   CapacityCaps caps;
-  if (flags.cpus > 0) caps.cpu = Cores::from_double(flags.cpus);
+  if (!flags.cpus.empty()) {
+    std::optional<double> cpus = parse_number(flags.cpus);
+    if (!cpus || *cpus < 0.001) {
+      return make_error(
+          "--cpus: '{}' is not a number of cores; write e.g. 2 or 0.5 (at least 0.001)",
+          flags.cpus);
+    }
+    caps.cpu = Cores::from_double(*cpus);
+  }
   if (!flags.memory.empty()) {
     auto bytes = parse_bytes(flags.memory);
     if (!bytes) return make_error("--memory: {}", bytes.error().message);
     if (*bytes == 0) return make_error("--memory: must be more than 0");
     caps.memory = *bytes;
   }
-  if (flags.iops_given) caps.iops = flags.iops;
+  if (!flags.iops.empty()) {
+    std::optional<double> iops = parse_number(flags.iops);
+    if (!iops || *iops < 0 || *iops != std::floor(*iops) || *iops > 1e18) {
+      return make_error("--iops: '{}' is not a whole number of operations per second", flags.iops);
+    }
+    caps.iops = static_cast<Iops>(*iops);
+  }
   return caps;
 }
 
@@ -66,7 +94,19 @@ void print_diagnostics(const manifest::Diagnostics& errors) {
 }
 
 void write_summary_file(const report::RunReport& report, const std::string& json) {
-  std::ofstream(report.run_dir / "summary.json") << json;
+  std::filesystem::path path = report.run_dir / "summary.json";
+  std::ofstream out(path);
+  out << json;
+  out.close();
+  if (!out) log::get("cli")->error("cannot write {}", path.string());
+}
+
+// What --json promises must arrive, or the exit status says it did not: a CI
+// step writing `> summary.json` on a full disk must not pass.
+bool print_json(const std::string& json) {
+  if (exec::write_all(STDOUT_FILENO, json)) return true;
+  log::get("cli")->error("cannot write JSON to standard output: {}", std::strerror(errno));
+  return false;
 }
 
 }  // namespace
@@ -80,6 +120,9 @@ int run_command(RunCommand& command) {
   }
   if (!checked->loaded.errors.empty()) {
     print_diagnostics(checked->loaded.errors);
+    // Scripts reading --json get a document either way.
+    if (command.json)
+      print_json(report::validation_json(command.manifest, checked->loaded.errors, 0));
     return kExitUsage;
   }
   auto grace = parse_duration(command.grace);
@@ -96,6 +139,7 @@ int run_command(RunCommand& command) {
 
   const manifest::Manifest& manifest = *checked->loaded.manifest;
   const Capacity& capacity = checked->capacity;
+  if (manifest.jobs.empty()) log->warn("{} has no jobs; nothing to run", command.manifest);
   log->info("{} job{}; capacity {}", manifest.jobs.size(), manifest.jobs.size() == 1 ? "" : "s",
             format_resources(capacity.total));
   log->debug("cpu: {}; memory: {}; iops: {}", capacity.cpu_source, capacity.memory_source,
@@ -110,8 +154,9 @@ int run_command(RunCommand& command) {
   if (!command.options.quiet || report->exit_code() != 0) {
     exec::write_all(STDERR_FILENO, report::run_text(*report));
   }
-  if (command.json) exec::write_all(STDOUT_FILENO, json);
-  return report->exit_code();
+  int status = report->exit_code();
+  if (command.json && !print_json(json) && status == kExitOk) status = kExitJobsFailed;
+  return status;
 }
 
 int validate_command(const ValidateCommand& command) {
@@ -123,7 +168,7 @@ int validate_command(const ValidateCommand& command) {
   const manifest::Diagnostics& errors = checked->loaded.errors;
   size_t jobs = errors.empty() ? checked->loaded.manifest->jobs.size() : 0;
   if (command.json) {
-    exec::write_all(STDOUT_FILENO, report::validation_json(command.manifest, errors, jobs));
+    if (!print_json(report::validation_json(command.manifest, errors, jobs))) return kExitUsage;
   } else if (errors.empty()) {
     fmt::print("{}: ok ({} job{})\n", command.manifest, jobs, jobs == 1 ? "" : "s");
   } else {

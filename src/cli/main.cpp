@@ -2,6 +2,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <string_view>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
@@ -18,11 +23,34 @@ void ensure_standard_fds() {
 }
 
 void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
-  command->add_option("--cpus", flags.cpus, "Cap the CPU cores wp may use (fractional allowed)")
-      ->check(CLI::PositiveNumber);
+  command->add_option("--cpus", flags.cpus, "Cap the CPU cores wp may use, e.g. 4 or 1.5");
   command->add_option("--memory", flags.memory, "Cap the memory wp may use, e.g. 8GiB");
-  command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use")
-      ->each([&flags](const std::string&) { flags.iops_given = true; });
+  command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
+}
+
+constexpr std::array<std::string_view, 2> kCommands{"run", "validate"};
+constexpr std::array<std::string_view, 5> kPlannedCommands{"plan", "info", "exec", "profile",
+                                                           "calibrate"};
+
+// CLI11 says "A subcommand is required" for `wp plan`; say what is wrong.
+bool known_command(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg.empty() || arg[0] == '-') continue;
+    if (std::find(kCommands.begin(), kCommands.end(), arg) != kCommands.end()) return true;
+    bool planned =
+        std::find(kPlannedCommands.begin(), kPlannedCommands.end(), arg) != kPlannedCommands.end();
+    std::fprintf(stderr, "wp: %s '%.*s'; the commands are: run, validate\n",
+                 planned ? "this version does not have the command yet:" : "unknown command",
+                 static_cast<int>(arg.size()), arg.data());
+    return false;
+  }
+  return true;  // no command at all: CLI11 says so
+}
+
+std::string failure_message(const CLI::App* app, const CLI::Error& e) {
+  std::string name = app->get_parent() ? "wp " + app->get_name() : "wp";
+  return "wp: " + std::string(e.what()) + "\nRun '" + name + " --help' for usage.\n";
 }
 
 }  // namespace
@@ -35,6 +63,7 @@ int main(int argc, char** argv) {
       "wp"};
   app.set_version_flag("--version", std::string("wp ") + WP_VERSION);
   app.require_subcommand(1);
+  app.failure_message(failure_message);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Show debug messages");
 
@@ -62,6 +91,7 @@ int main(int argc, char** argv) {
   add_capacity_flags(validate_app, validate.capacity);
   validate_app->add_flag("--json", validate.json, "Print the result as JSON on stdout");
 
+  if (!known_command(argc, argv)) return wp::cli::kExitUsage;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,11 +13,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitJobsFailed = 1;
 inline constexpr int kExitUsage = 2;
 
+// As typed: parsed and checked by the library's own quantity parsers, so
+// that flags and manifests accept and reject the same things.
 struct CapacityFlags {
-  double cpus = 0;     // 0: not given
-  std::string memory;  // empty: not given
-  uint64_t iops = 0;
-  bool iops_given = false;
+  std::string cpus;  // empty: not given
+  std::string memory;
+  std::string iops;
 };
 
 struct RunCommand {

@@ -1,10 +1,17 @@
 #include "exec/run_dir.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 
 #include <fmt/format.h>
+
+#include "util/unique_fd.h"
 
 namespace wp::exec {
 
@@ -23,12 +30,38 @@ std::filesystem::path default_run_dir(const std::filesystem::path& manifest,
   return dir / ".wp" / "runs" / run_id;
 }
 
-Result<RunDir> RunDir::create(const std::filesystem::path& path) {
+namespace {
+
+constexpr const char* kMarker = ".wp-run";
+
+// Claims the directory for one run: created exclusively, so neither a
+// second wp at the same time nor a later run can mix its logs with ours.
+Status claim(const std::filesystem::path& dir, const std::string& run_id) {
+  std::filesystem::path marker = dir / kMarker;
+  UniqueFd fd(::open(marker.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd && errno == EEXIST) {
+    return make_error(
+        "run directory '{}' already holds another run's logs; give a new --run-dir or remove it",
+        dir.string());
+  }
+  if (!fd)
+    return make_error("cannot write in run directory '{}': {}", dir.string(), std::strerror(errno));
+  std::string line = run_id + "\n";
+  if (::write(fd.get(), line.data(), line.size()) < 0) {
+    return make_error("cannot write in run directory '{}': {}", dir.string(), std::strerror(errno));
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<RunDir> RunDir::create(const std::filesystem::path& path, const std::string& run_id) {
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(path, ec);
   if (ec) return make_error("run directory '{}': {}", path.string(), ec.message());
   std::filesystem::create_directories(absolute, ec);
   if (ec) return make_error("cannot create run directory '{}': {}", path.string(), ec.message());
+  if (Status claimed = claim(absolute, run_id); !claimed) return claimed.error();
   // Keep run logs out of version control when they live in the project.
   std::filesystem::path runs = absolute.parent_path();
   if (runs.filename() == "runs" && runs.parent_path().filename() == ".wp") {
@@ -43,15 +76,19 @@ std::vector<std::string> RunDir::assign_stems(const std::vector<std::string>& jo
   std::set<std::string> taken;
   stems.reserve(job_names.size());
   for (const std::string& name : job_names) {
+    // Bytes of multi-byte UTF-8 characters are kept: Linux file names take
+    // them, and "日本" must not become the same stem as "中国".
     std::string stem = name;
     for (char& c : stem) {
-      bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      auto byte = static_cast<unsigned char>(c);
+      bool plain = byte >= 0x80 || std::isalnum(byte) || c == '.' || c == '_' || c == '-';
       if (!plain) c = '_';
     }
     if (stem.empty() || stem[0] == '.') stem.insert(0, "_");
+    // '~' never survives the step above, so "a_b~2" cannot be another job's stem.
     std::string unique = stem;
     for (int n = 2; taken.count(unique) != 0; ++n)
-      unique = fmt::format("{}-{}", stem, n);
+      unique = fmt::format("{}~{}", stem, n);
     taken.insert(unique);
     stems.push_back(std::move(unique));
   }

@@ -21,13 +21,14 @@ std::filesystem::path default_run_dir(const std::filesystem::path& manifest,
 
 class RunDir {
  public:
-  // Creates `path` (and, for the default layout, a .gitignore in .wp/).
-  static Result<RunDir> create(const std::filesystem::path& path);
+  // Creates `path` (and, for the default layout, a .gitignore in .wp/) and
+  // claims it for `run_id`: a directory another run has used is refused.
+  static Result<RunDir> create(const std::filesystem::path& path, const std::string& run_id);
 
   const std::filesystem::path& path() const { return path_; }
 
-  // A file-name stem per job: the name with characters outside
-  // [A-Za-z0-9._-] replaced by '_', made unique with "-2", "-3"...
+  // A file-name stem per job: the name with ASCII characters outside
+  // [A-Za-z0-9._-] replaced by '_', made unique with "~2", "~3"...
   std::vector<std::string> assign_stems(const std::vector<std::string>& job_names) const;
 
   // <dir>/<stem>.<attempt>.out and .err

@@ -24,6 +24,7 @@
 #include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
+#include "report/summary.h"
 #include "sched/scheduler.h"
 #include "util/log.h"
 
@@ -180,6 +181,10 @@ void Runner::start(size_t job) {
     failed.spawn_error = active.error().message;
     failed.stdout_log = run_dir_.log_path(stems_[job], attempt, "out");
     failed.stderr_log = run_dir_.log_path(stems_[job], attempt, "err");
+    // The log the failure message points at says why, too.
+    UniqueFd log(
+        ::open(failed.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (log) write_all(log.get(), "wp: " + failed.spawn_error + "\n");
     conclude(job, std::move(failed));
     return;
   }
@@ -364,6 +369,7 @@ void Runner::fire_timers() {
     } else if (!active->kill_at && active->deadline && *active->deadline <= now) {
       log_->debug("{}: timeout reached, sending SIGTERM", manifest_.jobs[active->job].name);
       active->attempt.timed_out = true;
+      active->attempt.timeout = *manifest_.jobs[active->job].timeout;
       platform::signal_group(pid, SIGTERM);
       active->kill_at = now + options_.grace;
     }
@@ -405,11 +411,15 @@ void Runner::fail_finally(size_t job, const Attempt& attempt) {
                   : attempt.timed_out ? JobStatus::TimedOut
                                       : JobStatus::Failed;
   if (attempt.interrupted) record.reason = "run interrupted";
+  if (!attempt.spawn_error.empty()) record.reason = attempt.spawn_error;
   scheduler_.finished(job, false);
   if (attempt.interrupted) return;
   const std::filesystem::path& log_path = attempt.stderr_log;
-  log_->error("FAILED {}: {} after {}; log: {}", spec.name, attempt.describe(),
-              format_seconds(attempt.wall_seconds()), log_path.string());
+  std::string ran_for = attempt.spawn_error.empty()
+                            ? " after " + format_seconds(attempt.wall_seconds())
+                            : std::string();
+  log_->error("FAILED {}: {}{}; log: {}", spec.name, attempt.describe(), ran_for,
+              report::display_path(log_path));
   if (options_.quiet) {
     std::string tail = tail_lines(attempt.stderr_log.string(), kQuietTailLines);
     if (tail.empty()) tail = tail_lines(attempt.stdout_log.string(), kQuietTailLines);
@@ -471,7 +481,7 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
   report.capacity = capacity;
   std::filesystem::path dir =
       options.run_dir.empty() ? default_run_dir(manifest.path, report.run_id) : options.run_dir;
-  auto run_dir = RunDir::create(dir);
+  auto run_dir = RunDir::create(dir, report.run_id);
   if (!run_dir) return run_dir.error();
   report.run_dir = run_dir->path();
   for (const manifest::Job& job : manifest.jobs) {

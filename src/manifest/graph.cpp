@@ -70,6 +70,26 @@ std::vector<std::string> known_names(const std::map<std::string, size_t>& by_nam
   return names;
 }
 
+// "; did you mean ...?" for unknown `after` names. Each lookup scans every
+// name, so a matrix whose every member names a missing job would cost
+// members * names: the same name is looked up once, and past the first few
+// names (which are what a reader acts on) no more are.
+class Suggestions {
+ public:
+  explicit Suggestions(std::vector<std::string> candidates) : candidates_(std::move(candidates)) {}
+
+  const std::string& hint(const std::string& word) {
+    constexpr size_t kMaxLookups = 20;
+    if (auto found = hints_.find(word); found != hints_.end()) return found->second;
+    std::string hint = hints_.size() < kMaxLookups ? did_you_mean(word, candidates_) : "";
+    return hints_.emplace(word, std::move(hint)).first->second;
+  }
+
+ private:
+  std::vector<std::string> candidates_;
+  std::map<std::string, std::string> hints_;
+};
+
 class CycleFinder {
  public:
   CycleFinder(const std::vector<ExpandedJob>& jobs, const EdgePositions& edges, Sink& sink)
@@ -90,20 +110,45 @@ class CycleFinder {
 
  private:
   static constexpr size_t kUnvisited = static_cast<size_t>(-1);
+  using EdgeIterator = std::map<size_t, SourcePos>::const_iterator;
 
-  void visit(size_t v) {
+  // A job being visited and the next of its edges to follow.
+  struct Frame {
+    size_t v;
+    EdgeIterator next;
+  };
+
+  // Depth-first with an explicit stack: a chain of 100,000 jobs would
+  // overflow the call stack.
+  void visit(size_t root) {
+    std::vector<Frame> path;
+    enter(root, path);
+    while (!path.empty()) {
+      Frame& frame = path.back();
+      const size_t v = frame.v;
+      if (frame.next != edges_[v].end()) {
+        const size_t w = (frame.next++)->first;
+        if (index_[w] == kUnvisited) {
+          enter(w, path);  // invalidates `frame`
+        } else if (on_stack_[w]) {
+          low_[v] = std::min(low_[v], index_[w]);
+        }
+        continue;
+      }
+      path.pop_back();
+      if (!path.empty()) low_[path.back().v] = std::min(low_[path.back().v], low_[v]);
+      if (low_[v] == index_[v]) pop_component(v);
+    }
+  }
+
+  void enter(size_t v, std::vector<Frame>& path) {
     index_[v] = low_[v] = next_index_++;
     stack_.push_back(v);
     on_stack_[v] = true;
-    for (const auto& [w, pos] : edges_[v]) {
-      if (index_[w] == kUnvisited) {
-        visit(w);
-        low_[v] = std::min(low_[v], low_[w]);
-      } else if (on_stack_[w]) {
-        low_[v] = std::min(low_[v], index_[w]);
-      }
-    }
-    if (low_[v] != index_[v]) return;
+    path.push_back({v, edges_[v].begin()});
+  }
+
+  void pop_component(size_t root) {
     std::set<size_t> component;
     size_t w = 0;
     do {
@@ -111,7 +156,7 @@ class CycleFinder {
       stack_.pop_back();
       on_stack_[w] = false;
       component.insert(w);
-    } while (w != v);
+    } while (w != root);
     if (component.size() > 1) report(component);
   }
 
@@ -142,15 +187,25 @@ class CycleFinder {
   void report(const std::set<size_t>& component) {
     size_t start = *component.begin();
     std::vector<size_t> cycle = cycle_through(start, component);
-    std::vector<std::string> names;
-    for (size_t v : cycle)
-      names.push_back(jobs_[v].job.name);
-    names.push_back(jobs_[start].job.name);
     SourcePos pos = edges_[start].at(cycle.size() > 1 ? cycle[1] : start);
     // Matrix members share their template's positions: one cycle a place.
     if (!reported_.emplace(pos.line, pos.column).second) return;
-    sink_.error(pos, fmt::format("dependency cycle: {}; remove one of these `after` entries",
-                                 fmt::join(names, " -> ")));
+    sink_.error(pos, fmt::format("{}; remove one of these `after` entries", describe(cycle)));
+  }
+
+  // "dependency cycle: a -> b -> a"; a long cycle shows its first jobs only,
+  // as listing 100,000 names helps no one.
+  std::string describe(const std::vector<size_t>& cycle) const {
+    constexpr size_t kMaxListed = 10;
+    constexpr size_t kShownOfLong = 8;
+    const bool is_long = cycle.size() > kMaxListed;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < (is_long ? kShownOfLong : cycle.size()); ++i)
+      names.push_back(jobs_[cycle[i]].job.name);
+    if (is_long) names.push_back(fmt::format("... ({} more)", cycle.size() - kShownOfLong));
+    names.push_back(jobs_[cycle.front()].job.name);
+    if (!is_long) return fmt::format("dependency cycle: {}", fmt::join(names, " -> "));
+    return fmt::format("dependency cycle of {} jobs: {}", cycle.size(), fmt::join(names, " -> "));
   }
 
   const std::vector<ExpandedJob>& jobs_;
@@ -181,7 +236,7 @@ void add_edge(std::vector<ExpandedJob>& jobs, size_t from, size_t to, SourcePos 
 void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink) {
   const std::map<std::string, size_t> by_name = index_names(jobs, sink);
   const std::map<std::string, std::vector<size_t>> families = index_families(jobs);
-  const std::vector<std::string> candidates = known_names(by_name, families);
+  Suggestions suggestions(known_names(by_name, families));
   EdgePositions edges(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     for (size_t k = 0; k < jobs[i].after_names.size(); ++k) {
@@ -198,7 +253,7 @@ void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink) {
         bool shared = after.value == jobs[i].source->after[k].value;
         sink.error(after.pos, fmt::format("job '{}': after: unknown job '{}'{}",
                                           shared ? job.family : job.name, after.value,
-                                          did_you_mean(after.value, candidates)));
+                                          suggestions.hint(after.value)));
       }
     }
   }

@@ -132,8 +132,9 @@ std::string substitute(std::string_view text, const std::map<std::string, std::s
 // names and cycles.
 void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink);
 
-// The candidate nearest to `word` by edit distance, when near enough to be a
-// plausible typo.
+// The candidate `word` most likely means: another tool's name for it
+// ("depends_on" for "after"), a unique prefix either way ("mem", "cpus"), or
+// the nearest by edit distance when near enough to be a plausible typo.
 std::optional<std::string> nearest(std::string_view word,
                                    const std::vector<std::string>& candidates);
 // "; did you mean 'X'?" or "".

@@ -19,21 +19,21 @@
 namespace wp::manifest {
 
 struct Job {
-  std::string name;                               // after matrix expansion: "test-2"
-  std::string family;                             // before expansion: "test-{shard}"
-  std::map<std::string, std::string> matrix;      // this member's values: {shard: "2"}
-  std::string command;                            // run by /bin/sh -c (or directly, see exec)
-  std::vector<std::string> argv;                  // exec'd directly; set instead of command
-  Resources request;                              // declared cpu, memory, iops, gpu
-  std::vector<size_t> after;                      // indices into Manifest::jobs
-  int64_t priority = 0;                           // higher runs first
+  std::string name;                           // after matrix expansion: "test-2"
+  std::string family;                         // before expansion: "test-{shard}"
+  std::map<std::string, std::string> matrix;  // this member's values: {shard: "2"}
+  std::string command;                        // run by /bin/sh -c (or directly, see exec)
+  std::vector<std::string> argv;              // exec'd directly; set instead of command
+  Resources request;                          // declared cpu, memory, iops, gpu
+  std::vector<size_t> after;                  // indices into Manifest::jobs
+  int64_t priority = 0;                       // higher runs first
   std::optional<std::chrono::milliseconds> timeout;
-  int retries = 0;                                // further attempts after a failed one
-  std::map<std::string, std::string> env;         // on top of the inherited environment
-  std::filesystem::path cwd;                      // absolute; default the manifest's directory
-  std::vector<std::string> inputs;                // glob patterns, relative to cwd
+  int retries = 0;                         // further attempts after a failed one
+  std::map<std::string, std::string> env;  // on top of the inherited environment
+  std::filesystem::path cwd;               // absolute; default the manifest's directory
+  std::vector<std::string> inputs;         // glob patterns, relative to cwd
   std::vector<std::string> tags;
-  SourcePos pos;                                  // the job's `name` value in the manifest
+  SourcePos pos;  // the job's `name` value in the manifest
 };
 
 // [capacity]: caps on what wp may use. Unset fields leave the machine's figure.
@@ -43,7 +43,7 @@ struct Manifest {
   std::filesystem::path path;  // as given on the command line
   int64_t version = 1;
   CapacityLimits capacity;
-  std::vector<Job> jobs;       // manifest order, matrix members in expansion order
+  std::vector<Job> jobs;  // manifest order, matrix members in expansion order
 };
 
 // Built-in defaults for keys neither the job nor [defaults] sets.

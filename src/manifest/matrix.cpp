@@ -12,7 +12,7 @@ namespace {
 using Values = std::map<std::string, std::string>;
 
 // A typo in a matrix can ask for billions of jobs; refuse before allocating them.
-constexpr size_t kMaxMembers = 1'000'000;
+constexpr size_t kMaxMembers = 100'000;
 
 bool too_many_members(const JobTemplate& tmpl, Sink& sink) {
   size_t members = 1;

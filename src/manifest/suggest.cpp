@@ -1,4 +1,7 @@
+// "Did you mean ...?" for unknown keys and job names: a habit from another
+// tool, then a prefix, then a typo.
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include "manifest/internal.h"
@@ -7,47 +10,132 @@ namespace wp::manifest::detail {
 
 namespace {
 
+struct Alias {
+  std::string_view word;
+  std::string_view target;
+};
+
+// Keys other batch runners and CI systems use for ours; compared with '-'
+// read as '_'. Used only where the target is a valid key.
+constexpr std::array<Alias, 25> kAliases{{
+    {"depends_on", "after"}, {"depends", "after"},    {"deps", "after"},
+    {"needs", "after"},      {"requires", "after"},   {"dependencies", "after"},
+    {"cmd", "command"},      {"run", "command"},      {"script", "command"},
+    {"shell", "command"},    {"args", "argv"},        {"mem", "memory"},
+    {"cpus", "cpu"},         {"cores", "cpu"},        {"threads", "cpu"},
+    {"gpus", "gpu"},         {"environment", "env"},  {"workdir", "cwd"},
+    {"dir", "cwd"},          {"directory", "cwd"},    {"working_directory", "cwd"},
+    {"retry", "retries"},    {"attempts", "retries"}, {"time_limit", "timeout"},
+    {"walltime", "timeout"},
+}};
+
+// A prefix must be this long to mean anything ("c" is a prefix of too much).
+constexpr size_t kMinPrefix = 3;
+
 char fold(char c) {
   return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
-// Optimal string alignment distance: Levenshtein plus adjacent transpositions,
-// the commonest typo ("buidl"), counted as one edit.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i)
-    d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j)
-    d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = fold(a[i - 1]) == fold(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) && fold(a[i - 2]) == fold(b[j - 1])) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
+bool same_folded(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return fold(x) == fold(y); });
+}
+
+// `prefix` starts `text`, ignoring case.
+bool starts(std::string_view text, std::string_view prefix) {
+  return prefix.size() <= text.size() && same_folded(text.substr(0, prefix.size()), prefix);
+}
+
+const std::string* find(std::string_view word, const std::vector<std::string>& candidates) {
+  auto it = std::find_if(candidates.begin(), candidates.end(), [&](const std::string& candidate) {
+    return same_folded(candidate, word);
+  });
+  return it == candidates.end() ? nullptr : &*it;
+}
+
+const std::string* by_alias(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string key(word);
+  for (char& c : key)
+    c = c == '-' ? '_' : fold(c);
+  for (const Alias& alias : kAliases) {
+    if (alias.word == key) return find(alias.target, candidates);
+  }
+  return nullptr;
+}
+
+// "mem" for "memory" when nothing else starts so; "cpus" for "cpu"; the
+// longest candidate wins when several start the word.
+const std::string* by_prefix(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string* extends = nullptr;
+  size_t extending = 0;
+  const std::string* starts_word = nullptr;
+  for (const std::string& candidate : candidates) {
+    if (candidate.size() > word.size() && word.size() >= kMinPrefix && starts(candidate, word)) {
+      extends = &candidate;
+      ++extending;
+    } else if (candidate.size() < word.size() && candidate.size() >= kMinPrefix &&
+               starts(word, candidate) &&
+               (starts_word == nullptr || candidate.size() > starts_word->size())) {
+      starts_word = &candidate;
     }
   }
-  return d[a.size()][b.size()];
+  if (extending == 1) return extends;
+  return starts_word;
+}
+
+// Optimal string alignment distance: Levenshtein plus adjacent transpositions,
+// the commonest typo ("buidl"), counted as one edit. Three rows of the table
+// suffice, as a transposition looks two rows back.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> before(b.size() + 1), previous(b.size() + 1), row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    previous[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = fold(a[i - 1]) == fold(b[j - 1]) ? 0 : 1;
+      row[j] = std::min({previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) && fold(a[i - 2]) == fold(b[j - 1])) {
+        row[j] = std::min(row[j], before[j - 2] + 1);
+      }
+    }
+    std::swap(before, previous);
+    std::swap(previous, row);
+  }
+  return previous[b.size()];
+}
+
+const std::string* by_distance(std::string_view word, const std::vector<std::string>& candidates) {
+  // A third of the word may be wrong, but at least two edits are allowed so
+  // that short words ("tgas" for "tags") still find their match.
+  const size_t limit = std::max<size_t>(2, word.size() / 3);
+  const std::string* best = nullptr;
+  size_t best_distance = limit + 1;
+  for (const std::string& candidate : candidates) {
+    // The lengths alone bound the distance from below; skipping saves the
+    // table for most of a large matrix's names.
+    size_t length_gap =
+        std::max(word.size(), candidate.size()) - std::min(word.size(), candidate.size());
+    if (length_gap >= best_distance) continue;
+    size_t distance = edit_distance(word, candidate);
+    if (distance < best_distance && distance < std::max(word.size(), candidate.size())) {
+      best = &candidate;
+      best_distance = distance;
+    }
+  }
+  return best;
 }
 
 }  // namespace
 
 std::optional<std::string> nearest(std::string_view word,
                                    const std::vector<std::string>& candidates) {
-  // A third of the word may be wrong, but at least two edits are allowed so
-  // that short words ("tgas" for "tags") still find their match.
-  const size_t limit = std::max<size_t>(2, word.size() / 3);
-  std::optional<std::string> best;
-  size_t best_distance = limit + 1;
-  for (const std::string& candidate : candidates) {
-    size_t distance = edit_distance(word, candidate);
-    if (distance < best_distance && distance < std::max(word.size(), candidate.size())) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  return best;
+  const std::string* match = find(word, candidates);
+  if (match == nullptr) match = by_alias(word, candidates);
+  if (match == nullptr) match = by_prefix(word, candidates);
+  if (match == nullptr) match = by_distance(word, candidates);
+  if (match == nullptr) return std::nullopt;
+  return *match;
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {

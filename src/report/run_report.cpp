@@ -35,7 +35,7 @@ double Attempt::wall_seconds() const {
 
 std::string Attempt::describe() const {
   if (!spawn_error.empty()) return spawn_error;
-  if (timed_out) return fmt::format("timed out after {}", format_seconds(wall_seconds()));
+  if (timed_out) return fmt::format("timed out (timeout {})", format_duration(timeout));
   if (interrupted) return "interrupted";
   if (signal) return fmt::format("killed by {}", platform::signal_name(*signal));
   if (exit_code) return fmt::format("exit {}", *exit_code);

@@ -25,14 +25,15 @@ struct Attempt {
   std::optional<int> exit_code;  // set when the process exited
   std::optional<int> signal;     // set when a signal ended it
   bool timed_out = false;
-  bool interrupted = false;  // stopped because wp was interrupted
-  std::string spawn_error;   // set when the process could not start
+  std::chrono::milliseconds timeout{0};  // the limit it ran into, when timed_out
+  bool interrupted = false;              // stopped because wp was interrupted
+  std::string spawn_error;               // set when the process could not start
   std::filesystem::path stdout_log;
   std::filesystem::path stderr_log;
 
   bool succeeded() const { return exit_code == 0 && !timed_out && spawn_error.empty(); }
   double wall_seconds() const;
-  std::string describe() const;  // "exit 2", "killed by SIGKILL", "timed out after 30s"
+  std::string describe() const;  // "exit 2", "killed by SIGKILL", "timed out (timeout 30s)"
 };
 
 struct JobReport {

@@ -94,14 +94,14 @@ void write_job(JsonWriter& json, const JobReport& job) {
   json.end_object();
 }
 
-std::string shown_path(const std::filesystem::path& path) {
+}  // namespace
+
+std::string display_path(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::path relative = std::filesystem::proximate(path, ec);
   if (ec || relative.string().rfind("../../", 0) == 0) return path.string();
   return relative.string();
 }
-
-}  // namespace
 
 std::string format_time(Clock::time_point time) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -171,11 +171,11 @@ std::string run_text(const RunReport& report) {
       const Attempt& last = job.attempts.back();
       if (what.empty()) what = last.describe();
       if (job.attempts.size() > 1) what += fmt::format(" ({} attempts)", job.attempts.size());
-      log = "  " + shown_path(last.stderr_log);
+      log = "  " + display_path(last.stderr_log);
     }
     out += fmt::format("wp:   {:<11} {}: {}{}\n", to_string(job.status), job.name, what, log);
   }
-  out += fmt::format("wp: logs in {}\n", shown_path(report.run_dir));
+  out += fmt::format("wp: logs in {}\n", display_path(report.run_dir));
   return out;
 }
 

@@ -1,12 +1,17 @@
 // The end of a run, for people (text on stderr) and for programs (JSON).
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "manifest/diagnostic.h"
 #include "report/run_report.h"
 
 namespace wp::report {
+
+// A path as the user wants to read it: relative to the working directory
+// when it lies below it (or close), absolute otherwise.
+std::string display_path(const std::filesystem::path& path);
 
 // "2026-11-24T05:50:12.123Z"
 std::string format_time(Clock::time_point time);

@@ -127,6 +127,10 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
   };
   if (s.empty()) return not_a_duration();
   double total_ms = 0;
+  // "1h30m" reads as a sum; "30m1h" and "1m1m" are more likely slips than
+  // sums, so each unit must be smaller than the one before it.
+  double previous_factor = 0;
+  std::string previous_unit;
   for (bool first = true; !s.empty(); first = false) {
     double number = 0;
     std::string_view rest;
@@ -154,6 +158,14 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     } else {
       return make_error("unknown unit '{}' in duration '{}'; use ms, s, m, h, d", unit, text);
     }
+    if (!first && factor >= previous_factor) {
+      return make_error(
+          "unit '{}' follows '{}' in duration '{}'; give each unit once, largest "
+          "first, e.g. \"1h30m\"",
+          unit, previous_unit, text);
+    }
+    previous_factor = factor;
+    previous_unit = unit;
     total_ms += number * factor;
   }
   if (total_ms > 1e15) return make_error("duration '{}' is too long", text);

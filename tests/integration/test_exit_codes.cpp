@@ -1,9 +1,13 @@
 // Exit status of `wp run`: 0 all ok, 1 a job failed, 2 usage or manifest
 // error with nothing started.
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <regex>
 
 #include <catch2/catch.hpp>
 
+#include "mini_json.h"
 #include "wp_harness.h"
 
 using namespace wpit;
@@ -148,4 +152,74 @@ TEST_CASE("wp --version prints the version and exits 0", "[integration]") {
   INFO(r.describe());
   CHECK(r.exit_code == 0);
   CHECK(std::regex_search(r.out + r.err, std::regex(R"([0-9]+\.[0-9]+\.[0-9]+)")));
+}
+
+TEST_CASE("usage error: an unknown or not yet available command is named", "[integration]") {
+  RunResult unknown = run_wp({"bogus", "jobs.toml"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(contains(unknown.err, "unknown command 'bogus'"));
+  RunResult planned = run_wp({"plan", "jobs.toml"});
+  CHECK(planned.exit_code == 2);
+  CHECK(contains(planned.err, "does not have the command yet: 'plan'"));
+}
+
+TEST_CASE("usage error: negative or fractional --iops and tiny --cpus are refused",
+          "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"x\"\nargv = " + job_argv({"--touch", dir.str("ran")}) + "\n");
+  for (const std::vector<std::string>& flag : std::vector<std::vector<std::string>>{
+           {"--iops=-1"}, {"--iops", "1.5"}, {"--cpus", "0.0001"}, {"--cpus", "abc"}}) {
+    std::vector<std::string> args{"run"};
+    args.insert(args.end(), flag.begin(), flag.end());
+    args.push_back(dir.str("jobs.toml"));
+    RunResult r = run_wp(args);
+    INFO(r.describe());
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "wp: --"));
+  }
+  CHECK_FALSE(fs::exists(dir / "ran"));
+}
+
+TEST_CASE("run: JSON that cannot be written to stdout fails the run", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"x\"\ncommand = \"true\"\n");
+  std::string command = std::string(WP_BINARY) + " run --json --run-dir " + dir.str("run") + " " +
+                        dir.str("jobs.toml") + " > /dev/full 2> " + dir.str("err");
+  int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(contains(read_file(dir / "err"), "cannot write JSON to standard output"));
+}
+
+TEST_CASE("run --json on a bad manifest prints the validation document", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"x\"\ncomand = \"true\"\n");
+  RunResult r = run_wp({"run", "--json", dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 2);
+  Json doc = parse_json(r.out);
+  CHECK_FALSE(doc["valid"].as_bool());
+  CHECK(doc["errors"].size() == 1);
+}
+
+TEST_CASE("a job that cannot start says why in its log and its reason", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"ghost\"\nargv = [\"/nonexistent/prog\"]\n");
+  RunResult r = run_wp({"run", "--json", "--run-dir", dir.str("run"), dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 1);
+  Json doc = parse_json(r.out);
+  CHECK(contains(doc["jobs"][0]["reason"].as_string(), "/nonexistent/prog"));
+  CHECK(contains(read_file(dir / "run" / "ghost.1.err"), "/nonexistent/prog"));
+}
+
+TEST_CASE("a run directory is never shared by two runs", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"x\"\ncommand = \"true\"\n");
+  RunResult first = run_wp({"run", "--run-dir", dir.str("run"), dir.str("jobs.toml")});
+  CHECK(first.exit_code == 0);
+  RunResult second = run_wp({"run", "--run-dir", dir.str("run"), dir.str("jobs.toml")});
+  CHECK(second.exit_code == 2);
+  CHECK(contains(second.err, "already holds another run's logs"));
 }

@@ -75,11 +75,23 @@ TEST_CASE("tail_lines returns the last lines of a file", "[exec]") {
 }
 
 TEST_CASE("log stems are file-name safe and unique", "[exec]") {
-  auto dir = wp::exec::RunDir::create("/tmp/wp-test-rundir-" + std::to_string(::getpid()));
+  auto dir = wp::exec::RunDir::create("/tmp/wp-test-rundir-" + std::to_string(::getpid()), "r1");
   REQUIRE(dir.ok());
-  auto stems = dir->assign_stems({"build", "proc data/a.csv", "proc data_a.csv", ".hidden"});
-  CHECK(stems ==
-        std::vector<std::string>{"build", "proc_data_a.csv", "proc_data_a.csv-2", "_.hidden"});
+  auto stems = dir->assign_stems({"build", "proc data/a.csv", "proc data_a.csv", ".hidden", "a_b",
+                                  "a/b", "a_b~2", "données-日本", "données-中国"});
+  CHECK(stems == std::vector<std::string>{"build", "proc_data_a.csv", "proc_data_a.csv~2",
+                                          "_.hidden", "a_b", "a_b~2", "a_b_2", "données-日本",
+                                          "données-中国"});
   CHECK(dir->log_path("build", 2, "err").filename() == "build.2.err");
   std::filesystem::remove_all(dir->path());
+}
+
+TEST_CASE("a run directory belongs to one run", "[exec]") {
+  std::string path = "/tmp/wp-test-claim-" + std::to_string(::getpid());
+  auto first = wp::exec::RunDir::create(path, "r1");
+  REQUIRE(first.ok());
+  auto second = wp::exec::RunDir::create(path, "r2");
+  REQUIRE_FALSE(second.ok());
+  CHECK_THAT(second.error().message, Catch::Contains("already holds another run's logs"));
+  std::filesystem::remove_all(path);
 }

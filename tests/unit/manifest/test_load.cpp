@@ -274,12 +274,14 @@ gpu = 1
     CHECK(d.pos.column == 8);
   }
   CHECK(errors[0].message ==
-        "job 'big' needs cpu 8 cores but wp may use at most 4 cores; lower the job's cpu or "
-        "raise the capacity (--cpus)");
+        "job 'big' needs cpu 8 cores but wp may use at most 4 cores; lower the job's cpu, or "
+        "raise --cpus / [capacity] if they cap it below the machine");
   CHECK(errors[1].message ==
-        "job 'big' needs memory 64 GiB but wp may use at most 23.1 GiB; lower the job's memory "
-        "or raise the capacity (--memory)");
-  CHECK_THAT(errors[2].message, Catch::StartsWith("job 'big' needs 1 GPU but wp may use 0; "));
+        "job 'big' needs memory 64 GiB but wp may use at most 23.1 GiB; lower the job's memory, "
+        "or raise --memory / [capacity] if they cap it below the machine");
+  CHECK(errors[2].message ==
+        "job 'big' needs 1 GPU but wp may use 0; lower the job's gpu, run where more GPUs are "
+        "available, or raise [capacity] gpu if it caps them below the machine");
 
   capacity.iops = 1000;
   capacity.cpu = Cores::from_millis(8000);
@@ -288,8 +290,8 @@ gpu = 1
   errors = check_fits(m, capacity);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].message ==
-        "job 'small' needs iops 5000 but wp may use at most 1000; lower the job's iops or raise "
-        "the capacity (--iops)");
+        "job 'small' needs iops 5000 but wp may use at most 1000; lower the job's iops, or raise "
+        "the --iops / [capacity] cap that sets it");
   capacity.iops = 5000;
   CHECK(check_fits(m, capacity).empty());
 }

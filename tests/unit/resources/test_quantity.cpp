@@ -135,6 +135,17 @@ TEST_CASE("parse_duration: errors", "[resources][quantity]") {
   CHECK_THAT(duration_error("99999999999999d"), Catch::Contains("too long"));
 }
 
+TEST_CASE("parse_duration: each unit once, largest first", "[resources][quantity]") {
+  CHECK(duration_ok("1d2h3m4s5ms") == 26h + 3min + 4s + 5ms);
+  CHECK(duration_ok("1h 0m 30s") == 1h + 30s);
+  CHECK(duration_error("1m1m") ==
+        "unit 'm' follows 'm' in duration '1m1m'; give each unit once, largest first, e.g. "
+        "\"1h30m\"");
+  CHECK_THAT(duration_error("30m1h"), Catch::Contains("unit 'h' follows 'm'"));
+  CHECK_THAT(duration_error("1s500ms1s"), Catch::Contains("unit 's' follows 'ms'"));
+  CHECK_THAT(duration_error("1H1h"), Catch::Contains("unit 'h' follows 'h'"));
+}
+
 TEST_CASE("format_bytes picks the largest binary unit", "[resources][quantity]") {
   CHECK(format_bytes(0) == "0 B");
   CHECK(format_bytes(1023) == "1023 B");
