@@ -41,10 +41,16 @@ constexpr size_t kQuietTailLines = 20;
 constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
 
 // One stream of a running attempt: the pipe wp reads, the log it writes.
+// The log file is created with the first byte: a job that writes nothing
+// costs no file (thousands of small jobs are mostly silent).
 struct Stream {
   UniqueFd pipe;
+  std::filesystem::path log_path;
   UniqueFd log;
+  bool log_failed = false;
   LinePrefixer lines;
+
+  bool has_log() const { return log.valid() || log_failed; }
 };
 
 struct Active {
@@ -76,6 +82,7 @@ class Runner {
   void on_exit(Active& active, int status);
   enum class ReadResult { Data, Empty, Closed };
   ReadResult read_stream(Stream& stream);
+  void open_log(Stream& stream);
   void fire_timers();
   void conclude(size_t job, Attempt attempt);
   void fail_finally(size_t job, const Attempt& attempt);
@@ -197,33 +204,32 @@ void Runner::start(size_t job) {
   active_.emplace(pid, std::move(*active));
 }
 
-Result<UniqueFd> open_log(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error("cannot create log '{}': {}", path.string(), std::strerror(errno));
-  return UniqueFd(fd);
-}
-
 Result<std::unique_ptr<Active>> Runner::launch(size_t job, int attempt) {
   const manifest::Job& spec = manifest_.jobs[job];
-  auto active = std::make_unique<Active>(
-      Active{job,
-             -1,
-             Stream{{}, {}, LinePrefixer("[" + spec.name + "] ", options_.job_stdout_fd)},
-             Stream{{}, {}, LinePrefixer("[" + spec.name + "] ", 2)},
-             SteadyClock::now(),
-             {},
-             {},
-             {}});
+  std::string prefix = "[" + spec.name + "] ";
+  auto active =
+      std::make_unique<Active>(Active{job,
+                                      -1,
+                                      Stream{{},
+                                             run_dir_.log_path(stems_[job], attempt, "out"),
+                                             {},
+                                             false,
+                                             LinePrefixer(prefix, options_.job_stdout_fd)},
+                                      Stream{{},
+                                             run_dir_.log_path(stems_[job], attempt, "err"),
+                                             {},
+                                             false,
+                                             LinePrefixer(prefix, STDERR_FILENO)},
+                                      SteadyClock::now(),
+                                      {},
+                                      {},
+                                      {}});
   Attempt& record = active->attempt;
   record.number = attempt;
-  record.stdout_log = run_dir_.log_path(stems_[job], attempt, "out");
-  record.stderr_log = run_dir_.log_path(stems_[job], attempt, "err");
+  record.stdout_log = active->out.log_path;
+  record.stderr_log = active->err.log_path;
   record.started = report::Clock::now();
 
-  auto out_log = open_log(record.stdout_log);
-  if (!out_log) return out_log.error();
-  auto err_log = open_log(record.stderr_log);
-  if (!err_log) return err_log.error();
   auto out_pipe = platform::make_pipe();
   if (!out_pipe) return out_pipe.error();
   auto err_pipe = platform::make_pipe();
@@ -250,8 +256,6 @@ Result<std::unique_ptr<Active>> Runner::launch(size_t job, int attempt) {
   active->pid = *pid;
   active->out.pipe = std::move(out_pipe->read);
   active->err.pipe = std::move(err_pipe->read);
-  active->out.log = std::move(*out_log);
-  active->err.log = std::move(*err_log);
   if (spec.timeout) active->deadline = active->started + *spec.timeout;
   log_->debug("{}: pid {} runs {}{}", spec.name, *pid, plan->executable.string(),
               plan->through_shell ? " (through /bin/sh)" : "");
@@ -301,6 +305,16 @@ void Runner::wait_for_events() {
   fire_timers();
 }
 
+void Runner::open_log(Stream& stream) {
+  int fd = ::open(stream.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    log_->warn("cannot create {}: {}", stream.log_path.string(), std::strerror(errno));
+    stream.log_failed = true;
+    return;
+  }
+  stream.log.reset(fd);
+}
+
 // Reads one chunk into the log and the terminal.
 Runner::ReadResult Runner::read_stream(Stream& stream) {
   char buffer[64 * 1024];
@@ -308,7 +322,11 @@ Runner::ReadResult Runner::read_stream(Stream& stream) {
   if (n < 0) return errno == EAGAIN || errno == EINTR ? ReadResult::Empty : ReadResult::Closed;
   if (n == 0) return ReadResult::Closed;
   std::string_view data(buffer, static_cast<size_t>(n));
-  write_all(stream.log.get(), data);
+  if (!stream.has_log()) open_log(stream);
+  if (stream.log && !write_all(stream.log.get(), data)) {
+    log_->warn("cannot write {}: {}", stream.log_path.string(), std::strerror(errno));
+    stream.log.reset();
+  }
   if (!options_.quiet) stream.lines.feed(data);
   return ReadResult::Data;
 }
@@ -341,7 +359,9 @@ void Runner::on_exit(Active& active, int status) {
     log_->debug("{}: killed processes it left behind", name);
   }
   sentinel_->forget(active.pid);
-  for (Stream* stream : {&active.out, &active.err}) {
+  Attempt attempt = std::move(active.attempt);
+  for (auto [stream, path] :
+       {std::pair{&active.out, &attempt.stdout_log}, std::pair{&active.err, &attempt.stderr_log}}) {
     // Drain what was written before the exit; bounded, since a process that
     // escaped the group may hold the pipe and keep writing.
     for (int chunk = 0; chunk < kMaxDrainChunks && stream->pipe; ++chunk) {
@@ -349,9 +369,9 @@ void Runner::on_exit(Active& active, int status) {
     }
     stream->pipe.reset();
     if (!options_.quiet) stream->lines.finish();
+    if (!stream->has_log()) path->clear();  // the job wrote nothing there
     stream->log.reset();
   }
-  Attempt attempt = std::move(active.attempt);
   attempt.ended = report::Clock::now();
   if (WIFEXITED(status)) attempt.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) attempt.signal = WTERMSIG(status);
@@ -414,12 +434,12 @@ void Runner::fail_finally(size_t job, const Attempt& attempt) {
   if (!attempt.spawn_error.empty()) record.reason = attempt.spawn_error;
   scheduler_.finished(job, false);
   if (attempt.interrupted) return;
-  const std::filesystem::path& log_path = attempt.stderr_log;
+  std::filesystem::path log_path = attempt.main_log();
   std::string ran_for = attempt.spawn_error.empty()
                             ? " after " + format_seconds(attempt.wall_seconds())
                             : std::string();
-  log_->error("FAILED {}: {}{}; log: {}", spec.name, attempt.describe(), ran_for,
-              report::display_path(log_path));
+  log_->error("FAILED {}: {}{}; {}", spec.name, attempt.describe(), ran_for,
+              log_path.empty() ? "no output" : "log: " + report::display_path(log_path));
   if (options_.quiet) {
     std::string tail = tail_lines(attempt.stderr_log.string(), kQuietTailLines);
     if (tail.empty()) tail = tail_lines(attempt.stdout_log.string(), kQuietTailLines);

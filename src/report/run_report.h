@@ -28,11 +28,15 @@ struct Attempt {
   std::chrono::milliseconds timeout{0};  // the limit it ran into, when timed_out
   bool interrupted = false;              // stopped because wp was interrupted
   std::string spawn_error;               // set when the process could not start
-  std::filesystem::path stdout_log;
+  std::filesystem::path stdout_log;      // empty when the attempt wrote nothing there
   std::filesystem::path stderr_log;
 
   bool succeeded() const { return exit_code == 0 && !timed_out && spawn_error.empty(); }
   double wall_seconds() const;
+  // The log to point a reader at: stderr's, else stdout's; empty if neither.
+  const std::filesystem::path& main_log() const {
+    return stderr_log.empty() ? stdout_log : stderr_log;
+  }
   std::string describe() const;  // "exit 2", "killed by SIGKILL", "timed out (timeout 30s)"
 };
 

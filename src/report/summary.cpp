@@ -49,8 +49,15 @@ void write_attempt(JsonWriter& json, const Attempt& a) {
   } else {
     json.value(a.spawn_error);
   }
-  json.key("stdout").value(a.stdout_log.string());
-  json.key("stderr").value(a.stderr_log.string());
+  for (auto [key, path] :
+       {std::pair{"stdout", &a.stdout_log}, std::pair{"stderr", &a.stderr_log}}) {
+    json.key(key);
+    if (path->empty()) {
+      json.null();
+    } else {
+      json.value(path->string());
+    }
+  }
   json.end_object();
 }
 
@@ -171,7 +178,7 @@ std::string run_text(const RunReport& report) {
       const Attempt& last = job.attempts.back();
       if (what.empty()) what = last.describe();
       if (job.attempts.size() > 1) what += fmt::format(" ({} attempts)", job.attempts.size());
-      log = "  " + display_path(last.stderr_log);
+      if (!last.main_log().empty()) log = "  " + display_path(last.main_log());
     }
     out += fmt::format("wp:   {:<11} {}: {}{}\n", to_string(job.status), job.name, what, log);
   }

@@ -1,8 +1,17 @@
 #include "sched/scheduler.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace wp::sched {
+namespace {
+
+Resources min_each(const Resources& a, const Resources& b) {
+  return Resources{std::min(a.cpu, b.cpu), std::min(a.memory, b.memory), std::min(a.iops, b.iops),
+                   std::min(a.gpu, b.gpu)};
+}
+
+}  // namespace
 
 Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity) : tracker_(capacity) {
   jobs_.resize(jobs.size());
@@ -15,6 +24,7 @@ Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity) : tracker_
   unfinished_ = jobs_.size();
   for (size_t i = 0; i < jobs_.size(); ++i) {
     if (jobs_[i].unmet == 0) make_ready(i);
+    smallest_ = i == 0 ? jobs_[i].spec.demand : min_each(smallest_, jobs_[i].spec.demand);
   }
 }
 
@@ -26,13 +36,17 @@ void Scheduler::make_ready(size_t job) {
 
 std::vector<size_t> Scheduler::admit() {
   std::vector<size_t> started;
-  for (auto it = ready_.begin(); it != ready_.end();) {
+  Resources free = tracker_.free();
+  // Once not even the smallest demand of every dimension fits, no job can:
+  // a saturated machine costs one comparison per event, not a queue scan.
+  for (auto it = ready_.begin(); it != ready_.end() && smallest_.fits_in(free);) {
     size_t job = it->second;
     Entry& e = jobs_[job];
-    if (!tracker_.fits(e.spec.demand)) {
+    if (!e.spec.demand.fits_in(free)) {
       ++it;
       continue;
     }
+    free -= e.spec.demand;
     tracker_.acquire(e.spec.demand);
     e.state = JobState::Running;
     e.started = true;

@@ -78,6 +78,7 @@ class Scheduler {
   std::vector<Entry> jobs_;
   std::set<QueueKey> ready_;
   ResourceTracker tracker_;
+  Resources smallest_;  // the least any job asks for, in each dimension
   size_t unfinished_ = 0;
   size_t running_ = 0;
   bool stopped_ = false;

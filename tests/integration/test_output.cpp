@@ -205,3 +205,25 @@ TEST_CASE("quiet: a chatty ok job still runs to the end and its log is complete"
   REQUIRE(lines.size() == 50000);
   CHECK(lines.back() == "chatty-line-50000");
 }
+
+TEST_CASE("log files are created only for streams a job wrote to", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"silent\"\ncommand = \"true\"\n"
+             "[[job]]\nname = \"talker\"\nargv = " +
+                 job_argv({"--stdout", "hello"}) + "\n");
+  RunResult r = run_wp({"run", "--json", "--run-dir", dir.str("run"), dir.str("jobs.toml")});
+  INFO(r.describe());
+  REQUIRE(r.exit_code == 0);
+  CHECK_FALSE(fs::exists(dir / "run" / "silent.1.out"));
+  CHECK_FALSE(fs::exists(dir / "run" / "silent.1.err"));
+  CHECK(read_file(dir / "run" / "talker.1.out") == "hello\n");
+  CHECK_FALSE(fs::exists(dir / "run" / "talker.1.err"));
+  Json doc = parse_json(r.out);
+  const Json& silent = doc["jobs"][0]["attempts"][0];
+  CHECK(silent["stdout"].is_null());
+  CHECK(silent["stderr"].is_null());
+  const Json& talker = doc["jobs"][1]["attempts"][0];
+  CHECK(talker["stdout"].as_string() == (dir / "run" / "talker.1.out").string());
+  CHECK(talker["stderr"].is_null());
+}
