@@ -47,8 +47,19 @@ Result<Pipe> make_pipe();
 // Makes this process the reaper of its orphaned descendants, so that a job's
 // grandchild that escaped its process group is still ours to find and stop.
 void become_subreaper();
-// Pids of this process's direct children (from /proc/self/task/*/children).
-std::vector<pid_t> list_children();
+// Kills and reaps every remaining child of this process (and the process
+// group each leads), round after round, until none is left: the processes
+// that escaped their job and were adopted by the subreaper.
+void stop_orphans(const std::filesystem::path& proc_root = "/proc");
+// Pids of this process's direct children, from <proc_root>/self/task/*/children.
+std::vector<pid_t> list_children(const std::filesystem::path& proc_root = "/proc");
+
+// Opens /dev/null on any of fds 0-2 that is closed, so that no pipe or log
+// can land there and be clobbered by a child's dup2.
+void ensure_standard_fds();
+// Raises the soft limit on open files to the hard one: every running job
+// holds up to four fds, and the default of 1024 is a low ceiling.
+void raise_fd_limit();
 
 std::string signal_name(int signal);  // "SIGKILL"
 

@@ -6,6 +6,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+
 #include "util/result.h"
 #include "util/unique_fd.h"
 
@@ -14,7 +16,8 @@ namespace wp::platform {
 class Sentinel {
  public:
   // Forks the sentinel. Call before wp opens any other fd it would inherit.
-  static Result<Sentinel> start();
+  // `grace` is the time between SIGTERM and SIGKILL it gives orphaned jobs.
+  static Result<Sentinel> start(std::chrono::milliseconds grace);
 
   Sentinel(Sentinel&& other) noexcept;
   Sentinel& operator=(Sentinel&&) = delete;
@@ -25,6 +28,8 @@ class Sentinel {
   void watch(pid_t pgid);   // a job's process group started
   void forget(pid_t pgid);  // ... and is gone
   pid_t pid() const { return pid_; }
+  // The sentinel was reaped by someone's waitpid(-1): nothing left to dismiss.
+  void reaped() { pid_ = -1; }
 
  private:
   Sentinel(UniqueFd channel, pid_t pid) : channel_(std::move(channel)), pid_(pid) {}

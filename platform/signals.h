@@ -3,6 +3,8 @@
 // a handler. Implemented per platform (platform/linux/signals.cpp).
 #pragma once
 
+#include <signal.h>
+
 #include <vector>
 
 #include "util/result.h"
@@ -17,7 +19,7 @@ class SignalChannel {
   SignalChannel& operator=(SignalChannel&&) = delete;
   SignalChannel(const SignalChannel&) = delete;
   SignalChannel& operator=(const SignalChannel&) = delete;
-  ~SignalChannel();  // restores the signal mask wp started with
+  ~SignalChannel();  // restores the signal mask from before open()
 
   int fd() const { return fd_.get(); }
   // The signals that arrived since the last call, in order (SIGCHLD at most once).
@@ -25,8 +27,8 @@ class SignalChannel {
 
  private:
   SignalChannel() = default;
-  UniqueFd fd_;
-  bool restore_ = false;
+  UniqueFd fd_;  // valid while this channel owns the mask
+  sigset_t old_mask_{};
 };
 
 }  // namespace wp::platform

@@ -1,9 +1,10 @@
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -116,8 +117,7 @@ Result<Pipe> make_pipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
   Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-  int flags = ::fcntl(pipe.read.get(), F_GETFL);
-  ::fcntl(pipe.read.get(), F_SETFL, flags | O_NONBLOCK);
+  ::fcntl(pipe.read.get(), F_SETFL, O_NONBLOCK);  // a new pipe has no other status flags
   return pipe;
 }
 
@@ -125,19 +125,42 @@ void become_subreaper() {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
-std::vector<pid_t> list_children() {
+std::vector<pid_t> list_children(const std::filesystem::path& proc_root) {
   std::vector<pid_t> children;
-  DIR* tasks = ::opendir("/proc/self/task");
-  if (tasks == nullptr) return children;
-  while (dirent* entry = ::readdir(tasks)) {
-    if (entry->d_name[0] == '.') continue;
-    std::ifstream in(fmt::format("/proc/self/task/{}/children", entry->d_name));
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(proc_root / "self" / "task", ec)) {
+    std::ifstream in(task.path() / "children");
     pid_t pid = 0;
     while (in >> pid)
       children.push_back(pid);
   }
-  ::closedir(tasks);
   return children;
+}
+
+void stop_orphans(const std::filesystem::path& proc_root) {
+  // Bounded: each round reaps at least the children it saw.
+  for (int round = 0; round < 100; ++round) {
+    std::vector<pid_t> children = list_children(proc_root);
+    if (children.empty()) return;
+    for (pid_t child : children) {
+      if (!signal_group(child, SIGKILL)) ::kill(child, SIGKILL);
+    }
+    for (pid_t child : children)
+      ::waitpid(child, nullptr, 0);
+  }
+}
+
+void ensure_standard_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) == -1) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+  }
+}
+
+void raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 std::string signal_name(int signal) {

@@ -24,7 +24,6 @@ struct Message {
 };
 
 constexpr int kChannelFd = 3;
-constexpr int kGraceMs = 3000;
 
 bool any_alive(const std::set<pid_t>& groups) {
   for (pid_t pgid : groups) {
@@ -33,11 +32,11 @@ bool any_alive(const std::set<pid_t>& groups) {
   return false;
 }
 
-void stop_groups(const std::set<pid_t>& groups) {
+void stop_groups(const std::set<pid_t>& groups, int64_t grace_ms) {
   for (pid_t pgid : groups)
     ::kill(-pgid, SIGTERM);
   timespec tick{0, 100'000'000};
-  for (int waited = 0; waited < kGraceMs && any_alive(groups); waited += 100) {
+  for (int64_t waited = 0; waited < grace_ms && any_alive(groups); waited += 100) {
     ::nanosleep(&tick, nullptr);
   }
   for (pid_t pgid : groups)
@@ -46,7 +45,7 @@ void stop_groups(const std::set<pid_t>& groups) {
 
 // The sentinel's whole life: follow the messages until goodbye (wp ended
 // normally) or end of file (wp died), and in the latter case stop every job.
-[[noreturn]] void sentinel_main() {
+[[noreturn]] void sentinel_main(int64_t grace_ms) {
   std::set<pid_t> groups;
   Message m{};
   while (true) {
@@ -57,7 +56,7 @@ void stop_groups(const std::set<pid_t>& groups) {
     if (m.op == '+') groups.insert(m.pgid);
     if (m.op == '-') groups.erase(m.pgid);
   }
-  stop_groups(groups);
+  stop_groups(groups, grace_ms);
   ::_exit(0);
 }
 
@@ -81,7 +80,7 @@ void detach_child(int channel) {
 
 }  // namespace
 
-Result<Sentinel> Sentinel::start() {
+Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
   UniqueFd read_end(fds[0]);
@@ -90,7 +89,7 @@ Result<Sentinel> Sentinel::start() {
   if (pid < 0) return make_error("fork: {}", std::strerror(errno));
   if (pid == 0) {
     detach_child(read_end.get());
-    sentinel_main();
+    sentinel_main(grace.count());
   }
   return Sentinel(std::move(write_end), pid);
 }

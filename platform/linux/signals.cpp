@@ -24,24 +24,25 @@ Result<SignalChannel> SignalChannel::open() {
   // A job's output pipe closing under us must be an error code, not a death.
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t set = handled_signals();
-  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
+  SignalChannel channel;
+  if (::sigprocmask(SIG_BLOCK, &set, &channel.old_mask_) != 0) {
     return make_error("sigprocmask: {}", std::strerror(errno));
   }
   int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (fd < 0) return make_error("signalfd: {}", std::strerror(errno));
-  SignalChannel channel;
+  if (fd < 0) {
+    int error = errno;
+    ::sigprocmask(SIG_SETMASK, &channel.old_mask_, nullptr);
+    return make_error("signalfd: {}", std::strerror(error));
+  }
   channel.fd_.reset(fd);
-  channel.restore_ = true;
   return channel;
 }
 
 SignalChannel::SignalChannel(SignalChannel&& other) noexcept
-    : fd_(std::move(other.fd_)), restore_(std::exchange(other.restore_, false)) {}
+    : fd_(std::move(other.fd_)), old_mask_(other.old_mask_) {}
 
 SignalChannel::~SignalChannel() {
-  if (!restore_) return;
-  sigset_t set = handled_signals();
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  if (fd_) ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
 }
 
 std::vector<int> SignalChannel::drain() {

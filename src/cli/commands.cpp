@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <tuple>
 
 #include <fmt/format.h>
 
@@ -36,10 +35,9 @@ Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
   CapacityCaps caps;
   if (!flags.cpus.empty()) {
     std::optional<double> cpus = parse_number(flags.cpus);
-    if (!cpus || *cpus < 0.001) {
-      return make_error(
-          "--cpus: '{}' is not a number of cores; write e.g. 2 or 0.5 (at least 0.001)",
-          flags.cpus);
+    if (!cpus || *cpus < Cores::kMin || *cpus > Cores::kMax) {
+      return make_error("--cpus: '{}' is not a number of cores from {} to {}; write e.g. 2 or 0.5",
+                        flags.cpus, Cores::kMin, Cores::kMax);
     }
     caps.cpu = Cores::from_double(*cpus);
   }
@@ -79,9 +77,7 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
     manifest::Diagnostics fits =
         manifest::check_fits(*checked.loaded.manifest, checked.capacity.total);
     errors.insert(errors.end(), fits.begin(), fits.end());
-    std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
-    });
+    manifest::sort_by_position(errors);
   }
   return checked;
 }
@@ -98,7 +94,7 @@ void write_summary_file(const report::RunReport& report, const std::string& json
   std::ofstream out(path);
   out << json;
   out.close();
-  if (!out) log::get("cli")->error("cannot write {}", path.string());
+  if (!out) log::get("cli")->error("cannot write {}: {}", path.string(), std::strerror(errno));
 }
 
 // What --json promises must arrive, or the exit status says it did not: a CI

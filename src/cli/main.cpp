@@ -1,7 +1,4 @@
 // The wp command line: CLI11 wiring only; the work is done by the library.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -10,17 +7,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
+#include "platform/process.h"
 #include "util/log.h"
 
 namespace {
-
-// A job's pipes must never land on fd 0-2, which the child's dup2 would
-// then clobber: fill any of them that wp was started without.
-void ensure_standard_fds() {
-  for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) == -1) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
-  }
-}
 
 void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--cpus", flags.cpus, "Cap the CPU cores wp may use, e.g. 4 or 1.5");
@@ -56,7 +46,7 @@ std::string failure_message(const CLI::App* app, const CLI::Error& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ensure_standard_fds();
+  wp::platform::ensure_standard_fds();
   CLI::App app{
       "wp: a resource-aware batch runner. Packs the jobs of a TOML manifest onto the "
       "machine without ever oversubscribing it.",

@@ -3,13 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -44,21 +42,31 @@ constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
 // The log file is created with the first byte: a job that writes nothing
 // costs no file (thousands of small jobs are mostly silent).
 struct Stream {
+  enum class Log { NotYet, Open, Failed };
+
+  Stream(std::filesystem::path path, std::string prefix, int terminal_fd)
+      : log_path(std::move(path)), lines(std::move(prefix), terminal_fd) {}
+
   UniqueFd pipe;
   std::filesystem::path log_path;
   UniqueFd log;
-  bool log_failed = false;
+  Log state = Log::NotYet;  // once Failed, never reopened: O_TRUNC would erase it
+  bool created = false;     // the file exists
   LinePrefixer lines;
-
-  bool has_log() const { return log.valid() || log_failed; }
 };
 
 struct Active {
-  size_t job = 0;
+  Active(size_t job_index, Stream out_stream, Stream err_stream, Attempt record)
+      : job(job_index),
+        out(std::move(out_stream)),
+        err(std::move(err_stream)),
+        attempt(std::move(record)) {}
+
+  size_t job;
   pid_t pid = -1;
   Stream out;
   Stream err;
-  SteadyTime started;
+  SteadyTime started = SteadyClock::now();
   std::optional<SteadyTime> deadline;  // the job's timeout
   std::optional<SteadyTime> kill_at;   // SIGKILL when the grace ends
   Attempt attempt;
@@ -74,7 +82,9 @@ class Runner {
  private:
   void start_admitted();
   void start(size_t job);
-  Result<std::unique_ptr<Active>> launch(size_t job, int attempt);
+  Status launch(Active& active);
+  void fail_to_start(Active& active, const std::string& message);
+  void write_log(Stream& stream, std::string_view data);
   void wait_for_events();
   std::optional<SteadyTime> next_timer() const;
   void on_signal(int sig);
@@ -82,12 +92,10 @@ class Runner {
   void on_exit(Active& active, int status);
   enum class ReadResult { Data, Empty, Closed };
   ReadResult read_stream(Stream& stream);
-  void open_log(Stream& stream);
   void fire_timers();
   void conclude(size_t job, Attempt attempt);
   void fail_finally(size_t job, const Attempt& attempt);
   void interrupt(int sig);
-  void stop_escaped_processes();
   int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
 
   const manifest::Manifest& manifest_;
@@ -151,7 +159,11 @@ report::RunReport Runner::run() {
     wait_for_events();
   }
   sentinel_.reset();  // every job has ended: dismiss it before reaping the rest
-  stop_escaped_processes();
+  platform::stop_orphans();
+  // A signal after the last poll is still an interrupt the report must show.
+  for (int sig : signals_.drain()) {
+    if (sig != SIGCHLD && interrupted_by_ == 0) interrupted_by_ = sig;
+  }
   for (size_t i = 0; i < manifest_.jobs.size(); ++i) {
     report::JobReport& job = report_.jobs[i];
     if (scheduler_.state(i) != sched::JobState::Skipped) continue;
@@ -170,74 +182,56 @@ report::RunReport Runner::run() {
 }
 
 void Runner::start_admitted() {
-  // A job that fails to start gives its resources back at once, so admit
-  // again until nothing more starts.
-  for (auto batch = scheduler_.admit(); !batch.empty(); batch = scheduler_.admit()) {
-    for (size_t job : batch)
-      start(job);
-  }
+  // One at a time: a job that fails to start gives its resources back (and
+  // may stop the run) before the next is admitted.
+  while (std::optional<size_t> job = scheduler_.admit_next())
+    start(*job);
 }
 
 void Runner::start(size_t job) {
-  int attempt = static_cast<int>(report_.jobs[job].attempts.size()) + 1;
-  auto active = launch(job, attempt);
-  if (!active) {
-    Attempt failed;
-    failed.number = attempt;
-    failed.started = failed.ended = report::Clock::now();
-    failed.spawn_error = active.error().message;
-    failed.stdout_log = run_dir_.log_path(stems_[job], attempt, "out");
-    failed.stderr_log = run_dir_.log_path(stems_[job], attempt, "err");
-    // The log the failure message points at says why, too.
-    UniqueFd log(
-        ::open(failed.stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-    if (log) write_all(log.get(), "wp: " + failed.spawn_error + "\n");
-    conclude(job, std::move(failed));
-    return;
-  }
-  const manifest::Job& spec = manifest_.jobs[job];
-  std::string retry =
-      attempt > 1 ? fmt::format(", attempt {} of {}", attempt, attempts_allowed(job)) : "";
-  log_->info("start {} ({}{})", spec.name, format_resources(spec.request), retry);
-  pid_t pid = (*active)->pid;
-  sentinel_->watch(pid);
-  active_.emplace(pid, std::move(*active));
-}
-
-Result<std::unique_ptr<Active>> Runner::launch(size_t job, int attempt) {
+  int number = static_cast<int>(report_.jobs[job].attempts.size()) + 1;
   const manifest::Job& spec = manifest_.jobs[job];
   std::string prefix = "[" + spec.name + "] ";
-  auto active =
-      std::make_unique<Active>(Active{job,
-                                      -1,
-                                      Stream{{},
-                                             run_dir_.log_path(stems_[job], attempt, "out"),
-                                             {},
-                                             false,
-                                             LinePrefixer(prefix, options_.job_stdout_fd)},
-                                      Stream{{},
-                                             run_dir_.log_path(stems_[job], attempt, "err"),
-                                             {},
-                                             false,
-                                             LinePrefixer(prefix, STDERR_FILENO)},
-                                      SteadyClock::now(),
-                                      {},
-                                      {},
-                                      {}});
-  Attempt& record = active->attempt;
-  record.number = attempt;
-  record.stdout_log = active->out.log_path;
-  record.stderr_log = active->err.log_path;
+  Attempt record;
+  record.number = number;
   record.started = report::Clock::now();
+  auto active = std::make_unique<Active>(
+      job, Stream(run_dir_.log_path(stems_[job], number, "out"), prefix, options_.job_stdout_fd),
+      Stream(run_dir_.log_path(stems_[job], number, "err"), prefix, STDERR_FILENO), record);
+  if (Status launched = launch(*active); !launched) {
+    fail_to_start(*active, launched.error().message);
+    return;
+  }
+  if (log_->should_log(spdlog::level::info)) {
+    std::string retry =
+        number > 1 ? fmt::format(", attempt {} of {}", number, attempts_allowed(job)) : "";
+    log_->info("start {} ({}{})", spec.name, format_resources(spec.request), retry);
+  }
+  pid_t pid = active->pid;
+  sentinel_->watch(pid);
+  active_.emplace(pid, std::move(active));
+}
 
+// The attempt never ran: its .err log says why, as the failure line points there.
+void Runner::fail_to_start(Active& active, const std::string& message) {
+  Attempt attempt = std::move(active.attempt);
+  attempt.ended = report::Clock::now();
+  attempt.spawn_error = message;
+  write_log(active.err, "wp: " + message + "\n");
+  attempt.stderr_log = active.err.created ? active.err.log_path : std::filesystem::path();
+  conclude(active.job, std::move(attempt));
+}
+
+Status Runner::launch(Active& active) {
+  const manifest::Job& spec = manifest_.jobs[active.job];
+  auto job_path = spec.env.find("PATH");
+  auto plan = plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_);
+  if (!plan) return plan.error();
   auto out_pipe = platform::make_pipe();
   if (!out_pipe) return out_pipe.error();
   auto err_pipe = platform::make_pipe();
   if (!err_pipe) return err_pipe.error();
-
-  auto job_path = spec.env.find("PATH");
-  auto plan = plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_);
-  if (!plan) return plan.error();
+  int attempt = active.attempt.number;
   int64_t whole_cores = (spec.request.cpu.millis() + 999) / 1000;
   EnvMap wp_vars{{"WP_JOB_NAME", spec.name},
                  {"WP_JOB_ATTEMPT", std::to_string(attempt)},
@@ -253,13 +247,13 @@ Result<std::unique_ptr<Active>> Runner::launch(size_t job, int attempt) {
   auto pid = platform::spawn(request);
   if (!pid) return pid.error();
   // The write ends now belong to the child; holding them would keep EOF away.
-  active->pid = *pid;
-  active->out.pipe = std::move(out_pipe->read);
-  active->err.pipe = std::move(err_pipe->read);
-  if (spec.timeout) active->deadline = active->started + *spec.timeout;
+  active.pid = *pid;
+  active.out.pipe = std::move(out_pipe->read);
+  active.err.pipe = std::move(err_pipe->read);
+  if (spec.timeout) active.deadline = active.started + *spec.timeout;
   log_->debug("{}: pid {} runs {}{}", spec.name, *pid, plan->executable.string(),
               plan->through_shell ? " (through /bin/sh)" : "");
-  return active;
+  return Ok{};
 }
 
 std::optional<SteadyTime> Runner::next_timer() const {
@@ -305,14 +299,24 @@ void Runner::wait_for_events() {
   fire_timers();
 }
 
-void Runner::open_log(Stream& stream) {
-  int fd = ::open(stream.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    log_->warn("cannot create {}: {}", stream.log_path.string(), std::strerror(errno));
-    stream.log_failed = true;
-    return;
+// Appends to the stream's log, creating it on the first write. After an
+// error the log is left as it is: reopening with O_TRUNC would erase it.
+void Runner::write_log(Stream& stream, std::string_view data) {
+  if (stream.state == Stream::Log::NotYet) {
+    int fd = ::open(stream.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      log_->warn("cannot create {}: {}", stream.log_path.string(), std::strerror(errno));
+      stream.state = Stream::Log::Failed;
+      return;
+    }
+    stream.log.reset(fd);
+    stream.state = Stream::Log::Open;
+    stream.created = true;
   }
-  stream.log.reset(fd);
+  if (stream.state != Stream::Log::Open || write_all(stream.log.get(), data)) return;
+  log_->warn("cannot write {}: {}", stream.log_path.string(), std::strerror(errno));
+  stream.state = Stream::Log::Failed;
+  stream.log.reset();
 }
 
 // Reads one chunk into the log and the terminal.
@@ -322,11 +326,7 @@ Runner::ReadResult Runner::read_stream(Stream& stream) {
   if (n < 0) return errno == EAGAIN || errno == EINTR ? ReadResult::Empty : ReadResult::Closed;
   if (n == 0) return ReadResult::Closed;
   std::string_view data(buffer, static_cast<size_t>(n));
-  if (!stream.has_log()) open_log(stream);
-  if (stream.log && !write_all(stream.log.get(), data)) {
-    log_->warn("cannot write {}: {}", stream.log_path.string(), std::strerror(errno));
-    stream.log.reset();
-  }
+  write_log(stream, data);
   if (!options_.quiet) stream.lines.feed(data);
   return ReadResult::Data;
 }
@@ -343,6 +343,12 @@ void Runner::reap_children() {
   int status = 0;
   pid_t pid = 0;
   while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    if (sentinel_ && pid == sentinel_->pid()) {
+      log_->warn(
+          "the wp-sentinel process ended; jobs are no longer guarded against wp being killed");
+      sentinel_->reaped();
+      continue;
+    }
     auto it = active_.find(pid);
     if (it == active_.end()) continue;  // an adopted orphan (wp is a subreaper)
     std::unique_ptr<Active> active = std::move(it->second);
@@ -369,7 +375,7 @@ void Runner::on_exit(Active& active, int status) {
     }
     stream->pipe.reset();
     if (!options_.quiet) stream->lines.finish();
-    if (!stream->has_log()) path->clear();  // the job wrote nothing there
+    if (stream->created) *path = stream->log_path;  // else the job wrote nothing there
     stream->log.reset();
   }
   attempt.ended = report::Clock::now();
@@ -416,8 +422,10 @@ void Runner::conclude(size_t job, Attempt attempt) {
     fail_finally(job, last);
     return;
   }
-  std::chrono::milliseconds delay = std::min<std::chrono::milliseconds>(
-      kMaxBackoff, options_.retry_backoff * (int64_t{1} << std::min(last.number - 1, 20)));
+  // Doubling from a value already capped cannot overflow.
+  std::chrono::milliseconds delay = std::min(kMaxBackoff, options_.retry_backoff);
+  for (int n = 1; n < last.number && delay < kMaxBackoff; ++n)
+    delay = std::min(kMaxBackoff, delay * 2);
   log_->warn("{} failed: {} (attempt {} of {}); retrying in {}", spec.name, last.describe(),
              last.number, attempts_allowed(job), format_duration(delay));
   scheduler_.retry_later(job);
@@ -474,22 +482,6 @@ void Runner::interrupt(int sig) {
   }
 }
 
-// A job's process that left its process group (setsid) and outlived its job
-// was adopted by wp, the subreaper: end it and reap it.
-void Runner::stop_escaped_processes() {
-  for (int round = 0; round < 100; ++round) {
-    std::vector<pid_t> children = platform::list_children();
-    if (children.empty()) return;
-    for (pid_t child : children) {
-      log_->debug("stopping process {} that outlived its job", child);
-      platform::signal_group(child, SIGKILL);
-      ::kill(child, SIGKILL);
-    }
-    for (pid_t child : children)
-      ::waitpid(child, nullptr, 0);
-  }
-}
-
 }  // namespace
 
 Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity& capacity,
@@ -511,7 +503,9 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
     report.jobs.push_back(std::move(record));
   }
   // The sentinel first, so that it inherits neither the signalfd nor its mask.
-  auto sentinel = platform::Sentinel::start();
+  platform::ensure_standard_fds();
+  platform::raise_fd_limit();
+  auto sentinel = platform::Sentinel::start(options.grace);
   if (!sentinel) return sentinel.error();
   auto signals = platform::SignalChannel::open();
   if (!signals) return signals.error();

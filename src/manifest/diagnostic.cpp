@@ -18,6 +18,13 @@ std::string Diagnostic::format() const {
   return fmt::format("{}: error: {}", where, message);
 }
 
+void sort_by_position(Diagnostics& diagnostics) {
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+                   });
+}
+
 namespace detail {
 
 SourcePos pos_of(const toml::source_region& region) {
@@ -28,10 +35,13 @@ void Sink::error(SourcePos pos, std::string message) {
   diagnostics_.push_back(Diagnostic{file_, pos, std::move(message)});
 }
 
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
 Diagnostics Sink::take_sorted() {
-  auto key = [](const Diagnostic& d) { return std::tie(d.pos.line, d.pos.column); };
-  std::stable_sort(diagnostics_.begin(), diagnostics_.end(),
-                   [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+  sort_by_position(diagnostics_);
   Diagnostics unique;
   std::set<std::tuple<uint32_t, uint32_t, std::string>> seen;
   for (Diagnostic& d : diagnostics_) {

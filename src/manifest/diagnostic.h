@@ -23,4 +23,7 @@ struct Diagnostic {
 
 using Diagnostics = std::vector<Diagnostic>;
 
+// File order (stable: equal positions keep the order they were found in).
+void sort_by_position(Diagnostics& diagnostics);
+
 }  // namespace wp::manifest

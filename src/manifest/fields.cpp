@@ -11,7 +11,6 @@ namespace wp::manifest::detail {
 namespace {
 
 // More cores than any machine has; also keeps Cores::from_double in range.
-constexpr double kMaxCores = 1e6;
 constexpr std::string_view kMemoryAdvice = "write e.g. memory = \"512MiB\"";
 
 std::optional<double> as_number(const toml::node& node) {
@@ -81,11 +80,11 @@ std::optional<Cores> read_cores(const Field& field, Sink& sink) {
     return std::nullopt;
   }
   std::string got = field.node.is_integer() ? fmt::format("{}", *value) : float_text(*value);
-  if (!std::isfinite(*value) || *value > kMaxCores) {
-    out_of_range(field, fmt::format("a number of cores up to {}", kMaxCores), got, "", sink);
+  if (!std::isfinite(*value) || *value > Cores::kMax) {
+    out_of_range(field, fmt::format("a number of cores up to {}", Cores::kMax), got, "", sink);
   } else if (*value <= 0) {
     out_of_range(field, "greater than 0", got, "write e.g. cpu = 0.5 or cpu = 2", sink);
-  } else if (*value < 0.001) {
+  } else if (*value < Cores::kMin) {
     out_of_range(field, "at least 0.001 cores", got, "wp tracks cpu in thousandths of a core",
                  sink);
   } else {

@@ -38,6 +38,9 @@ class Sink {
 };
 
 SourcePos pos_of(const toml::source_region& region);
+
+// Below 0x20 or DEL: not allowed in job names.
+bool has_control_character(std::string_view text);
 inline SourcePos pos_of(const toml::node& node) {
   return pos_of(node.source());
 }

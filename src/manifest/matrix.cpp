@@ -82,10 +82,7 @@ void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
 void check_expanded_name(const ExpandedJob& expanded, Sink& sink) {
   const Job& job = expanded.job;
   const std::string& name = job.name;
-  bool control = std::any_of(name.begin(), name.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
-  if (name.empty() || control) {
+  if (name.empty() || has_control_character(name)) {
     sink.error(job.pos,
                fmt::format("job '{}': name: matrix expansion gives {}; use other "
                            "matrix values",

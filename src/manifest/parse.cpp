@@ -114,11 +114,6 @@ void parse_capacity(const toml::node& node, CapacityLimits& capacity, Sink& sink
   }
 }
 
-bool has_control_character(std::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-}
-
 void read_name(const toml::table& table, JobTemplate& job, Sink& sink) {
   const toml::node* node = table.get("name");
   if (node == nullptr) {

@@ -21,10 +21,8 @@ void apply_cap(T& figure, std::string& source, const std::optional<T>& manifest_
   }
 }
 
-std::string format_count(uint64_t n) {
-  return fmt::format("{}", n);
-}
-std::string format_gpus(Gpus n) {
+template <typename T>
+std::string format_count(T n) {
   return fmt::format("{}", n);
 }
 
@@ -48,9 +46,10 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
   apply_cap(c.total.memory, c.memory_source, manifest.memory, flags.memory, std::string("--memory"),
             &format_bytes);
   apply_cap(c.total.iops, c.iops_source, manifest.iops, flags.iops, std::string("--iops"),
-            &format_count);
+            &format_count<Iops>);
+  // No flag sets GPUs yet; the name is for when one does.
   apply_cap(c.total.gpu, c.gpu_source, manifest.gpu, flags.gpu, std::string("--gpus"),
-            &format_gpus);
+            &format_count<Gpus>);
   return c;
 }
 

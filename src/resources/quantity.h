@@ -17,6 +17,11 @@ namespace wp {
 // exact: adding and removing 0.1 cores a million times must return to zero.
 class Cores {
  public:
+  // The range a demand or a cap may take; milli-core precision, and far
+  // below the int64 milli-cores could hold.
+  static constexpr double kMin = 0.001;
+  static constexpr double kMax = 1e6;
+
   constexpr Cores() = default;
   static constexpr Cores from_millis(int64_t millis) { return Cores(millis); }
   static Cores from_double(double cores);  // rounds to the nearest milli-core

@@ -31,29 +31,36 @@ Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity) : tracker_
 void Scheduler::make_ready(size_t job) {
   Entry& e = jobs_[job];
   e.state = JobState::Ready;
-  ready_.insert({-e.spec.priority, job});
+  ready_.insert({e.spec.priority, job});
+}
+
+bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) const {
+  if (a.first != b.first) return a.first > b.first;  // higher priority first
+  return a.second < b.second;                        // then manifest order
+}
+
+std::optional<size_t> Scheduler::admit_next() {
+  Resources free = tracker_.free();
+  // Once not even the smallest demand of every dimension fits, no job can:
+  // a saturated machine costs one comparison per event, not a queue scan.
+  if (!smallest_.fits_in(free)) return std::nullopt;
+  for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+    size_t job = it->second;
+    Entry& e = jobs_[job];
+    if (!e.spec.demand.fits_in(free)) continue;
+    tracker_.acquire(e.spec.demand);
+    e.state = JobState::Running;
+    e.started = true;
+    ready_.erase(it);
+    return job;
+  }
+  return std::nullopt;
 }
 
 std::vector<size_t> Scheduler::admit() {
   std::vector<size_t> started;
-  Resources free = tracker_.free();
-  // Once not even the smallest demand of every dimension fits, no job can:
-  // a saturated machine costs one comparison per event, not a queue scan.
-  for (auto it = ready_.begin(); it != ready_.end() && smallest_.fits_in(free);) {
-    size_t job = it->second;
-    Entry& e = jobs_[job];
-    if (!e.spec.demand.fits_in(free)) {
-      ++it;
-      continue;
-    }
-    free -= e.spec.demand;
-    tracker_.acquire(e.spec.demand);
-    e.state = JobState::Running;
-    e.started = true;
-    ++running_;
-    started.push_back(job);
-    it = ready_.erase(it);
-  }
+  while (std::optional<size_t> job = admit_next())
+    started.push_back(*job);
   return started;
 }
 
@@ -61,7 +68,6 @@ void Scheduler::finished(size_t job, bool succeeded) {
   Entry& e = jobs_[job];
   assert(e.state == JobState::Running);
   tracker_.release(e.spec.demand);
-  --running_;
   --unfinished_;
   if (!succeeded) {
     e.state = JobState::Failed;
@@ -81,7 +87,6 @@ void Scheduler::retry_later(size_t job) {
   Entry& e = jobs_[job];
   assert(e.state == JobState::Running);
   tracker_.release(e.spec.demand);
-  --running_;
   e.state = JobState::Backoff;
 }
 
@@ -91,7 +96,7 @@ void Scheduler::requeue(size_t job) {
 
 void Scheduler::skip(size_t job, const std::string& reason) {
   Entry& e = jobs_[job];
-  if (e.state == JobState::Ready) ready_.erase({-e.spec.priority, job});
+  if (e.state == JobState::Ready) ready_.erase({e.spec.priority, job});
   e.state = JobState::Skipped;
   e.reason = reason;
   --unfinished_;

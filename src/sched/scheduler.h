@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -36,9 +37,11 @@ class Scheduler {
  public:
   Scheduler(std::vector<JobDemand> jobs, Resources capacity);
 
-  // Admits ready jobs in queue order (priority, then manifest order), first
-  // fit, and returns the ones to start now; their demand is held until
-  // finished() or retry_later().
+  // Admits the first ready job in queue order (priority, then manifest
+  // order) that fits; its demand is held until finished() or retry_later().
+  // One at a time, so that a stop() after a start takes effect at once.
+  std::optional<size_t> admit_next();
+  // Every job admit_next() would admit now, in order.
   std::vector<size_t> admit();
 
   // A running job ended for good. On failure, its dependents are skipped.
@@ -57,7 +60,6 @@ class Scheduler {
   JobState state(size_t job) const { return jobs_[job].state; }
   const std::string& reason(size_t job) const { return jobs_[job].reason; }
   const ResourceTracker& tracker() const { return tracker_; }
-  size_t running() const { return running_; }
 
  private:
   struct Entry {
@@ -68,19 +70,22 @@ class Scheduler {
     std::vector<size_t> dependents;
     std::string reason;
   };
-  // Queue key: higher priority first, then manifest order.
+  // Queue key: priority and manifest index. The order compares instead of
+  // negating, since -INT64_MIN does not exist.
   using QueueKey = std::pair<int64_t, size_t>;
+  struct QueueOrder {
+    bool operator()(const QueueKey& a, const QueueKey& b) const;
+  };
 
   void make_ready(size_t job);
   void skip(size_t job, const std::string& reason);
   void skip_dependents(size_t job, const std::string& reason);
 
   std::vector<Entry> jobs_;
-  std::set<QueueKey> ready_;
+  std::set<QueueKey, QueueOrder> ready_;
   ResourceTracker tracker_;
   Resources smallest_;  // the least any job asks for, in each dimension
   size_t unfinished_ = 0;
-  size_t running_ = 0;
   bool stopped_ = false;
 };
 

@@ -168,8 +168,12 @@ TEST_CASE("usage error: negative or fractional --iops and tiny --cpus are refuse
   TempDir dir;
   write_file(dir / "jobs.toml",
              "[[job]]\nname = \"x\"\nargv = " + job_argv({"--touch", dir.str("ran")}) + "\n");
-  for (const std::vector<std::string>& flag : std::vector<std::vector<std::string>>{
-           {"--iops=-1"}, {"--iops", "1.5"}, {"--cpus", "0.0001"}, {"--cpus", "abc"}}) {
+  for (const std::vector<std::string>& flag :
+       std::vector<std::vector<std::string>>{{"--iops=-1"},
+                                             {"--iops", "1.5"},
+                                             {"--cpus", "0.0001"},
+                                             {"--cpus", "abc"},
+                                             {"--cpus", "1e300"}}) {
     std::vector<std::string> args{"run"};
     args.insert(args.end(), flag.begin(), flag.end());
     args.push_back(dir.str("jobs.toml"));

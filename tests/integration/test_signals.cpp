@@ -146,8 +146,9 @@ TEST_CASE("a second SIGINT kills the jobs at once instead of waiting out --grace
 TEST_CASE("a wp killed with SIGKILL leaves no job process behind", "[integration]") {
   TempDir dir;
   const std::string token = unique_token();
-  // The jobs ignore SIGTERM: the sentinel must follow up with SIGKILL.
-  Interrupted outcome = interrupt_run(dir, token, {SIGKILL}, "30s", {"--ignore-signals"});
+  // The jobs ignore SIGTERM: the sentinel must follow up with SIGKILL once
+  // --grace has passed.
+  Interrupted outcome = interrupt_run(dir, token, {SIGKILL}, "1s", {"--ignore-signals"});
   REQUIRE(outcome.all_started);
   CHECK(outcome.result.term_signal == SIGKILL);
   CHECK(wait_until_no_token(token, milliseconds(10'000)));

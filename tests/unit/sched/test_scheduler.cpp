@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <optional>
+
 #include "sched/scheduler.h"
 
 using wp::Cores;
@@ -132,4 +135,24 @@ TEST_CASE("the tracker returns to zero after many fractional acquisitions", "[sc
   for (int i = 0; i < 20; ++i)
     tracker.release(tenth);
   CHECK(tracker.in_use() == Resources{});
+}
+
+TEST_CASE("extreme priorities order without overflow", "[sched]") {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Scheduler s({job("lowest", need(1), kMin), job("highest", need(1), kMax), job("zero", need(1))},
+              capacity(1, 1024));
+  CHECK(s.admit_next() == std::optional<size_t>{1});
+  s.finished(1, true);
+  CHECK(s.admit_next() == std::optional<size_t>{2});
+  s.finished(2, true);
+  CHECK(s.admit_next() == std::optional<size_t>{0});
+}
+
+TEST_CASE("a stop between two admissions keeps the second job from starting", "[sched]") {
+  Scheduler s({job("a", need(1)), job("b", need(1))}, capacity(2, 1024));
+  CHECK(s.admit_next() == std::optional<size_t>{0});
+  s.stop("stopped", false);
+  CHECK_FALSE(s.admit_next().has_value());
+  CHECK(s.state(1) == JobState::Skipped);
 }
