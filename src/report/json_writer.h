@@ -32,6 +32,8 @@ class JsonWriter {
   JsonWriter& value(const std::optional<T>& maybe) {
     return maybe ? value(*maybe) : null();
   }
+  // wp's reports leave text fields empty for "none": those are null.
+  JsonWriter& text_or_null(std::string_view text) { return text.empty() ? null() : value(text); }
 
   const std::string& str() const { return out_; }
 

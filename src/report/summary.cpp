@@ -15,23 +15,14 @@ void write_resources(JsonWriter& json, const Resources& r) {
   json.begin_object();
   json.key("cpu").value(r.cpu.as_double());
   json.key("memory").value(static_cast<uint64_t>(r.memory));
-  json.key("iops");
-  if (r.iops == Resources::kUnlimited) {
-    json.null();
-  } else {
-    json.value(static_cast<uint64_t>(r.iops));
-  }
+  json.key("iops").value(r.iops == Resources::kUnlimited ? std::nullopt
+                                                         : std::optional<uint64_t>(r.iops));
   json.key("gpu").value(static_cast<uint64_t>(r.gpu));
   json.end_object();
 }
 
-void write_signal(JsonWriter& json, const std::optional<int>& signal) {
-  json.key("signal");
-  if (signal) {
-    json.value(platform::signal_name(*signal));
-  } else {
-    json.null();
-  }
+void write_signal(JsonWriter& json, std::string_view key, const std::optional<int>& signal) {
+  json.key(key).text_or_null(signal ? platform::signal_name(*signal) : std::string());
 }
 
 void write_attempt(JsonWriter& json, const Attempt& a) {
@@ -41,23 +32,11 @@ void write_attempt(JsonWriter& json, const Attempt& a) {
   json.key("ended").value(format_time(a.ended));
   json.key("wall_seconds").value(a.wall_seconds());
   json.key("exit_code").value(a.exit_code);
-  write_signal(json, a.signal);
+  write_signal(json, "signal", a.signal);
   json.key("timed_out").value(a.timed_out);
-  json.key("error");
-  if (a.spawn_error.empty()) {
-    json.null();
-  } else {
-    json.value(a.spawn_error);
-  }
-  for (auto [key, path] :
-       {std::pair{"stdout", &a.stdout_log}, std::pair{"stderr", &a.stderr_log}}) {
-    json.key(key);
-    if (path->empty()) {
-      json.null();
-    } else {
-      json.value(path->string());
-    }
-  }
+  json.key("error").text_or_null(a.spawn_error);
+  json.key("stdout").text_or_null(a.stdout_log.string());
+  json.key("stderr").text_or_null(a.stderr_log.string());
   json.end_object();
 }
 
@@ -66,32 +45,16 @@ void write_job(JsonWriter& json, const JobReport& job) {
   json.begin_object();
   json.key("name").value(job.name);
   json.key("status").value(to_string(job.status));
-  json.key("reason");
-  if (job.reason.empty()) {
-    json.null();
-  } else {
-    json.value(job.reason);
-  }
+  json.key("reason").text_or_null(job.reason);
   json.key("exit_code").value(last ? last->exit_code : std::nullopt);
-  write_signal(json, last ? last->signal : std::nullopt);
-  json.key("started");
-  if (last) {
-    json.value(format_time(job.attempts.front().started));
-  } else {
-    json.null();
-  }
-  json.key("ended");
-  if (last) {
-    json.value(format_time(last->ended));
-  } else {
-    json.null();
-  }
-  json.key("wall_seconds");
-  if (last) {
-    json.value(std::chrono::duration<double>(last->ended - job.attempts.front().started).count());
-  } else {
-    json.null();
-  }
+  write_signal(json, "signal", last ? last->signal : std::nullopt);
+  const Attempt* first = last ? &job.attempts.front() : nullptr;
+  json.key("started").text_or_null(first ? format_time(first->started) : std::string());
+  json.key("ended").text_or_null(last ? format_time(last->ended) : std::string());
+  json.key("wall_seconds")
+      .value(last ? std::optional<double>(
+                        std::chrono::duration<double>(last->ended - first->started).count())
+                  : std::nullopt);
   json.key("request");
   write_resources(json, job.request);
   json.key("attempts").begin_array();
@@ -132,12 +95,7 @@ std::string run_json(const RunReport& report) {
   json.key("ended").value(format_time(report.ended));
   json.key("wall_seconds").value(report.wall_seconds());
   json.key("exit_code").value(report.exit_code());
-  json.key("interrupted_by");
-  if (report.interrupted_by) {
-    json.value(platform::signal_name(*report.interrupted_by));
-  } else {
-    json.null();
-  }
+  write_signal(json, "interrupted_by", report.interrupted_by);
   json.key("capacity");
   write_resources(json, report.capacity.total);
   json.key("counts").begin_object();
@@ -192,12 +150,7 @@ std::string validation_json(const std::string& manifest, const manifest::Diagnos
   json.begin_object();
   json.key("manifest").value(manifest);
   json.key("valid").value(errors.empty());
-  json.key("jobs");
-  if (errors.empty()) {
-    json.value(static_cast<uint64_t>(job_count));
-  } else {
-    json.null();
-  }
+  json.key("jobs").value(errors.empty() ? std::optional<uint64_t>(job_count) : std::nullopt);
   json.key("errors").begin_array();
   for (const manifest::Diagnostic& d : errors) {
     json.begin_object();
