@@ -15,6 +15,7 @@
 #include "exec/output.h"
 #include "manifest/manifest.h"
 #include "platform/host.h"
+#include "report/info.h"
 #include "report/summary.h"
 #include "util/log.h"
 
@@ -99,9 +100,9 @@ void write_summary_file(const report::RunReport& report, const std::string& json
 
 // What --json promises must arrive, or the exit status says it did not: a CI
 // step writing `> summary.json` on a full disk must not pass.
-bool print_json(const std::string& json) {
-  if (exec::write_all(STDOUT_FILENO, json)) return true;
-  log::get("cli")->error("cannot write JSON to standard output: {}", std::strerror(errno));
+bool print_stdout(const std::string& text, std::string_view what) {
+  if (exec::write_all(STDOUT_FILENO, text)) return true;
+  log::get("cli")->error("cannot write {} to standard output: {}", what, std::strerror(errno));
   return false;
 }
 
@@ -118,7 +119,7 @@ int run_command(RunCommand& command) {
     print_diagnostics(checked->loaded.errors);
     // Scripts reading --json get a document either way.
     if (command.json)
-      print_json(report::validation_json(command.manifest, checked->loaded.errors, 0));
+      print_stdout(report::validation_json(command.manifest, checked->loaded.errors, 0), "JSON");
     return kExitUsage;
   }
   auto grace = parse_duration(command.grace);
@@ -151,7 +152,7 @@ int run_command(RunCommand& command) {
     exec::write_all(STDERR_FILENO, report::run_text(*report));
   }
   int status = report->exit_code();
-  if (command.json && !print_json(json) && status == kExitOk) status = kExitJobsFailed;
+  if (command.json && !print_stdout(json, "JSON") && status == kExitOk) status = kExitJobsFailed;
   return status;
 }
 
@@ -164,13 +165,28 @@ int validate_command(const ValidateCommand& command) {
   const manifest::Diagnostics& errors = checked->loaded.errors;
   size_t jobs = errors.empty() ? checked->loaded.manifest->jobs.size() : 0;
   if (command.json) {
-    if (!print_json(report::validation_json(command.manifest, errors, jobs))) return kExitUsage;
+    if (!print_stdout(report::validation_json(command.manifest, errors, jobs), "JSON")) {
+      return kExitUsage;
+    }
   } else if (errors.empty()) {
     fmt::print("{}: ok ({} job{})\n", command.manifest, jobs, jobs == 1 ? "" : "s");
   } else {
     print_diagnostics(errors);
   }
   return errors.empty() ? kExitOk : kExitUsage;
+}
+
+int info_command(const InfoCommand& command) {
+  auto flag_caps = caps_from_flags(command.capacity);
+  if (!flag_caps) {
+    log::get("cli")->error("{}", flag_caps.error().message);
+    return kExitUsage;
+  }
+  platform::HostCapacity host = platform::probe_host();
+  Capacity capacity = resolve_capacity(host, CapacityCaps{}, *flag_caps);
+  std::string text =
+      command.json ? report::info_json(capacity, host) : report::info_text(capacity, host);
+  return print_stdout(text, command.json ? "JSON" : "the capacity") ? kExitOk : kExitJobsFailed;
 }
 
 }  // namespace wp::cli

@@ -18,9 +18,8 @@ void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
-constexpr std::array<std::string_view, 2> kCommands{"run", "validate"};
-constexpr std::array<std::string_view, 5> kPlannedCommands{"plan", "info", "exec", "profile",
-                                                           "calibrate"};
+constexpr std::array<std::string_view, 3> kCommands{"run", "validate", "info"};
+constexpr std::array<std::string_view, 4> kPlannedCommands{"plan", "exec", "profile", "calibrate"};
 
 // CLI11 says "A subcommand is required" for `wp plan`; say what is wrong.
 bool known_command(int argc, char** argv) {
@@ -30,7 +29,7 @@ bool known_command(int argc, char** argv) {
     if (std::find(kCommands.begin(), kCommands.end(), arg) != kCommands.end()) return true;
     bool planned =
         std::find(kPlannedCommands.begin(), kPlannedCommands.end(), arg) != kPlannedCommands.end();
-    std::fprintf(stderr, "wp: %s '%.*s'; the commands are: run, validate\n",
+    std::fprintf(stderr, "wp: %s '%.*s'; the commands are: run, validate, info\n",
                  planned ? "this version does not have the command yet:" : "unknown command",
                  static_cast<int>(arg.size()), arg.data());
     return false;
@@ -82,6 +81,12 @@ int main(int argc, char** argv) {
   validate_app->add_flag("--json", validate.json, "Print the result as JSON on stdout");
 
   if (!known_command(argc, argv)) return wp::cli::kExitUsage;
+  wp::cli::InfoCommand info;
+  CLI::App* info_app =
+      app.add_subcommand("info", "Show the capacity wp sees and where each figure comes from");
+  add_capacity_flags(info_app, info.capacity);
+  info_app->add_flag("--json", info.json, "Print it as JSON on stdout");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -93,5 +98,6 @@ int main(int argc, char** argv) {
                  : run_app->parsed() && run.options.quiet ? Verbosity::Quiet
                                                           : Verbosity::Normal);
   if (run_app->parsed()) return wp::cli::run_command(run);
+  if (info_app->parsed()) return wp::cli::info_command(info);
   return wp::cli::validate_command(validate);
 }

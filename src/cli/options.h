@@ -37,7 +37,13 @@ struct ValidateCommand {
   bool json = false;
 };
 
+struct InfoCommand {
+  CapacityFlags capacity;
+  bool json = false;
+};
+
 int run_command(RunCommand& command);
 int validate_command(const ValidateCommand& command);
+int info_command(const InfoCommand& command);
 
 }  // namespace wp::cli

@@ -23,6 +23,7 @@
 #include "platform/sentinel.h"
 #include "platform/signals.h"
 #include "report/summary.h"
+#include "sched/gpu_pool.h"
 #include "sched/scheduler.h"
 #include "util/log.h"
 
@@ -69,6 +70,7 @@ struct Active {
   SteadyTime started = SteadyClock::now();
   std::optional<SteadyTime> deadline;  // the job's timeout
   std::optional<SteadyTime> kill_at;   // SIGKILL when the grace ends
+  std::vector<int> gpus;               // device indices it was given
   Attempt attempt;
 };
 
@@ -105,6 +107,7 @@ class Runner {
   platform::SignalChannel signals_;
   report::RunReport report_;
   sched::Scheduler scheduler_;
+  sched::GpuPool gpu_pool_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<std::string> stems_;
   EnvMap inherited_env_;
@@ -135,6 +138,7 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       signals_(std::move(signals)),
       report_(std::move(report)),
       scheduler_(demands_of(manifest), capacity.total),
+      gpu_pool_(capacity.gpu_devices),
       log_(log::get("run")),
       inherited_env_(inherited_environment()) {
   std::vector<std::string> names;
@@ -232,12 +236,18 @@ Status Runner::launch(Active& active) {
   auto err_pipe = platform::make_pipe();
   if (!err_pipe) return err_pipe.error();
   int attempt = active.attempt.number;
+  active.gpus = gpu_pool_.acquire(spec.request.gpu);
   int64_t whole_cores = (spec.request.cpu.millis() + 999) / 1000;
   EnvMap wp_vars{{"WP_JOB_NAME", spec.name},
                  {"WP_JOB_ATTEMPT", std::to_string(attempt)},
                  {"WP_RUN_ID", report_.run_id},
                  {"WP_RUN_DIR", run_dir_.path().string()},
                  {"WP_CPUS", std::to_string(std::max<int64_t>(1, whole_cores))}};
+  if (!active.gpus.empty()) {
+    // Both: CUDA reads the first, the NVIDIA container runtime the second.
+    wp_vars["CUDA_VISIBLE_DEVICES"] = sched::device_list(active.gpus);
+    wp_vars["NVIDIA_VISIBLE_DEVICES"] = wp_vars["CUDA_VISIBLE_DEVICES"];
+  }
   platform::SpawnRequest request{plan->executable,
                                  plan->argv,
                                  job_environment(inherited_env_, spec, wp_vars),
@@ -245,7 +255,10 @@ Status Runner::launch(Active& active) {
                                  out_pipe->write.get(),
                                  err_pipe->write.get()};
   auto pid = platform::spawn(request);
-  if (!pid) return pid.error();
+  if (!pid) {
+    gpu_pool_.release(std::exchange(active.gpus, {}));
+    return pid.error();
+  }
   // The write ends now belong to the child; holding them would keep EOF away.
   active.pid = *pid;
   active.out.pipe = std::move(out_pipe->read);
@@ -365,6 +378,7 @@ void Runner::on_exit(Active& active, int status) {
     log_->debug("{}: killed processes it left behind", name);
   }
   sentinel_->forget(active.pid);
+  gpu_pool_.release(active.gpus);
   Attempt attempt = std::move(active.attempt);
   for (auto [stream, path] :
        {std::pair{&active.out, &attempt.stdout_log}, std::pair{&active.err, &attempt.stderr_log}}) {

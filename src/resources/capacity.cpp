@@ -38,8 +38,8 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
   // The kernel keeps no IOPS figure; until one is measured, I/O is not a limit.
   c.total.iops = Resources::kUnlimited;
   c.iops_source = "not limited (no measured figure; cap with --iops)";
-  c.total.gpu = 0;
-  c.gpu_source = "none detected";
+  c.total.gpu = static_cast<Gpus>(host.gpus.size());
+  c.gpu_source = host.gpu_source;
 
   apply_cap(c.total.cpu, c.cpu_source, manifest.cpu, flags.cpu, std::string("--cpus"),
             &format_cores);
@@ -50,6 +50,8 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
   // No flag sets GPUs yet; the name is for when one does.
   apply_cap(c.total.gpu, c.gpu_source, manifest.gpu, flags.gpu, std::string("--gpus"),
             &format_count<Gpus>);
+  for (size_t i = 0; i < c.total.gpu; ++i)
+    c.gpu_devices.push_back(host.gpus[i].index);
   return c;
 }
 

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "platform/host.h"
 #include "resources/quantity.h"
@@ -23,6 +24,7 @@ struct Capacity {
   std::string memory_source;
   std::string iops_source;
   std::string gpu_source;
+  std::vector<int> gpu_devices;  // the device index of each GPU counted in total.gpu
 };
 
 // The machine's figures, lowered by caps: a flag replaces the manifest's cap

@@ -1,0 +1,18 @@
+// `wp info`: the capacity wp packs against and where each figure came from.
+#pragma once
+
+#include <string>
+
+#include "platform/host.h"
+#include "resources/capacity.h"
+
+namespace wp::report {
+
+// Aligned lines for a person: one per resource with its source, then the
+// cgroup and container context.
+std::string info_text(const Capacity& capacity, const platform::HostCapacity& host);
+
+// The same as one JSON document, for scripts.
+std::string info_json(const Capacity& capacity, const platform::HostCapacity& host);
+
+}  // namespace wp::report

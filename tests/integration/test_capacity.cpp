@@ -1,0 +1,152 @@
+// Capacity from the limits that really bind wp: inside a memory cgroup with a
+// 3 GiB limit, `wp info` reports at most 3 GiB and `wp run` never admits
+// more. The test makes the cgroup itself (root, cgroup v1 or v2) and moves
+// itself into it for the duration, so wp starts inside like in a container.
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "mini_json.h"
+#include "wp_harness.h"
+
+using namespace wpit;
+
+namespace {
+
+constexpr unsigned long long kLimit = 3ULL << 30;
+
+bool write_text(const fs::path& file, const std::string& text) {
+  std::ofstream out(file);
+  out << text;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// This process's cgroup for the memory controller, from /proc/self/cgroup:
+// "N:...memory...:/path" (v1) or "0::/path" (v2).
+struct Placement {
+  fs::path dir;  // where the memory controller's files for it live
+  std::string limit_file;
+};
+
+std::optional<Placement> memory_placement(std::string& why) {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  std::optional<std::string> v1_path, v2_path;
+  while (std::getline(in, line)) {
+    size_t first = line.find(':');
+    size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    std::stringstream list(controllers);
+    for (std::string c; std::getline(list, c, ',');) {
+      if (c == "memory") v1_path = path;
+    }
+    if (line.rfind("0::", 0) == 0) v2_path = path;
+  }
+  if (v1_path && fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
+    return Placement{fs::path("/sys/fs/cgroup/memory") / fs::path(*v1_path).relative_path(),
+                     "memory.limit_in_bytes"};
+  }
+  if (v2_path && fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
+    fs::path dir = fs::path("/sys/fs/cgroup") / fs::path(*v2_path).relative_path();
+    // The child needs the memory controller enabled in our cgroup.
+    if (!write_text(dir / "cgroup.subtree_control", "+memory")) {
+      why = "cannot enable the memory controller in " + dir.string();
+      return std::nullopt;
+    }
+    return Placement{dir, "memory.max"};
+  }
+  why = "no writable memory cgroup (v1 memory controller or cgroup2) found";
+  return std::nullopt;
+}
+
+// A child memory cgroup with a 3 GiB limit that this process sits in while
+// alive; moved back out and removed at the end.
+class LimitedCgroup {
+ public:
+  LimitedCgroup() {
+    if (::geteuid() != 0) {
+      why_ = "not root";
+      return;
+    }
+    auto placement = memory_placement(why_);
+    if (!placement) return;
+    home_ = placement->dir;
+    dir_ = home_ / ("wp-test-" + std::to_string(::getpid()));
+    std::error_code ec;
+    if (!fs::create_directory(dir_, ec)) {
+      why_ = "cannot create " + dir_.string() + ": " + ec.message();
+      return;
+    }
+    if (!write_text(dir_ / placement->limit_file, std::to_string(kLimit)) ||
+        !write_text(dir_ / "cgroup.procs", std::to_string(::getpid()))) {
+      why_ = "cannot limit or enter " + dir_.string();
+      return;
+    }
+    entered_ = true;
+  }
+  ~LimitedCgroup() {
+    if (entered_) write_text(home_ / "cgroup.procs", std::to_string(::getpid()));
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove(dir_, ec);  // rmdir: cgroup files go with it
+  }
+  LimitedCgroup(const LimitedCgroup&) = delete;
+  LimitedCgroup& operator=(const LimitedCgroup&) = delete;
+
+  bool entered() const { return entered_; }
+  const std::string& why() const { return why_; }
+
+ private:
+  fs::path home_;
+  fs::path dir_;
+  bool entered_ = false;
+  std::string why_;
+};
+
+}  // namespace
+
+TEST_CASE("capacity: in a 3 GiB memory cgroup wp sees and packs at most 3 GiB", "[integration]") {
+  LimitedCgroup cgroup;
+  if (!cgroup.entered()) {
+    WARN("skipped: " << cgroup.why());
+    return;
+  }
+  RunResult info = run_wp({"info", "--json"});
+  INFO(info.describe());
+  REQUIRE(info.exit_code == 0);
+  Json doc = parse_json(info.out);
+  CHECK(doc["capacity"]["memory"]["value"].as_number() <= static_cast<double>(kLimit));
+  CHECK(contains(doc["capacity"]["memory"]["source"].as_string(), "cgroup"));
+
+  // Four jobs declaring 1 GiB each: at most three may run at once.
+  TempDir dir;
+  const std::string rec = dir.str("record");
+  std::string manifest;
+  for (int i = 0; i < 4; ++i) {
+    manifest += "[[job]]\nname = \"gib-" + std::to_string(i) +
+                "\"\ncpu = 0.1\nmemory = \"1GiB\"\nargv = " +
+                job_argv({"--record", rec, "--sleep-ms", "400"}) + "\n";
+  }
+  write_file(dir / "jobs.toml", manifest);
+  RunResult run = run_wp({"run", dir.str("jobs.toml")});
+  INFO(run.describe());
+  REQUIRE(run.exit_code == 0);
+  std::vector<Record> records = read_records(rec);
+  REQUIRE(records.size() == 4);
+  size_t most = 0;
+  for (const Record& r : records) {
+    size_t running =
+        static_cast<size_t>(std::count_if(records.begin(), records.end(), [&](const Record& o) {
+          return o.start_ns <= r.start_ns && r.start_ns < o.end_ns;
+        }));
+    most = std::max(most, running);
+  }
+  CHECK(most <= 3);
+  CHECK(most >= 2);  // and it did pack: a runner that serialises fails too
+}
