@@ -26,14 +26,30 @@ bool write_text(const fs::path& file, const std::string& text) {
   return static_cast<bool>(out);
 }
 
-// This process's cgroup for the memory controller, from /proc/self/cgroup:
-// "N:...memory...:/path" (v1) or "0::/path" (v2).
-struct Placement {
-  fs::path dir;  // where the memory controller's files for it live
-  std::string limit_file;
+// What a test limits: a cgroup controller and the value of its limit, as
+// cgroup v1 and cgroup v2 spell them.
+struct Limit {
+  std::string controller;  // "memory", "cpu"
+  std::string v1_file;
+  std::string v2_file;
+  std::string value;  // the same text works for both, see below
+  std::string v2_value;
 };
 
-std::optional<Placement> memory_placement(std::string& why) {
+const Limit kMemory{"memory", "memory.limit_in_bytes", "memory.max", std::to_string(kLimit),
+                    std::to_string(kLimit)};
+// 1.5 cores: a 150 ms quota per (default) 100 ms period.
+const Limit kCpu{"cpu", "cpu.cfs_quota_us", "cpu.max", "150000", "150000 100000"};
+
+// The directory of this process's cgroup for `controller`, from
+// /proc/self/cgroup ("N:...controller...:/path" on v1, "0::/path" on v2).
+struct Placement {
+  fs::path dir;
+  std::string limit_file;
+  std::string value;
+};
+
+std::optional<Placement> placement_for(const Limit& limit, std::string& why) {
   std::ifstream in("/proc/self/cgroup");
   std::string line;
   std::optional<std::string> v1_path, v2_path;
@@ -45,37 +61,37 @@ std::optional<Placement> memory_placement(std::string& why) {
     std::string path = line.substr(second + 1);
     std::stringstream list(controllers);
     for (std::string c; std::getline(list, c, ',');) {
-      if (c == "memory") v1_path = path;
+      if (c == limit.controller) v1_path = path;
     }
     if (line.rfind("0::", 0) == 0) v2_path = path;
   }
-  if (v1_path && fs::exists("/sys/fs/cgroup/memory/memory.limit_in_bytes")) {
-    return Placement{fs::path("/sys/fs/cgroup/memory") / fs::path(*v1_path).relative_path(),
-                     "memory.limit_in_bytes"};
+  fs::path v1_mount = fs::path("/sys/fs/cgroup") / limit.controller;
+  if (v1_path && fs::exists(v1_mount / limit.v1_file)) {
+    return Placement{v1_mount / fs::path(*v1_path).relative_path(), limit.v1_file, limit.value};
   }
   if (v2_path && fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
     fs::path dir = fs::path("/sys/fs/cgroup") / fs::path(*v2_path).relative_path();
-    // The child needs the memory controller enabled in our cgroup.
-    if (!write_text(dir / "cgroup.subtree_control", "+memory")) {
-      why = "cannot enable the memory controller in " + dir.string();
+    // The child needs the controller enabled in our cgroup.
+    if (!write_text(dir / "cgroup.subtree_control", "+" + limit.controller)) {
+      why = "cannot enable the " + limit.controller + " controller in " + dir.string();
       return std::nullopt;
     }
-    return Placement{dir, "memory.max"};
+    return Placement{dir, limit.v2_file, limit.v2_value};
   }
-  why = "no writable memory cgroup (v1 memory controller or cgroup2) found";
+  why = "no writable " + limit.controller + " cgroup (v1 or v2) found";
   return std::nullopt;
 }
 
-// A child memory cgroup with a 3 GiB limit that this process sits in while
-// alive; moved back out and removed at the end.
+// A child cgroup with `limit` that this process sits in while alive; moved
+// back out and removed at the end.
 class LimitedCgroup {
  public:
-  LimitedCgroup() {
+  explicit LimitedCgroup(const Limit& limit) {
     if (::geteuid() != 0) {
       why_ = "not root";
       return;
     }
-    auto placement = memory_placement(why_);
+    auto placement = placement_for(limit, why_);
     if (!placement) return;
     home_ = placement->dir;
     dir_ = home_ / ("wp-test-" + std::to_string(::getpid()));
@@ -84,7 +100,7 @@ class LimitedCgroup {
       why_ = "cannot create " + dir_.string() + ": " + ec.message();
       return;
     }
-    if (!write_text(dir_ / placement->limit_file, std::to_string(kLimit)) ||
+    if (!write_text(dir_ / placement->limit_file, placement->value) ||
         !write_text(dir_ / "cgroup.procs", std::to_string(::getpid()))) {
       why_ = "cannot limit or enter " + dir_.string();
       return;
@@ -112,7 +128,7 @@ class LimitedCgroup {
 }  // namespace
 
 TEST_CASE("capacity: in a 3 GiB memory cgroup wp sees and packs at most 3 GiB", "[integration]") {
-  LimitedCgroup cgroup;
+  LimitedCgroup cgroup(kMemory);
   if (!cgroup.entered()) {
     WARN("skipped: " << cgroup.why());
     return;
@@ -149,4 +165,22 @@ TEST_CASE("capacity: in a 3 GiB memory cgroup wp sees and packs at most 3 GiB", 
   }
   CHECK(most <= 3);
   CHECK(most >= 2);  // and it did pack: a runner that serialises fails too
+}
+
+TEST_CASE("capacity: under a 1.5-core CPU quota wp sees 1.5 cores", "[integration]") {
+  LimitedCgroup cgroup(kCpu);
+  if (!cgroup.entered()) {
+    WARN("skipped: " << cgroup.why());
+    return;
+  }
+  RunResult info = run_wp({"info", "--json"});
+  INFO(info.describe());
+  REQUIRE(info.exit_code == 0);
+  Json doc = parse_json(info.out);
+  if (online_cpus() < 2) {
+    WARN("fewer than 2 CPUs: the quota does not bind");
+    return;
+  }
+  CHECK(doc["capacity"]["cpu"]["value"].as_number() == Approx(1.5));
+  CHECK(contains(doc["capacity"]["cpu"]["source"].as_string(), "cgroup"));
 }
