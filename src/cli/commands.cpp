@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -21,6 +22,19 @@
 
 namespace wp::cli {
 namespace {
+
+// The machine, or the tree WP_HOST_ROOT names standing in for it: tests and
+// debugging point wp at a recorded /proc and /sys (of a GPU box, say).
+platform::HostCapacity probe_host() {
+  platform::HostRoots roots;
+  if (const char* root = std::getenv("WP_HOST_ROOT"); root != nullptr && *root != '\0') {
+    roots.root = root;
+    roots.proc = roots.root / "proc";
+    roots.sys = roots.root / "sys";
+    roots.dev = roots.root / "dev";
+  }
+  return platform::probe_host(roots);
+}
 
 // A whole or decimal number and nothing else.
 std::optional<double> parse_number(const std::string& text) {
@@ -72,7 +86,7 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
   const manifest::CapacityLimits no_caps;
   const manifest::CapacityLimits& manifest_caps =
       checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
-  checked.capacity = resolve_capacity(platform::probe_host(), manifest_caps, *flag_caps);
+  checked.capacity = resolve_capacity(probe_host(), manifest_caps, *flag_caps);
   if (checked.loaded.manifest) {
     manifest::Diagnostics& errors = checked.loaded.errors;
     manifest::Diagnostics fits =
@@ -182,7 +196,7 @@ int info_command(const InfoCommand& command) {
     log::get("cli")->error("{}", flag_caps.error().message);
     return kExitUsage;
   }
-  platform::HostCapacity host = platform::probe_host();
+  platform::HostCapacity host = probe_host();
   Capacity capacity = resolve_capacity(host, CapacityCaps{}, *flag_caps);
   std::string text =
       command.json ? report::info_json(capacity, host) : report::info_text(capacity, host);
