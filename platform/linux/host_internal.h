@@ -41,6 +41,7 @@ struct Mount {
   std::string root;         // the path inside the filesystem that is mounted ("/" or a cgroup)
   std::string mount_point;  // as the process sees it, e.g. "/sys/fs/cgroup/memory"
   std::string fs_type;      // "cgroup", "cgroup2", ...
+  std::string device;       // "major:minor" of the filesystem, e.g. "8:1"
   std::vector<std::string> super_options;  // for v1 cgroups, lists the controllers
 };
 std::vector<Mount> parse_mountinfo(std::string_view text);

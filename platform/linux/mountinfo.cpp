@@ -52,6 +52,7 @@ std::vector<Mount> parse_mountinfo(std::string_view text) {
     mount.root = unescape(parts[3]);
     mount.mount_point = unescape(parts[4]);
     mount.fs_type = std::string(parts[dash + 1]);
+    mount.device = std::string(parts[2]);
     if (dash + 3 < parts.size()) {
       for (std::string_view option : split(parts[dash + 3], ',')) {
         mount.super_options.emplace_back(option);

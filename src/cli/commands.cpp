@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include "exec/output.h"
 #include "manifest/manifest.h"
 #include "platform/host.h"
+#include "platform/sampler.h"
 #include "report/info.h"
 #include "report/summary.h"
 #include "util/log.h"
@@ -79,14 +81,17 @@ struct Checked {
   Capacity capacity;
 };
 
-Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags) {
+Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
+                               const std::string& db) {
   auto flag_caps = caps_from_flags(flags);
   if (!flag_caps) return flag_caps.error();
   Checked checked{manifest::load_file(path), {}};
   const manifest::CapacityLimits no_caps;
   const manifest::CapacityLimits& manifest_caps =
       checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
-  checked.capacity = resolve_capacity(probe_host(), manifest_caps, *flag_caps);
+  // Jobs run next to their manifest, so that is the filesystem whose IOPS count.
+  checked.capacity = resolve_capacity(probe_host(), manifest_caps, *flag_caps,
+                                      stored_iops(db, std::filesystem::path(path).parent_path()));
   if (checked.loaded.manifest) {
     manifest::Diagnostics& errors = checked.loaded.errors;
     manifest::Diagnostics fits =
@@ -124,7 +129,7 @@ bool print_stdout(const std::string& text, std::string_view what) {
 
 int run_command(RunCommand& command) {
   auto log = log::get("cli");
-  auto checked = load_and_check(command.manifest, command.capacity);
+  auto checked = load_and_check(command.manifest, command.capacity, command.db);
   if (!checked) {
     log->error("{}", checked.error().message);
     return kExitUsage;
@@ -171,7 +176,7 @@ int run_command(RunCommand& command) {
 }
 
 int validate_command(const ValidateCommand& command) {
-  auto checked = load_and_check(command.manifest, command.capacity);
+  auto checked = load_and_check(command.manifest, command.capacity, command.db);
   if (!checked) {
     log::get("cli")->error("{}", checked.error().message);
     return kExitUsage;
@@ -197,9 +202,13 @@ int info_command(const InfoCommand& command) {
     return kExitUsage;
   }
   platform::HostCapacity host = probe_host();
-  Capacity capacity = resolve_capacity(host, CapacityCaps{}, *flag_caps);
-  std::string text =
-      command.json ? report::info_json(capacity, host) : report::info_text(capacity, host);
+  Capacity capacity =
+      resolve_capacity(host, CapacityCaps{}, *flag_caps, stored_iops(command.db, "."));
+  // Rates (CPU use, disk, network) need two readings; 250 ms is long enough
+  // to average out a burst and short enough not to notice.
+  platform::Utilisation now = platform::sample_over(std::chrono::milliseconds(250));
+  std::string text = command.json ? report::info_json(capacity, host, now)
+                                  : report::info_text(capacity, host, now);
   return print_stdout(text, command.json ? "JSON" : "the capacity") ? kExitOk : kExitJobsFailed;
 }
 

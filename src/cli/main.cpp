@@ -12,14 +12,20 @@
 
 namespace {
 
+void add_db_flag(CLI::App* command, std::string& db) {
+  command->add_option("--db", db,
+                      "The state database (default: $WP_DB, else "
+                      "$XDG_STATE_HOME/wp/wp.db, else ~/.local/state/wp/wp.db)");
+}
+
 void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--cpus", flags.cpus, "Cap the CPU cores wp may use, e.g. 4 or 1.5");
   command->add_option("--memory", flags.memory, "Cap the memory wp may use, e.g. 8GiB");
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
-constexpr std::array<std::string_view, 3> kCommands{"run", "validate", "info"};
-constexpr std::array<std::string_view, 4> kPlannedCommands{"plan", "exec", "profile", "calibrate"};
+constexpr std::array<std::string_view, 4> kCommands{"run", "validate", "info", "calibrate"};
+constexpr std::array<std::string_view, 3> kPlannedCommands{"plan", "exec", "profile"};
 
 // CLI11 says "A subcommand is required" for `wp plan`; say what is wrong.
 bool known_command(int argc, char** argv) {
@@ -29,7 +35,7 @@ bool known_command(int argc, char** argv) {
     if (std::find(kCommands.begin(), kCommands.end(), arg) != kCommands.end()) return true;
     bool planned =
         std::find(kPlannedCommands.begin(), kPlannedCommands.end(), arg) != kPlannedCommands.end();
-    std::fprintf(stderr, "wp: %s '%.*s'; the commands are: run, validate, info\n",
+    std::fprintf(stderr, "wp: %s '%.*s'; the commands are: run, validate, info, calibrate\n",
                  planned ? "this version does not have the command yet:" : "unknown command",
                  static_cast<int>(arg.size()), arg.data());
     return false;
@@ -60,6 +66,7 @@ int main(int argc, char** argv) {
   CLI::App* run_app = app.add_subcommand("run", "Run the jobs of a manifest");
   run_app->add_option("manifest", run.manifest, "The manifest (TOML)")->required();
   add_capacity_flags(run_app, run.capacity);
+  add_db_flag(run_app, run.db);
   run_app->add_flag("-k,--keep-going", run.options.keep_going,
                     "Keep starting independent jobs after a job failed");
   run_app->add_flag("--json", run.json, "Print the run summary as JSON on stdout");
@@ -78,6 +85,7 @@ int main(int argc, char** argv) {
   CLI::App* validate_app = app.add_subcommand("validate", "Check a manifest without running it");
   validate_app->add_option("manifest", validate.manifest, "The manifest (TOML)")->required();
   add_capacity_flags(validate_app, validate.capacity);
+  add_db_flag(validate_app, validate.db);
   validate_app->add_flag("--json", validate.json, "Print the result as JSON on stdout");
 
   if (!known_command(argc, argv)) return wp::cli::kExitUsage;
@@ -85,7 +93,18 @@ int main(int argc, char** argv) {
   CLI::App* info_app =
       app.add_subcommand("info", "Show the capacity wp sees and where each figure comes from");
   add_capacity_flags(info_app, info.capacity);
+  add_db_flag(info_app, info.db);
   info_app->add_flag("--json", info.json, "Print it as JSON on stdout");
+
+  wp::cli::CalibrateCommand calibrate;
+  CLI::App* calibrate_app = app.add_subcommand(
+      "calibrate", "Measure the random 4 KiB IOPS of a directory's filesystem and store them");
+  calibrate_app->add_option("--dir", calibrate.dir,
+                            "The directory whose filesystem to probe (default: the current one)");
+  calibrate_app->add_option("--seconds", calibrate.seconds, "How long to probe, reads and writes")
+      ->capture_default_str();
+  add_db_flag(calibrate_app, calibrate.db);
+  calibrate_app->add_flag("--json", calibrate.json, "Print the result as JSON on stdout");
 
   try {
     app.parse(argc, argv);
@@ -99,5 +118,6 @@ int main(int argc, char** argv) {
                                                           : Verbosity::Normal);
   if (run_app->parsed()) return wp::cli::run_command(run);
   if (info_app->parsed()) return wp::cli::info_command(info);
+  if (calibrate_app->parsed()) return wp::cli::calibrate_command(calibrate);
   return wp::cli::validate_command(validate);
 }

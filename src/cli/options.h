@@ -1,6 +1,8 @@
 // What the command line asked for, before the library acts on it.
 #pragma once
 
+#include <filesystem>
+#include <optional>
 #include <string>
 
 #include "exec/runner.h"
@@ -24,6 +26,7 @@ struct CapacityFlags {
 struct RunCommand {
   std::string manifest;
   CapacityFlags capacity;
+  std::string db;  // --db; empty: WP_DB, then the XDG state directory
   bool json = false;
   std::string run_dir;
   std::string grace = "5s";
@@ -34,16 +37,32 @@ struct RunCommand {
 struct ValidateCommand {
   std::string manifest;
   CapacityFlags capacity;
+  std::string db;  // --db; empty: WP_DB, then the XDG state directory
   bool json = false;
 };
 
 struct InfoCommand {
   CapacityFlags capacity;
+  std::string db;  // --db; empty: WP_DB, then the XDG state directory
+  bool json = false;
+};
+
+struct CalibrateCommand {
+  std::string dir;  // empty: the current directory
+  std::string seconds = "3";
+  std::string db;
   bool json = false;
 };
 
 int run_command(RunCommand& command);
 int validate_command(const ValidateCommand& command);
 int info_command(const InfoCommand& command);
+int calibrate_command(const CalibrateCommand& command);
+
+// The IOPS `wp calibrate` stored for the filesystem holding `dir`, if any. A
+// database that cannot be read is warned about and treated as no figure:
+// capacity then leaves I/O unlimited rather than failing the run.
+std::optional<MeasuredIops> stored_iops(const std::string& db_flag,
+                                        const std::filesystem::path& dir);
 
 }  // namespace wp::cli

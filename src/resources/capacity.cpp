@@ -29,7 +29,8 @@ std::string format_count(T n) {
 }  // namespace
 
 Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
-                          const CapacityCaps& flags) {
+                          const CapacityCaps& flags,
+                          const std::optional<MeasuredIops>& measured_iops) {
   Capacity c;
   c.total.cpu = host.cpu;
   c.cpu_source = host.cpu_source;
@@ -45,8 +46,21 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
             &format_cores);
   apply_cap(c.total.memory, c.memory_source, manifest.memory, flags.memory, std::string("--memory"),
             &format_bytes);
+  // A calibrated figure is a queue-depth-1 floor, not what the device can do
+  // at most: a cap above it is the user knowing better, not a mistake.
+  bool capped = flags.iops || manifest.iops;
+  if (measured_iops && !capped) {
+    c.total.iops = measured_iops->value;
+    c.iops_source = measured_iops->source;
+  }
   apply_cap(c.total.iops, c.iops_source, manifest.iops, flags.iops, std::string("--iops"),
             &format_count<Iops>);
+  if (measured_iops && capped) {
+    c.total.iops = flags.iops ? *flags.iops : *manifest.iops;
+    c.iops_source =
+        fmt::format("{} (calibrated: {})", flags.iops ? "--iops" : "[capacity] in the manifest",
+                    measured_iops->value);
+  }
   // No flag sets GPUs yet; the name is for when one does.
   apply_cap(c.total.gpu, c.gpu_source, manifest.gpu, flags.gpu, std::string("--gpus"),
             &format_count<Gpus>);

@@ -18,6 +18,13 @@ struct CapacityCaps {
   std::optional<Gpus> gpu;
 };
 
+// An IOPS figure measured by `wp calibrate` for the filesystem the jobs run
+// on, with where it came from ("wp calibrate of ext4 8:0 at ...").
+struct MeasuredIops {
+  Iops value = 0;
+  std::string source;
+};
+
 struct Capacity {
   Resources total;
   std::string cpu_source;
@@ -29,7 +36,11 @@ struct Capacity {
 
 // The machine's figures, lowered by caps: a flag replaces the manifest's cap
 // for the same resource, and neither can raise a figure above the machine's.
+// IOPS are the exception: the machine has no figure, so a cap is taken as
+// given; without one, a measured figure is the capacity; without that, I/O is
+// not limited.
 Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
-                          const CapacityCaps& flags);
+                          const CapacityCaps& flags,
+                          const std::optional<MeasuredIops>& measured_iops = std::nullopt);
 
 }  // namespace wp

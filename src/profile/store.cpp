@@ -1,0 +1,143 @@
+#include "profile/store.h"
+
+#include <array>
+#include <cstdlib>
+#include <string_view>
+#include <system_error>
+
+namespace wp::profile {
+namespace {
+
+// Migration N takes a file from user_version N-1 to N. Never edit one that
+// has shipped: add the next.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations{
+    R"sql(
+CREATE TABLE calibration(
+  id INTEGER PRIMARY KEY,
+  filesystem TEXT NOT NULL,
+  device TEXT NOT NULL,
+  read_iops INTEGER NOT NULL,
+  write_iops INTEGER NOT NULL,
+  measured_at TEXT NOT NULL,
+  seconds REAL NOT NULL
+);
+CREATE INDEX calibration_by_device ON calibration(device, id);
+)sql",
+};
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace
+
+Result<std::filesystem::path> resolve_db_path(const std::string& flag) {
+  if (!flag.empty()) return std::filesystem::path(flag);
+  if (auto path = env("WP_DB")) return std::filesystem::path(*path);
+  // XDG says a relative XDG_STATE_HOME is invalid and must be ignored.
+  if (auto state = env("XDG_STATE_HOME"); state && state->front() == '/') {
+    return std::filesystem::path(*state) / "wp" / "wp.db";
+  }
+  if (auto home = env("HOME")) return std::filesystem::path(*home) / ".local/state/wp/wp.db";
+  return make_error(
+      "no place for the state database: HOME is not set; give --db PATH or set WP_DB");
+}
+
+Result<Store> Store::open(const std::filesystem::path& path) {
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+      return make_error("state database {}: cannot create {}: {}", path.string(),
+                        path.parent_path().string(), ec.message());
+    }
+  }
+  auto db = sqlite::Database::open(path);
+  if (!db) return db.error();
+  Store store(std::move(*db));
+  if (auto status = store.configure(); !status) return status.error();
+  if (auto status = store.migrate(); !status) return status.error();
+  return store;
+}
+
+// The busy timeout comes first: switching to WAL itself needs a lock that a
+// concurrent wp may hold for a moment.
+Status Store::configure() {
+  return db_.exec("PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+}
+
+Result<int> Store::schema_version() {
+  auto statement = sqlite::Statement::prepare(db_, "PRAGMA user_version");
+  if (!statement) return statement.error();
+  auto row = statement->step();
+  if (!row) return row.error();
+  return *row ? static_cast<int>(statement->column_int(0)) : 0;
+}
+
+// Each step in its own transaction, re-reading the version inside it, so two
+// wp processes opening a new file at once do not both run migration 1.
+Status Store::migrate() {
+  for (;;) {
+    auto transaction = sqlite::Transaction::begin(db_);
+    if (!transaction) return transaction.error();
+    auto version = schema_version();
+    if (!version) return version.error();
+    if (*version == kSchemaVersion) return Ok{};
+    if (*version > kSchemaVersion || *version < 0) {
+      return make_error(
+          "state database {}: schema version {} is newer than this wp knows ({}); "
+          "upgrade wp or use another --db",
+          db_.path().string(), *version, kSchemaVersion);
+    }
+    int next = *version + 1;
+    if (auto status = db_.exec(kMigrations[static_cast<size_t>(*version)]); !status) {
+      return db_.error("migration " + std::to_string(next));
+    }
+    if (auto status = db_.exec("PRAGMA user_version=" + std::to_string(next)); !status) {
+      return status;
+    }
+    if (auto status = transaction->commit(); !status) return status;
+  }
+}
+
+Status Store::add_calibration(const Calibration& c) {
+  auto transaction = sqlite::Transaction::begin(db_);
+  if (!transaction) return transaction.error();
+  auto insert = sqlite::Statement::prepare(
+      db_,
+      "INSERT INTO calibration(filesystem, device, read_iops, write_iops, measured_at, seconds) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!insert) return insert.error();
+  insert->bind(1, std::string_view(c.filesystem))
+      .bind(2, std::string_view(c.device))
+      .bind(3, c.read_iops)
+      .bind(4, c.write_iops)
+      .bind(5, std::string_view(c.measured_at))
+      .bind(6, c.seconds);
+  if (auto done = insert->step(); !done) return done.error();
+  return transaction->commit();
+}
+
+Result<std::optional<Calibration>> Store::latest_calibration(const std::string& device) {
+  auto select = sqlite::Statement::prepare(
+      db_,
+      "SELECT filesystem, device, read_iops, write_iops, measured_at, seconds FROM calibration "
+      "WHERE device = ?1 ORDER BY id DESC LIMIT 1");
+  if (!select) return select.error();
+  select->bind(1, std::string_view(device));
+  auto row = select->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<Calibration>();
+  Calibration c;
+  c.filesystem = select->column_text(0);
+  c.device = select->column_text(1);
+  c.read_iops = select->column_int(2);
+  c.write_iops = select->column_int(3);
+  c.measured_at = select->column_text(4);
+  c.seconds = select->column_double(5);
+  return std::optional<Calibration>(std::move(c));
+}
+
+}  // namespace wp::profile
