@@ -26,6 +26,27 @@ std::string format_count(T n) {
   return fmt::format("{}", n);
 }
 
+// The kernel keeps no IOPS figure, so there is no machine figure to cap: a
+// cap is taken as given. A calibrated figure is a queue-depth-1 floor, not
+// what the device can do at most, so a cap above it is the user knowing
+// better. With neither, I/O is not a limit.
+void resolve_iops(Capacity& c, const CapacityCaps& manifest, const CapacityCaps& flags,
+                  const std::optional<MeasuredIops>& measured) {
+  const std::optional<Iops>& cap = flags.iops ? flags.iops : manifest.iops;
+  if (cap) {
+    std::string origin = flags.iops ? "--iops" : "[capacity] in the manifest";
+    c.total.iops = *cap;
+    c.iops_source = measured ? fmt::format("{} (calibrated: {})", origin, measured->value)
+                             : fmt::format("{} (not calibrated)", origin);
+  } else if (measured) {
+    c.total.iops = measured->value;
+    c.iops_source = measured->source;
+  } else {
+    c.total.iops = Resources::kUnlimited;
+    c.iops_source = "not limited (no measured figure; cap with --iops)";
+  }
+}
+
 }  // namespace
 
 Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
@@ -36,9 +57,7 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
   c.cpu_source = host.cpu_source;
   c.total.memory = host.memory;
   c.memory_source = host.memory_source;
-  // The kernel keeps no IOPS figure; until one is measured, I/O is not a limit.
-  c.total.iops = Resources::kUnlimited;
-  c.iops_source = "not limited (no measured figure; cap with --iops)";
+  resolve_iops(c, manifest, flags, measured_iops);
   c.total.gpu = static_cast<Gpus>(host.gpus.size());
   c.gpu_source = host.gpu_source;
 
@@ -46,21 +65,6 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
             &format_cores);
   apply_cap(c.total.memory, c.memory_source, manifest.memory, flags.memory, std::string("--memory"),
             &format_bytes);
-  // A calibrated figure is a queue-depth-1 floor, not what the device can do
-  // at most: a cap above it is the user knowing better, not a mistake.
-  bool capped = flags.iops || manifest.iops;
-  if (measured_iops && !capped) {
-    c.total.iops = measured_iops->value;
-    c.iops_source = measured_iops->source;
-  }
-  apply_cap(c.total.iops, c.iops_source, manifest.iops, flags.iops, std::string("--iops"),
-            &format_count<Iops>);
-  if (measured_iops && capped) {
-    c.total.iops = flags.iops ? *flags.iops : *manifest.iops;
-    c.iops_source =
-        fmt::format("{} (calibrated: {})", flags.iops ? "--iops" : "[capacity] in the manifest",
-                    measured_iops->value);
-  }
   // No flag sets GPUs yet; the name is for when one does.
   apply_cap(c.total.gpu, c.gpu_source, manifest.gpu, flags.gpu, std::string("--gpus"),
             &format_count<Gpus>);
