@@ -21,11 +21,15 @@ struct SpawnRequest {
   std::filesystem::path cwd;
   int stdout_fd = -1;  // becomes the child's fd 1
   int stderr_fd = -1;  // becomes the child's fd 2
+  // cgroup.procs files the child enters before exec (see JobCgroup::procs_fds).
+  std::vector<int> cgroup_procs_fds;
 };
 
 // Starts the process in a new process group of its own (pgid == pid), stdin
 // from /dev/null, default signal dispositions and an empty signal mask. Only
-// fds 0-2 are inherited: wp opens every other fd with O_CLOEXEC.
+// fds 0-2 are inherited: wp opens every other fd with O_CLOEXEC. With
+// cgroup_procs_fds the child moves itself into those cgroups before exec, so
+// nothing it does escapes them; a failure there fails the spawn.
 Result<pid_t> spawn(const SpawnRequest& request);
 
 // Finds `name` on `path_var` ("/usr/bin:/bin") as execvp would; a name with a

@@ -50,6 +50,10 @@ struct Utilisation {
   std::optional<Bytes> memory_available;           // the machine's MemAvailable
   std::optional<Pressure> memory_pressure;         // the machine's PSI
   std::optional<Pressure> cgroup_memory_pressure;  // this process's cgroup (v2 only)
+  // The tightest limit minus usage (less inactive page cache, which the
+  // kernel drops before it would OOM) over this process's memory cgroup and
+  // its ancestors; nothing when none of them has a limit.
+  std::optional<Bytes> cgroup_memory_headroom;
   // Reads plus writes completed per second on whole disks; two reads needed.
   std::optional<double> disk_ops_per_second;
   // Bytes received plus sent per second on every interface but loopback;
@@ -68,6 +72,7 @@ class Sampler {
   std::optional<Bytes> memory_available();
   std::optional<Pressure> memory_pressure();
   std::optional<Pressure> cgroup_memory_pressure();
+  std::optional<Bytes> cgroup_memory_headroom();  // cached with the memory interval
   std::optional<double> disk_ops_per_second();
   std::optional<double> network_bytes_per_second();
   Utilisation sample();  // all of the above

@@ -1,12 +1,16 @@
 // A guard that outlives wp: a small forked process that knows the process
 // groups of running jobs and, if wp dies without saying goodbye (SIGKILL, a
-// crash), stops them, so a killed wp leaves no orphaned jobs behind.
+// crash), stops them, so a killed wp leaves no orphaned jobs behind. Given
+// the run's cgroup directories, it then kills whatever is left in them (a
+// daemon that left its job's process group) and removes them.
 // Implemented per platform (platform/linux/sentinel.cpp).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <filesystem>
+#include <vector>
 
 #include "util/result.h"
 #include "util/unique_fd.h"
@@ -16,8 +20,10 @@ namespace wp::platform {
 class Sentinel {
  public:
   // Forks the sentinel. Call before wp opens any other fd it would inherit.
-  // `grace` is the time between SIGTERM and SIGKILL it gives orphaned jobs.
-  static Result<Sentinel> start(std::chrono::milliseconds grace);
+  // `grace` is the time between SIGTERM and SIGKILL it gives orphaned jobs;
+  // `cgroup_dirs` are the run's cgroup directories (CgroupRun::dirs).
+  static Result<Sentinel> start(std::chrono::milliseconds grace,
+                                std::vector<std::filesystem::path> cgroup_dirs = {});
 
   Sentinel(Sentinel&& other) noexcept;
   Sentinel& operator=(Sentinel&&) = delete;

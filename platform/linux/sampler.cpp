@@ -1,6 +1,7 @@
 // The Linux sampler: /proc/stat, /proc/meminfo, /proc/pressure/memory, the
-// cgroup's memory.pressure, /proc/diskstats and /proc/net/dev, each behind
-// its own cache (see platform/sampler.h for the contract).
+// cgroup's memory.pressure and memory limits, /proc/diskstats and
+// /proc/net/dev, each behind its own cache (see platform/sampler.h for the
+// contract).
 #include "platform/sampler.h"
 
 #include <algorithm>
@@ -77,6 +78,18 @@ struct Counter {
   }
 };
 
+// The files that give one cgroup's memory limit and usage, per hierarchy.
+struct MemoryFiles {
+  const char* limit;
+  const char* usage;
+  const char* inactive_file;  // the memory.stat field, hierarchical on both
+  std::optional<detail::MemoryLimit> (*parse_limit)(std::string_view);
+};
+constexpr MemoryFiles kV2Memory{"memory.max", "memory.current", "inactive_file",
+                                detail::parse_memory_max};
+constexpr MemoryFiles kV1Memory{"memory.limit_in_bytes", "memory.usage_in_bytes",
+                                "total_inactive_file", detail::parse_memory_limit_in_bytes};
+
 }  // namespace
 
 struct Sampler::Impl {
@@ -87,6 +100,7 @@ struct Sampler::Impl {
         memory(intervals.memory, intervals.max_backoff),
         pressure(intervals.pressure, intervals.max_backoff),
         cgroup_pressure(intervals.pressure, intervals.max_backoff),
+        headroom(intervals.memory, intervals.max_backoff),
         disk(intervals.disk, intervals.max_backoff),
         network(intervals.network, intervals.max_backoff) {}
 
@@ -95,6 +109,12 @@ struct Sampler::Impl {
     std::optional<std::string> text = detail::read_text(path);
     if (!text) log::get("sampler")->debug("cannot read {}; reported as unknown", path.string());
     return text;
+  }
+
+  // For files whose absence is normal (a cgroup without a limit of its own).
+  std::optional<std::string> read_if_present(const std::filesystem::path& path) {
+    ++reads;
+    return detail::read_text(path);
   }
 
   Outcome<double> read_cpu() {
@@ -123,17 +143,69 @@ struct Sampler::Impl {
     return {figures.has_value(), figures};
   }
 
+  // This process's cgroups, as the capacity probe finds them. Found once: a
+  // process does not usually move between cgroups, and finding them reads
+  // several files.
+  const detail::CgroupView& cgroups() {
+    if (!cgroup_view) cgroup_view = detail::read_cgroups(roots);
+    return *cgroup_view;
+  }
+
   // memory.pressure of this process's cgroup on the unified hierarchy; empty
-  // without one (cgroup v1 has no PSI files). Found once: a process does not
-  // usually move between cgroups, and finding it reads several files.
-  const std::filesystem::path& cgroup_pressure_path() {
-    if (!cgroup_dir_found) {
-      cgroup_dir_found = true;
-      detail::CgroupView view = detail::read_cgroups(roots);
-      if (!view.unified.empty())
-        cgroup_pressure_file = view.unified.front().dir / "memory.pressure";
-    }
-    return cgroup_pressure_file;
+  // without one (cgroup v1 has no PSI files).
+  std::filesystem::path cgroup_pressure_path() {
+    const detail::CgroupView& view = cgroups();
+    if (view.unified.empty()) return {};
+    return view.unified.front().dir / "memory.pressure";
+  }
+
+  // The tightest headroom over this process's memory cgroup and its
+  // ancestors on every hierarchy that has them: a parent's limit binds its
+  // children. Unknown without a cgroup, or when any file is garbage (a
+  // partial answer could miss the binding limit); nothing when no level has
+  // a limit.
+  Outcome<Bytes> read_headroom() {
+    const detail::CgroupView& view = cgroups();
+    auto v1 = view.v1.find("memory");
+    if (view.unified.empty() && v1 == view.v1.end()) return {};
+    std::optional<Bytes> tightest;
+    auto walk = [&](const std::vector<detail::CgroupDir>& chain, const MemoryFiles& files) {
+      for (const detail::CgroupDir& cgroup : chain) {
+        Outcome<Bytes> level = read_level_headroom(cgroup.dir, files);
+        if (!level.ok) return false;
+        if (level.value && (!tightest || *level.value < *tightest)) tightest = level.value;
+      }
+      return true;
+    };
+    if (!walk(view.unified, kV2Memory)) return {};
+    if (v1 != view.v1.end() && !walk(v1->second, kV1Memory)) return {};
+    return {true, tightest};
+  }
+
+  // One cgroup's headroom; ok with nothing when it has no limit: no limit
+  // file (the v2 root, a cgroup whose parent does not delegate memory) or an
+  // unlimited one.
+  Outcome<Bytes> read_level_headroom(const std::filesystem::path& dir, const MemoryFiles& files) {
+    std::optional<std::string> limit_text = read_if_present(dir / files.limit);
+    if (!limit_text) return {true, {}};
+    std::optional<detail::MemoryLimit> limit = files.parse_limit(*limit_text);
+    if (!limit) return garbage(dir / files.limit);
+    if (limit->unlimited) return {true, {}};
+    std::optional<std::string> usage_text = read(dir / files.usage);
+    std::optional<uint64_t> usage = usage_text ? detail::parse_u64(*usage_text) : std::nullopt;
+    if (!usage) return garbage(dir / files.usage);
+    // Without memory.stat, all of the usage counts: the headroom is smaller,
+    // never larger, than the truth.
+    std::optional<std::string> stat = read_if_present(dir / "memory.stat");
+    Bytes inactive_file =
+        stat ? detail::parse_memory_stat(*stat, files.inactive_file).value_or(0) : 0;
+    return {true, detail::memory_headroom(limit->bytes, *usage, inactive_file)};
+  }
+
+  Outcome<Bytes> garbage(const std::filesystem::path& path) {
+    log::get("sampler")->debug("{} is missing or garbage; cgroup headroom reported as unknown",
+                               path.string());
+    return {};
   }
 
   template <typename Parse>
@@ -153,8 +225,8 @@ struct Sampler::Impl {
   Cached<Bytes> memory;
   Cached<Pressure> pressure;
   Cached<Pressure> cgroup_pressure;
-  bool cgroup_dir_found = false;
-  std::filesystem::path cgroup_pressure_file;
+  Cached<Bytes> headroom;
+  std::optional<detail::CgroupView> cgroup_view;
   Cached<double> disk;
   Counter disk_before;
   Cached<double> network;
@@ -185,6 +257,10 @@ std::optional<Pressure> Sampler::cgroup_memory_pressure() {
       impl_->now(), [&] { return impl_->read_pressure(impl_->cgroup_pressure_path()); });
 }
 
+std::optional<Bytes> Sampler::cgroup_memory_headroom() {
+  return impl_->headroom.get(impl_->now(), [&] { return impl_->read_headroom(); });
+}
+
 std::optional<double> Sampler::disk_ops_per_second() {
   TimePoint at = impl_->now();
   return impl_->disk.get(at, [&] {
@@ -207,6 +283,7 @@ Utilisation Sampler::sample() {
   out.memory_available = memory_available();
   out.memory_pressure = memory_pressure();
   out.cgroup_memory_pressure = cgroup_memory_pressure();
+  out.cgroup_memory_headroom = cgroup_memory_headroom();
   out.disk_ops_per_second = disk_ops_per_second();
   out.network_bytes_per_second = network_bytes_per_second();
   return out;

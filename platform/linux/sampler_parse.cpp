@@ -1,5 +1,7 @@
-// Parsing /proc/stat, PSI files, /proc/diskstats and /proc/net/dev for the
-// sampler. Garbage yields nothing: the sampler reports it as unknown.
+// Parsing /proc/stat, PSI files, /proc/diskstats, /proc/net/dev and cgroup
+// memory files for the sampler. Garbage yields nothing: the sampler reports
+// it as unknown.
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -145,6 +147,33 @@ std::optional<uint64_t> parse_net_dev(std::string_view text) {
   }
   if (!any_interface) return std::nullopt;
   return bytes;
+}
+
+std::optional<MemoryLimit> parse_memory_max(std::string_view text) {
+  if (trim(text) == "max") return MemoryLimit{true, 0};
+  std::optional<uint64_t> bytes = parse_u64(text);
+  if (!bytes) return std::nullopt;
+  return MemoryLimit{false, *bytes};
+}
+
+std::optional<MemoryLimit> parse_memory_limit_in_bytes(std::string_view text) {
+  std::optional<uint64_t> bytes = parse_u64(text);
+  if (!bytes) return std::nullopt;
+  if (*bytes >= (uint64_t{1} << 62)) return MemoryLimit{true, 0};
+  return MemoryLimit{false, *bytes};
+}
+
+std::optional<Bytes> parse_memory_stat(std::string_view text, std::string_view field) {
+  for (std::string_view line : split(text, '\n')) {
+    std::vector<std::string_view> fields = words(line);
+    if (fields.size() == 2 && fields[0] == field) return parse_u64(fields[1]);
+  }
+  return std::nullopt;
+}
+
+Bytes memory_headroom(Bytes limit, Bytes usage, Bytes inactive_file) {
+  Bytes working_set = usage - std::min(usage, inactive_file);
+  return limit > working_set ? limit - working_set : 0;
 }
 
 }  // namespace wp::platform::detail

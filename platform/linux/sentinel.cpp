@@ -1,5 +1,7 @@
 #include "platform/sentinel.h"
 
+#include "platform/job_cgroup.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -45,7 +47,8 @@ void stop_groups(const std::set<pid_t>& groups, int64_t grace_ms) {
 
 // The sentinel's whole life: follow the messages until goodbye (wp ended
 // normally) or end of file (wp died), and in the latter case stop every job.
-[[noreturn]] void sentinel_main(int64_t grace_ms) {
+[[noreturn]] void sentinel_main(int64_t grace_ms,
+                                const std::vector<std::filesystem::path>& cgroup_dirs) {
   std::set<pid_t> groups;
   Message m{};
   while (true) {
@@ -57,6 +60,7 @@ void stop_groups(const std::set<pid_t>& groups, int64_t grace_ms) {
     if (m.op == '-') groups.erase(m.pgid);
   }
   stop_groups(groups, grace_ms);
+  if (!cgroup_dirs.empty()) kill_and_remove_cgroup_dirs(cgroup_dirs);
   ::_exit(0);
 }
 
@@ -80,7 +84,8 @@ void detach_child(int channel) {
 
 }  // namespace
 
-Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace) {
+Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace,
+                                 std::vector<std::filesystem::path> cgroup_dirs) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
   UniqueFd read_end(fds[0]);
@@ -89,7 +94,7 @@ Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace) {
   if (pid < 0) return make_error("fork: {}", std::strerror(errno));
   if (pid == 0) {
     detach_child(read_end.get());
-    sentinel_main(grace.count());
+    sentinel_main(grace.count(), cgroup_dirs);
   }
   return Sentinel(std::move(write_end), pid);
 }

@@ -125,6 +125,35 @@ bool print_stdout(const std::string& text, std::string_view what) {
   return false;
 }
 
+// The --enforce, --cgroup and memory-guard flags, already checked against
+// their choices by CLI11, into the runner's options.
+Status parse_enforcement(RunCommand& command) {
+  exec::RunOptions& options = command.options;
+  options.control.enforce = command.enforce == "none"  ? exec::Enforce::None
+                            : command.enforce == "all" ? exec::Enforce::All
+                                                       : exec::Enforce::Memory;
+  if (!(command.memory_headroom >= 1.0) || command.memory_headroom > 100.0) {
+    return make_error("--memory-headroom: {} is not between 1 and 100", command.memory_headroom);
+  }
+  options.control.memory_headroom = command.memory_headroom;
+  options.control.cgroups = command.cgroup == "v1"    ? platform::CgroupMode::V1
+                            : command.cgroup == "v2"  ? platform::CgroupMode::V2
+                            : command.cgroup == "off" ? platform::CgroupMode::Off
+                                                      : platform::CgroupMode::Auto;
+  options.memory_guard = command.memory_guard == "off"       ? exec::GuardMode::Off
+                         : command.memory_guard == "hold"    ? exec::GuardMode::Hold
+                         : command.memory_guard == "requeue" ? exec::GuardMode::Requeue
+                                                             : exec::GuardMode::Suspend;
+  if (!command.memory_reserve.empty()) {
+    auto reserve = parse_bytes(command.memory_reserve);
+    if (!reserve) return make_error("--memory-reserve: {}", reserve.error().message);
+    if (*reserve == 0)
+      return make_error("--memory-reserve: must be more than 0 (or use --memory-guard off)");
+    options.pressure.reserve = *reserve;
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 int run_command(RunCommand& command) {
@@ -150,6 +179,10 @@ int run_command(RunCommand& command) {
   }
   command.options.grace = *grace;
   command.options.retry_backoff = *backoff;
+  if (Status enforcement = parse_enforcement(command); !enforcement) {
+    log->error("{}", enforcement.error().message);
+    return kExitUsage;
+  }
   command.options.run_dir = command.run_dir;
   command.options.job_stdout_fd = command.json ? STDERR_FILENO : STDOUT_FILENO;
 

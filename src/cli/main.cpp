@@ -80,6 +80,29 @@ int main(int argc, char** argv) {
       ->add_option("--retry-backoff", run.retry_backoff,
                    "Delay before the first retry; doubles each retry, at most 1m")
       ->capture_default_str();
+  run_app
+      ->add_option("--enforce", run.enforce,
+                   "Limits each job's cgroup holds it to: memory, all (also cpu and iops), none")
+      ->check(CLI::IsMember({"none", "memory", "all"}))
+      ->capture_default_str();
+  run_app
+      ->add_option("--memory-headroom", run.memory_headroom,
+                   "A job's memory limit is its admitted memory times this (at least 1)")
+      ->capture_default_str();
+  run_app
+      ->add_option("--cgroup", run.cgroup,
+                   "Per-job cgroups: auto, v1, v2, or off (measure from /proc, no limits)")
+      ->check(CLI::IsMember({"auto", "v1", "v2", "off"}))
+      ->capture_default_str();
+  run_app
+      ->add_option("--memory-guard", run.memory_guard,
+                   "Under memory pressure: suspend or requeue the youngest job, hold (only stop "
+                   "starting jobs), off")
+      ->check(CLI::IsMember({"suspend", "requeue", "hold", "off"}))
+      ->capture_default_str();
+  run_app->add_option("--memory-reserve", run.memory_reserve,
+                      "Stop starting jobs when less memory than this is available (default: 5% "
+                      "of capacity, 256MiB to 4GiB); act at half of it");
 
   wp::cli::ValidateCommand validate;
   CLI::App* validate_app = app.add_subcommand("validate", "Check a manifest without running it");

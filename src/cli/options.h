@@ -31,6 +31,11 @@ struct RunCommand {
   std::string run_dir;
   std::string grace = "5s";
   std::string retry_backoff = "1s";
+  std::string enforce = "memory";
+  double memory_headroom = 1.25;
+  std::string cgroup = "auto";
+  std::string memory_guard = "suspend";
+  std::string memory_reserve;  // empty: the default
   exec::RunOptions options;
 };
 

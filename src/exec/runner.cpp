@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "exec/attempt_meter.h"
 #include "exec/launch.h"
 #include "exec/output.h"
 #include "exec/run_dir.h"
@@ -72,13 +74,16 @@ struct Active {
   std::optional<SteadyTime> kill_at;   // SIGKILL when the grace ends
   std::vector<int> gpus;               // device indices it was given
   Attempt attempt;
+  std::optional<AttemptMeter> meter;       // its cgroup or /proc sampler
+  std::optional<SteadyTime> suspended_at;  // stopped by the memory-pressure guard
+  bool oom_stopped = false;                // ended after an OOM kill inside it (cgroup v1)
 };
 
 class Runner {
  public:
   Runner(const manifest::Manifest& manifest, const Capacity& capacity, const RunOptions& options,
-         RunDir run_dir, platform::Sentinel sentinel, platform::SignalChannel signals,
-         report::RunReport report);
+         RunDir run_dir, JobControl control, platform::Sentinel sentinel,
+         platform::SignalChannel signals, report::RunReport report);
   report::RunReport run();
 
  private:
@@ -91,7 +96,13 @@ class Runner {
   std::optional<SteadyTime> next_timer() const;
   void on_signal(int sig);
   void reap_children();
-  void on_exit(Active& active, int status);
+  void on_exit(Active& active, int status, const struct rusage& usage);
+  void sample_jobs(SteadyTime now);
+  void check_pressure(SteadyTime now);
+  void act_on_youngest();
+  void resume_oldest_suspended(bool eased);
+  void suspend(Active& active, bool stopped);
+  int counted_attempts(size_t job) const;
   enum class ReadResult { Data, Empty, Closed };
   ReadResult read_stream(Stream& stream);
   void fire_timers();
@@ -103,6 +114,7 @@ class Runner {
   const manifest::Manifest& manifest_;
   const RunOptions& options_;
   RunDir run_dir_;
+  JobControl control_;
   std::optional<platform::Sentinel> sentinel_;
   platform::SignalChannel signals_;
   report::RunReport report_;
@@ -117,6 +129,8 @@ class Runner {
   using Backoff = std::pair<SteadyTime, size_t>;
   std::priority_queue<Backoff, std::vector<Backoff>, std::greater<>> backoff_;
   int interrupted_by_ = 0;
+  PressureWatch pressure_;
+  bool admission_open_ = true;  // the memory-pressure guard's say
 };
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest) {
@@ -128,19 +142,35 @@ std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest) {
   return demands;
 }
 
+sched::PressureConfig pressure_config(const RunOptions& options, const Capacity& capacity) {
+  sched::PressureConfig config = options.pressure;
+  sched::PressureConfig defaults = sched::default_pressure_config(capacity.total.memory);
+  if (config.reserve == 0) config.reserve = defaults.reserve;
+  if (config.critical == 0) config.critical = config.reserve / 2;
+  config.enabled = options.memory_guard != GuardMode::Off;
+  config.action = options.memory_guard == GuardMode::Requeue ? sched::PressureAction::Requeue
+                                                             : sched::PressureAction::Suspend;
+  return config;
+}
+
 Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
-               const RunOptions& options, RunDir run_dir, platform::Sentinel sentinel,
-               platform::SignalChannel signals, report::RunReport report)
+               const RunOptions& options, RunDir run_dir, JobControl control,
+               platform::Sentinel sentinel, platform::SignalChannel signals,
+               report::RunReport report)
     : manifest_(manifest),
       options_(options),
       run_dir_(std::move(run_dir)),
+      control_(std::move(control)),
       sentinel_(std::move(sentinel)),
       signals_(std::move(signals)),
       report_(std::move(report)),
       scheduler_(demands_of(manifest), capacity.total),
       gpu_pool_(capacity.gpu_devices),
       log_(log::get("run")),
-      inherited_env_(inherited_environment()) {
+      inherited_env_(inherited_environment()),
+      pressure_(options.memory_guard, pressure_config(options, capacity)) {
+  report_.measurement = control_.measurement();
+  report_.enforcement = control_.enforcement();
   std::vector<std::string> names;
   for (const manifest::Job& job : manifest.jobs)
     names.push_back(job.name);
@@ -151,9 +181,9 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
 
 report::RunReport Runner::run() {
   while (!scheduler_.all_done()) {
-    if (interrupted_by_ == 0) start_admitted();
+    if (interrupted_by_ == 0 && admission_open_) start_admitted();
     if (scheduler_.all_done()) break;
-    if (active_.empty() && backoff_.empty()) {
+    if (active_.empty() && backoff_.empty() && admission_open_) {
       // Validation rejects jobs that can never fit, so this is a bug; end
       // the run rather than wait forever.
       log_->error("no job can start with the capacity left; stopping");
@@ -164,6 +194,7 @@ report::RunReport Runner::run() {
   }
   sentinel_.reset();  // every job has ended: dismiss it before reaping the rest
   platform::stop_orphans();
+  control_.close();
   // A signal after the last poll is still an interrupt the report must show.
   for (int sig : signals_.drain()) {
     if (sig != SIGCHLD && interrupted_by_ == 0) interrupted_by_ = sig;
@@ -195,6 +226,7 @@ void Runner::start_admitted() {
 void Runner::start(size_t job) {
   int number = static_cast<int>(report_.jobs[job].attempts.size()) + 1;
   const manifest::Job& spec = manifest_.jobs[job];
+  SteadyTime now = SteadyClock::now();
   std::string prefix = "[" + spec.name + "] ";
   Attempt record;
   record.number = number;
@@ -202,13 +234,17 @@ void Runner::start(size_t job) {
   auto active = std::make_unique<Active>(
       job, Stream(run_dir_.log_path(stems_[job], number, "out"), prefix, options_.job_stdout_fd),
       Stream(run_dir_.log_path(stems_[job], number, "err"), prefix, STDERR_FILENO), record);
+  active->started = now;
+  active->meter = control_.meter_for(stems_[job], number, spec.request, active->attempt.limits);
   if (Status launched = launch(*active); !launched) {
     fail_to_start(*active, launched.error().message);
     return;
   }
+  active->meter->started(active->pid, now);
   if (log_->should_log(spdlog::level::info)) {
+    int tries = counted_attempts(job) + 1;
     std::string retry =
-        number > 1 ? fmt::format(", attempt {} of {}", number, attempts_allowed(job)) : "";
+        tries > 1 ? fmt::format(", attempt {} of {}", tries, attempts_allowed(job)) : "";
     log_->info("start {} ({}{})", spec.name, format_resources(spec.request), retry);
   }
   pid_t pid = active->pid;
@@ -253,7 +289,11 @@ Status Runner::launch(Active& active) {
                                  job_environment(inherited_env_, spec, wp_vars),
                                  spec.cwd,
                                  out_pipe->write.get(),
-                                 err_pipe->write.get()};
+                                 err_pipe->write.get(),
+                                 {}};
+  if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
+    request.cgroup_procs_fds = cgroup->procs_fds();
+  }
   auto pid = platform::spawn(request);
   if (!pid) {
     gpu_pool_.release(std::exchange(active.gpus, {}));
@@ -276,8 +316,12 @@ std::optional<SteadyTime> Runner::next_timer() const {
   };
   for (const auto& [pid, active] : active_) {
     consider(active->kill_at ? active->kill_at : active->deadline);
+    consider(active->meter->next_sample());
   }
   if (!backoff_.empty()) consider(backoff_.top().first);
+  if (pressure_.enabled() && (!active_.empty() || !admission_open_)) {
+    consider(pressure_.next_check());
+  }
   return next;
 }
 
@@ -355,7 +399,8 @@ void Runner::on_signal(int sig) {
 void Runner::reap_children() {
   int status = 0;
   pid_t pid = 0;
-  while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+  struct rusage usage {};
+  while ((pid = ::wait4(-1, &status, WNOHANG, &usage)) > 0) {
     if (sentinel_ && pid == sentinel_->pid()) {
       log_->warn(
           "the wp-sentinel process ended; jobs are no longer guarded against wp being killed");
@@ -366,15 +411,16 @@ void Runner::reap_children() {
     if (it == active_.end()) continue;  // an adopted orphan (wp is a subreaper)
     std::unique_ptr<Active> active = std::move(it->second);
     active_.erase(it);
-    on_exit(*active, status);
+    on_exit(*active, status, usage);
   }
 }
 
-void Runner::on_exit(Active& active, int status) {
+void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
   const std::string& name = manifest_.jobs[active.job].name;
-  // What is left of the job's process group is orphaned: stop it, so no job
-  // outlives its own record and the pipes reach end of file.
-  if (platform::signal_group(active.pid, SIGKILL)) {
+  // What is left of the job (its process group, and with a cgroup every
+  // process that escaped the group) is orphaned: stop it, so no job outlives
+  // its own record and the pipes reach end of file.
+  if (active.meter->kill_all() > 0) {
     log_->debug("{}: killed processes it left behind", name);
   }
   sentinel_->forget(active.pid);
@@ -396,6 +442,8 @@ void Runner::on_exit(Active& active, int status) {
   if (WIFEXITED(status)) attempt.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) attempt.signal = WTERMSIG(status);
   attempt.interrupted = interrupted_by_ != 0 && !attempt.timed_out;
+  attempt.usage = active.meter->finish(usage, attempt.wall_seconds());
+  active.meter.reset();  // removes its cgroup
   conclude(active.job, std::move(attempt));
 }
 
@@ -403,21 +451,32 @@ void Runner::fire_timers() {
   SteadyTime now = SteadyClock::now();
   for (auto& [pid, active] : active_) {
     if (active->kill_at && *active->kill_at <= now) {
-      platform::signal_group(pid, SIGKILL);
+      active->meter->kill_all();  // the whole cgroup: a daemon of the job too
       active->kill_at.reset();
       active->deadline.reset();
     } else if (!active->kill_at && active->deadline && *active->deadline <= now) {
       log_->debug("{}: timeout reached, sending SIGTERM", manifest_.jobs[active->job].name);
       active->attempt.timed_out = true;
       active->attempt.timeout = *manifest_.jobs[active->job].timeout;
+      if (active->suspended_at) suspend(*active, false);  // a stopped job cannot handle SIGTERM
       platform::signal_group(pid, SIGTERM);
       active->kill_at = now + options_.grace;
     }
   }
+  sample_jobs(now);
+  if (pressure_.enabled() && now >= pressure_.next_check()) check_pressure(now);
   while (!backoff_.empty() && backoff_.top().first <= now) {
     scheduler_.requeue(backoff_.top().second);
     backoff_.pop();
   }
+}
+
+// Attempts that count against `retries`: one the memory-pressure guard
+// killed and requeued was not the job's fault.
+int Runner::counted_attempts(size_t job) const {
+  const std::vector<Attempt>& attempts = report_.jobs[job].attempts;
+  return static_cast<int>(std::count_if(attempts.begin(), attempts.end(),
+                                        [](const Attempt& a) { return !a.requeued; }));
 }
 
 void Runner::conclude(size_t job, Attempt attempt) {
@@ -425,23 +484,30 @@ void Runner::conclude(size_t job, Attempt attempt) {
   report::JobReport& record = report_.jobs[job];
   record.attempts.push_back(std::move(attempt));
   const Attempt& last = record.attempts.back();
+  if (last.requeued && !interrupted_by_) {
+    log_->warn("{} put back in the queue (memory pressure)", spec.name);
+    scheduler_.retry_later(job);
+    scheduler_.requeue(job);
+    return;
+  }
   if (last.succeeded()) {
     record.status = JobStatus::Ok;
     scheduler_.finished(job, true);
     log_->info("ok {} in {}", spec.name, format_seconds(last.wall_seconds()));
     return;
   }
-  bool can_retry = last.number < attempts_allowed(job) && !last.interrupted && !interrupted_by_;
+  int tries = counted_attempts(job);
+  bool can_retry = tries < attempts_allowed(job) && !last.interrupted && !interrupted_by_;
   if (!can_retry) {
     fail_finally(job, last);
     return;
   }
   // Doubling from a value already capped cannot overflow.
   std::chrono::milliseconds delay = std::min(kMaxBackoff, options_.retry_backoff);
-  for (int n = 1; n < last.number && delay < kMaxBackoff; ++n)
+  for (int n = 1; n < tries && delay < kMaxBackoff; ++n)
     delay = std::min(kMaxBackoff, delay * 2);
-  log_->warn("{} failed: {} (attempt {} of {}); retrying in {}", spec.name, last.describe(),
-             last.number, attempts_allowed(job), format_duration(delay));
+  log_->warn("{} failed: {} (attempt {} of {}); retrying in {}", spec.name, last.describe(), tries,
+             attempts_allowed(job), format_duration(delay));
   scheduler_.retry_later(job);
   backoff_.emplace(SteadyClock::now() + delay, job);
 }
@@ -480,7 +546,7 @@ void Runner::interrupt(int sig) {
   if (interrupted_by_ != 0) {
     log_->warn("{} again: killing every job now", platform::signal_name(sig));
     for (const auto& [pid, active] : active_)
-      platform::signal_group(pid, SIGKILL);
+      active->meter->kill_all();
     return;
   }
   interrupted_by_ = sig;
@@ -491,9 +557,93 @@ void Runner::interrupt(int sig) {
     backoff_.pop();
   SteadyTime kill_at = SteadyClock::now() + options_.grace;
   for (auto& [pid, active] : active_) {
+    if (active->suspended_at) suspend(*active, false);
     platform::signal_group(pid, sig);
     active->kill_at = kill_at;
   }
+}
+
+// Peak cores for every record, and on cgroup v1 the end of a job whose
+// process the OOM killer took (v2 kills the whole job itself).
+void Runner::sample_jobs(SteadyTime now) {
+  for (auto& [pid, active] : active_) {
+    if (active->meter->next_sample() > now) continue;
+    if (active->meter->sample(now) && !active->oom_stopped) {
+      active->oom_stopped = true;
+      log_->warn("{}: the kernel's OOM killer struck inside the job; stopping it",
+                 manifest_.jobs[active->job].name);
+      active->meter->kill_all();
+    }
+  }
+}
+
+void Runner::check_pressure(SteadyTime now) {
+  size_t suspended = 0;
+  for (const auto& [pid, active] : active_)
+    suspended += active->suspended_at ? 1 : 0;
+  sched::PressureDecision decision =
+      pressure_.check(active_.size() - suspended, suspended, now, report_.pressure);
+  admission_open_ = decision.admit;
+  if (decision.act_on_youngest) act_on_youngest();
+  if (decision.resume_one) {
+    resume_oldest_suspended(decision.verdict.level == sched::PressureLevel::Normal);
+  }
+}
+
+void Runner::suspend(Active& active, bool stopped) {
+  active.meter->suspend(stopped);
+  if (stopped) {
+    active.suspended_at = SteadyClock::now();
+    ++active.attempt.suspensions;
+    return;
+  }
+  // The time it stood still does not count against its timeout.
+  if (active.deadline && active.suspended_at) {
+    *active.deadline += SteadyClock::now() - *active.suspended_at;
+  }
+  active.suspended_at.reset();
+}
+
+// The youngest job has done the least work, so stopping it loses least.
+void Runner::act_on_youngest() {
+  Active* youngest = nullptr;
+  for (auto& [pid, active] : active_) {
+    if (active->suspended_at || active->attempt.requeued || active->kill_at) continue;
+    if (!youngest || active->started > youngest->started) youngest = active.get();
+  }
+  if (!youngest) return;
+  const std::string& name = manifest_.jobs[youngest->job].name;
+  std::optional<Bytes> holds = youngest->meter->memory_now();
+  std::string size = holds ? " holding " + format_bytes(*holds) : "";
+  if (pressure_.mode() == GuardMode::Requeue) {
+    log_->warn("memory pressure: killing {}{} to run it again later", name, size);
+    youngest->attempt.requeued = true;
+    ++report_.pressure.requeues;
+    youngest->meter->kill_all();
+    return;
+  }
+  log_->warn("memory pressure: suspending {}{}", name, size);
+  ++report_.pressure.suspensions;
+  suspend(*youngest, true);
+}
+
+void Runner::resume_oldest_suspended(bool eased) {
+  Active* oldest = nullptr;
+  for (auto& [pid, active] : active_) {
+    if (!active->suspended_at) continue;
+    if (!oldest || *active->suspended_at < *oldest->suspended_at) oldest = active.get();
+  }
+  if (!oldest) return;
+  // With every job suspended, one must go on even under pressure: the
+  // pressure is not ours.
+  const std::string& name = manifest_.jobs[oldest->job].name;
+  if (eased) {
+    log_->warn("memory pressure eased: resuming {}", name);
+  } else {
+    log_->warn("every job is suspended, so the pressure is not theirs: resuming {}", name);
+  }
+  ++report_.pressure.resumes;
+  suspend(*oldest, false);
 }
 
 }  // namespace
@@ -516,16 +666,18 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
     record.request = job.request;
     report.jobs.push_back(std::move(record));
   }
-  // The sentinel first, so that it inherits neither the signalfd nor its mask.
   platform::ensure_standard_fds();
   platform::raise_fd_limit();
-  auto sentinel = platform::Sentinel::start(options.grace);
+  // Cgroups before the sentinel, which cleans them if wp dies; the sentinel
+  // before the signalfd, so that it inherits neither the fd nor the mask.
+  JobControl control(options.control, run_dir->path());
+  auto sentinel = platform::Sentinel::start(options.grace, control.cgroup_dirs());
   if (!sentinel) return sentinel.error();
   auto signals = platform::SignalChannel::open();
   if (!signals) return signals.error();
   platform::become_subreaper();
-  Runner runner(manifest, capacity, options, std::move(*run_dir), std::move(*sentinel),
-                std::move(*signals), std::move(report));
+  Runner runner(manifest, capacity, options, std::move(*run_dir), std::move(control),
+                std::move(*sentinel), std::move(*signals), std::move(report));
   return runner.run();
 }
 

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "exec/job_control.h"
+#include "exec/pressure_watch.h"
 #include "manifest/manifest.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
@@ -20,6 +22,9 @@ struct RunOptions {
   std::filesystem::path run_dir;                  // empty: .wp/runs/<run-id>/ by the manifest
   std::chrono::milliseconds grace{5000};          // SIGTERM to SIGKILL
   std::chrono::milliseconds retry_backoff{1000};  // before the first retry
+  ControlOptions control;                         // per-job cgroups and limits
+  GuardMode memory_guard = GuardMode::Suspend;
+  sched::PressureConfig pressure;  // reserve 0: default_pressure_config(capacity)
 };
 
 // Runs the manifest to completion or interruption. An Error means nothing

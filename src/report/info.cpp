@@ -61,6 +61,10 @@ std::string now_text(const platform::Utilisation& now, const platform::HostCapac
                               : std::string(kUnknown));
   line("memory available",
        now.memory_available ? format_bytes(*now.memory_available) : std::string(kUnknown));
+  line("cgroup headroom",
+       now.cgroup_memory_headroom
+           ? format_bytes(*now.cgroup_memory_headroom) + " below the tightest cgroup limit"
+           : std::string("no cgroup memory limit, or unknown"));
   line("memory pressure", memory_pressure_text(now));
   line("disk", now.disk_ops_per_second ? fmt::format("{:.0f} ops/s", *now.disk_ops_per_second)
                                        : std::string(kUnknown));
@@ -86,6 +90,9 @@ void write_now(JsonWriter& json, const platform::Utilisation& now) {
   json.key("cpu_use").value(now.cpu_use);
   json.key("memory_available")
       .value(now.memory_available ? std::optional<uint64_t>(*now.memory_available) : std::nullopt);
+  json.key("cgroup_memory_headroom")
+      .value(now.cgroup_memory_headroom ? std::optional<uint64_t>(*now.cgroup_memory_headroom)
+                                        : std::nullopt);
   write_pressure(json, "memory_pressure", now.memory_pressure);
   write_pressure(json, "cgroup_memory_pressure", now.cgroup_memory_pressure);
   json.key("disk_ops_per_second").value(now.disk_ops_per_second);

@@ -1,5 +1,7 @@
 #include "report/run_report.h"
 
+#include <csignal>
+
 #include <fmt/format.h>
 
 #include "platform/process.h"
@@ -37,6 +39,11 @@ std::string Attempt::describe() const {
   if (!spawn_error.empty()) return spawn_error;
   if (timed_out) return fmt::format("timed out (timeout {})", format_duration(timeout));
   if (interrupted) return "interrupted";
+  if (exceeded_memory()) {
+    return fmt::format("exceeded memory: limit {}, peak {} (OOM)", format_bytes(*limits.memory),
+                       usage.peak_memory ? format_bytes(*usage.peak_memory) : "unknown");
+  }
+  if (usage.oom_killed && signal == SIGKILL) return "killed by the kernel's OOM killer (SIGKILL)";
   if (signal) return fmt::format("killed by {}", platform::signal_name(*signal));
   if (exit_code) return fmt::format("exit {}", *exit_code);
   return "unknown";

@@ -18,6 +18,36 @@ using Clock = std::chrono::system_clock;
 enum class JobStatus { Ok, Failed, TimedOut, Skipped, Interrupted };
 const char* to_string(JobStatus status);  // "ok", "failed", "timed_out", ...
 
+// What an attempt really used: its whole process tree, processes that had
+// already exited included. nullopt: not measured by this method here.
+struct Usage {
+  // "cgroup v2", "cgroup v1", or "procfs" (the tree sampled from /proc, when
+  // wp may not create cgroups); empty when the attempt never ran.
+  std::string method;
+  std::optional<Bytes> peak_memory;
+  std::optional<double> cpu_seconds;  // user + system
+  std::optional<double> user_seconds;
+  std::optional<double> system_seconds;
+  std::optional<double> average_cores;  // cpu_seconds / wall time
+  std::optional<double> peak_cores;     // highest rate between two samples
+  // Device operations and bytes (cgroup methods). procfs has no operation
+  // count: read_calls/write_calls are read/write system calls instead.
+  std::optional<uint64_t> read_ops;
+  std::optional<uint64_t> write_ops;
+  std::optional<uint64_t> read_bytes;
+  std::optional<uint64_t> write_bytes;
+  std::optional<uint64_t> read_calls;
+  std::optional<uint64_t> write_calls;
+  bool oom_killed = false;  // the kernel's OOM killer ended a process of the job
+};
+
+// The limits an attempt's cgroup enforced (--enforce).
+struct Limits {
+  std::optional<Bytes> memory;
+  std::optional<Cores> cpu;
+  std::optional<uint64_t> iops;
+};
+
 struct Attempt {
   int number = 1;
   Clock::time_point started;
@@ -30,6 +60,10 @@ struct Attempt {
   std::string spawn_error;               // set when the process could not start
   std::filesystem::path stdout_log;      // empty when the attempt wrote nothing there
   std::filesystem::path stderr_log;
+  Usage usage;
+  Limits limits;
+  bool requeued = false;  // killed by the memory-pressure guard and put back in the queue
+  int suspensions = 0;    // times the memory-pressure guard stopped it
 
   bool succeeded() const { return exit_code == 0 && !timed_out && spawn_error.empty(); }
   double wall_seconds() const;
@@ -37,7 +71,10 @@ struct Attempt {
   const std::filesystem::path& main_log() const {
     return stderr_log.empty() ? stdout_log : stderr_log;
   }
-  std::string describe() const;  // "exit 2", "killed by SIGKILL", "timed out (timeout 30s)"
+  // "exit 2", "killed by SIGKILL", "timed out (timeout 30s)",
+  // "exceeded memory: limit 1.0 GiB, peak 1.0 GiB (OOM)"
+  std::string describe() const;
+  bool exceeded_memory() const { return usage.oom_killed && limits.memory.has_value(); }
 };
 
 struct JobReport {
@@ -52,6 +89,14 @@ struct Counts {
   size_t ok = 0, failed = 0, timed_out = 0, skipped = 0, interrupted = 0;
 };
 
+// What the memory-pressure guard did in a run.
+struct PressureCounts {
+  size_t holds = 0;        // times admission was paused
+  size_t suspensions = 0;  // jobs stopped
+  size_t resumes = 0;
+  size_t requeues = 0;  // jobs killed and put back in the queue
+};
+
 struct RunReport {
   std::string run_id;
   std::filesystem::path manifest;
@@ -61,6 +106,9 @@ struct RunReport {
   Capacity capacity;
   std::vector<JobReport> jobs;
   std::optional<int> interrupted_by;  // the signal that stopped the run
+  std::string measurement;  // how jobs were measured: "cgroup v1 (...) under ...", "procfs: why"
+  std::string enforcement;  // "memory (limit = admitted x 1.25)", "none", ...
+  PressureCounts pressure;
 
   Counts counts() const;
   double wall_seconds() const;

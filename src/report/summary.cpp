@@ -25,6 +25,33 @@ void write_signal(JsonWriter& json, std::string_view key, const std::optional<in
   json.key(key).text_or_null(signal ? platform::signal_name(*signal) : std::string());
 }
 
+void write_usage(JsonWriter& json, const Usage& u) {
+  json.begin_object();
+  json.key("method").text_or_null(u.method);
+  json.key("peak_memory").value(u.peak_memory);
+  json.key("cpu_seconds").value(u.cpu_seconds);
+  json.key("user_seconds").value(u.user_seconds);
+  json.key("system_seconds").value(u.system_seconds);
+  json.key("average_cores").value(u.average_cores);
+  json.key("peak_cores").value(u.peak_cores);
+  json.key("read_ops").value(u.read_ops);
+  json.key("write_ops").value(u.write_ops);
+  json.key("read_bytes").value(u.read_bytes);
+  json.key("write_bytes").value(u.write_bytes);
+  json.key("read_calls").value(u.read_calls);
+  json.key("write_calls").value(u.write_calls);
+  json.key("oom_killed").value(u.oom_killed);
+  json.end_object();
+}
+
+void write_limits(JsonWriter& json, const Limits& l) {
+  json.begin_object();
+  json.key("memory").value(l.memory);
+  json.key("cpu").value(l.cpu ? std::optional<double>(l.cpu->as_double()) : std::nullopt);
+  json.key("iops").value(l.iops);
+  json.end_object();
+}
+
 void write_attempt(JsonWriter& json, const Attempt& a) {
   json.begin_object();
   json.key("attempt").value(a.number);
@@ -37,6 +64,13 @@ void write_attempt(JsonWriter& json, const Attempt& a) {
   json.key("error").text_or_null(a.spawn_error);
   json.key("stdout").text_or_null(a.stdout_log.string());
   json.key("stderr").text_or_null(a.stderr_log.string());
+  json.key("exceeded_memory").value(a.exceeded_memory());
+  json.key("requeued").value(a.requeued);
+  json.key("suspensions").value(a.suspensions);
+  json.key("usage");
+  write_usage(json, a.usage);
+  json.key("limits");
+  write_limits(json, a.limits);
   json.end_object();
 }
 
@@ -98,6 +132,14 @@ std::string run_json(const RunReport& report) {
   write_signal(json, "interrupted_by", report.interrupted_by);
   json.key("capacity");
   write_resources(json, report.capacity.total);
+  json.key("measurement").value(report.measurement);
+  json.key("enforcement").value(report.enforcement);
+  json.key("memory_guard").begin_object();
+  json.key("holds").value(static_cast<uint64_t>(report.pressure.holds));
+  json.key("suspensions").value(static_cast<uint64_t>(report.pressure.suspensions));
+  json.key("resumes").value(static_cast<uint64_t>(report.pressure.resumes));
+  json.key("requeues").value(static_cast<uint64_t>(report.pressure.requeues));
+  json.end_object();
   json.key("counts").begin_object();
   json.key("total").value(static_cast<uint64_t>(report.jobs.size()));
   json.key("ok").value(static_cast<uint64_t>(c.ok));
@@ -139,6 +181,13 @@ std::string run_text(const RunReport& report) {
       if (!last.main_log().empty()) log = "  " + display_path(last.main_log());
     }
     out += fmt::format("wp:   {:<11} {}: {}{}\n", to_string(job.status), job.name, what, log);
+  }
+  const PressureCounts& p = report.pressure;
+  if (p.holds + p.suspensions + p.requeues > 0) {
+    out += fmt::format(
+        "wp: memory pressure: admission paused {} time(s), {} suspension(s), {} resume(s), {} "
+        "job(s) requeued\n",
+        p.holds, p.suspensions, p.resumes, p.requeues);
   }
   out += fmt::format("wp: logs in {}\n", display_path(report.run_dir));
   return out;

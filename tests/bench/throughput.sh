@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 {
-  printf '[defaults]\ncpu = 1\nmemory = "1MiB"\n[[job]]\nname = "t-{i}"\n'
+  printf '[defaults]\ncpu = 1\nmemory = "16MiB"\n[[job]]\nname = "t-{i}"\n'
   printf 'matrix = { i = [%s] }\ncommand = "true"\n' "$(seq -s, 1 "$n")"
 } > "$work/jobs.toml"
 {
@@ -29,12 +29,17 @@ seconds() {  # runs "$@" and prints its wall time in seconds
 }
 
 wp_s=$(seconds "$wp" run -q --cpus 2 --run-dir "$work/run" "$work/jobs.toml")
+# Without per-job cgroups (what a user without root or delegation gets): the
+# difference is the cost of making, limiting, reading and removing a cgroup
+# for every job.
+wp_off_s=$(seconds "$wp" run -q --cpus 2 --cgroup off --run-dir "$work/run-off" "$work/jobs.toml")
 make_s=$(seconds make -s -j2 -f "$work/Makefile" -C "$work")
 xargs_s=$(seconds sh -c "seq $n | xargs -P2 -n1 true")
 printf '%-22s %8s %10s %12s\n' tool seconds ms/job "vs wp"
 row() { printf '%-22s %8.2f %10.3f %12.2f\n' "$1" "$2" "$(echo "$2 * 1000 / $n" | bc -l)" \
           "$(echo "$2 / $wp_s" | bc -l)"; }
 row "wp --cpus 2" "$wp_s"
+row "wp --cgroup off" "$wp_off_s"
 row "make -j2" "$make_s"
 row "xargs -P2" "$xargs_s"
 if command -v parallel > /dev/null; then

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "cgroup_fixture.h"
 #include "mini_json.h"
 #include "wp_harness.h"
 
@@ -20,111 +21,9 @@ namespace {
 
 constexpr unsigned long long kLimit = 3ULL << 30;
 
-bool write_text(const fs::path& file, const std::string& text) {
-  std::ofstream out(file);
-  out << text;
-  out.flush();
-  return static_cast<bool>(out);
-}
-
-// What a test limits: a cgroup controller and the value of its limit, as
-// cgroup v1 and cgroup v2 spell them.
-struct Limit {
-  std::string controller;  // "memory", "cpu"
-  std::string v1_file;
-  std::string v2_file;
-  std::string value;  // the same text works for both, see below
-  std::string v2_value;
-};
-
-const Limit kMemory{"memory", "memory.limit_in_bytes", "memory.max", std::to_string(kLimit),
-                    std::to_string(kLimit)};
+const Limit kMemory = memory_limit(kLimit);
 // 1.5 cores: a 150 ms quota per (default) 100 ms period.
-const Limit kCpu{"cpu", "cpu.cfs_quota_us", "cpu.max", "150000", "150000 100000"};
-
-// The directory of this process's cgroup for `controller`, from
-// /proc/self/cgroup ("N:...controller...:/path" on v1, "0::/path" on v2).
-struct Placement {
-  fs::path dir;
-  std::string limit_file;
-  std::string value;
-};
-
-std::optional<Placement> placement_for(const Limit& limit, std::string& why) {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  std::optional<std::string> v1_path, v2_path;
-  while (std::getline(in, line)) {
-    size_t first = line.find(':');
-    size_t second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    std::string controllers = line.substr(first + 1, second - first - 1);
-    std::string path = line.substr(second + 1);
-    std::stringstream list(controllers);
-    for (std::string c; std::getline(list, c, ',');) {
-      if (c == limit.controller) v1_path = path;
-    }
-    if (line.rfind("0::", 0) == 0) v2_path = path;
-  }
-  fs::path v1_mount = fs::path("/sys/fs/cgroup") / limit.controller;
-  if (v1_path && fs::exists(v1_mount / limit.v1_file)) {
-    return Placement{v1_mount / fs::path(*v1_path).relative_path(), limit.v1_file, limit.value};
-  }
-  if (v2_path && fs::exists("/sys/fs/cgroup/cgroup.controllers")) {
-    fs::path dir = fs::path("/sys/fs/cgroup") / fs::path(*v2_path).relative_path();
-    // The child needs the controller enabled in our cgroup.
-    if (!write_text(dir / "cgroup.subtree_control", "+" + limit.controller)) {
-      why = "cannot enable the " + limit.controller + " controller in " + dir.string();
-      return std::nullopt;
-    }
-    return Placement{dir, limit.v2_file, limit.v2_value};
-  }
-  why = "no writable " + limit.controller + " cgroup (v1 or v2) found";
-  return std::nullopt;
-}
-
-// A child cgroup with `limit` that this process sits in while alive; moved
-// back out and removed at the end.
-class LimitedCgroup {
- public:
-  explicit LimitedCgroup(const Limit& limit) {
-    if (::geteuid() != 0) {
-      why_ = "not root";
-      return;
-    }
-    auto placement = placement_for(limit, why_);
-    if (!placement) return;
-    home_ = placement->dir;
-    dir_ = home_ / ("wp-test-" + std::to_string(::getpid()));
-    std::error_code ec;
-    if (!fs::create_directory(dir_, ec)) {
-      why_ = "cannot create " + dir_.string() + ": " + ec.message();
-      return;
-    }
-    if (!write_text(dir_ / placement->limit_file, placement->value) ||
-        !write_text(dir_ / "cgroup.procs", std::to_string(::getpid()))) {
-      why_ = "cannot limit or enter " + dir_.string();
-      return;
-    }
-    entered_ = true;
-  }
-  ~LimitedCgroup() {
-    if (entered_) write_text(home_ / "cgroup.procs", std::to_string(::getpid()));
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove(dir_, ec);  // rmdir: cgroup files go with it
-  }
-  LimitedCgroup(const LimitedCgroup&) = delete;
-  LimitedCgroup& operator=(const LimitedCgroup&) = delete;
-
-  bool entered() const { return entered_; }
-  const std::string& why() const { return why_; }
-
- private:
-  fs::path home_;
-  fs::path dir_;
-  bool entered_ = false;
-  std::string why_;
-};
+const Limit kCpu = cpu_quota_millis(1500);
 
 }  // namespace
 
@@ -201,7 +100,7 @@ TEST_CASE("capacity: each GPU job gets devices no running job has", "[integratio
   for (int i = 0; i < 4; ++i) {
     manifest +=
         "[[job]]\nname = \"g" + std::to_string(i) +
-        "\"\ncpu = 0.1\nmemory = \"1MiB\"\ngpu = 1\nargv = " +
+        "\"\ncpu = 0.1\nmemory = \"32MiB\"\ngpu = 1\nargv = " +
         job_argv({"--record", rec, "--print-env", "CUDA_VISIBLE_DEVICES", "--sleep-ms", "300"}) +
         "\n";
   }

@@ -13,7 +13,7 @@ TEST_CASE("scale: 300 tiny jobs, up to 200 at once, all succeed with their outpu
   constexpr int kJobs = 300;
   write_file(
       dir / "jobs.toml",
-      "[defaults]\ncpu = 0.01\nmemory = \"1MiB\"\n"
+      "[defaults]\ncpu = 0.01\nmemory = \"32MiB\"\n"
       "[[job]]\nname = \"t-{i}\"\nmatrix = { i = [" +
           [] {
             std::string values;

@@ -140,6 +140,11 @@ const std::string& testjob() {
   return path;
 }
 
+const std::string& usejob() {
+  static const std::string path = WP_USEJOB;
+  return path;
+}
+
 TempDir::TempDir() : path_(make_temp_dir("wpit-")) {}
 
 TempDir::~TempDir() {
@@ -163,6 +168,12 @@ std::string toml_array(const std::vector<std::string>& items) {
   for (size_t i = 0; i < items.size(); ++i)
     out += (i > 0 ? ", " : "") + toml_string(items[i]);
   return out + "]";
+}
+
+std::string usejob_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> all = {usejob()};
+  all.insert(all.end(), args.begin(), args.end());
+  return toml_array(all);
 }
 
 std::string job_argv(const std::vector<std::string>& args) {

@@ -23,6 +23,8 @@ using std::chrono::milliseconds;
 
 const std::string& wp_binary();
 const std::string& testjob();
+// The synthetic job with known use of memory, CPU and I/O (tests/helpers/usejob.cpp).
+const std::string& usejob();
 
 // A fresh directory under $TMPDIR (or /tmp). Its destructor SIGKILLs any
 // process whose command line mentions the directory (every job a test starts
@@ -48,6 +50,8 @@ std::string toml_string(std::string_view text);
 std::string toml_array(const std::vector<std::string>& items);
 // `argv = [...]` value running the test job with the given arguments.
 std::string job_argv(const std::vector<std::string>& args);
+// The same for the usage job.
+std::string usejob_argv(const std::vector<std::string>& args);
 // `command = "..."` value running the test job: no shell syntax, so wp may
 // exec it directly (arguments must not need quoting).
 std::string job_command(const std::vector<std::string>& args);

@@ -1,6 +1,9 @@
 // The sampler against fixture trees in tests/data/sampler/: t0 and t1 are two
 // snapshots of one machine (rates come from their difference), no_psi lacks
-// PSI, garbage has unparseable files. Each test copies what it needs into a
+// PSI, garbage has unparseable files. cgroup_v2_nested (a 4 GiB /batch above
+// an 8 GiB /batch/job), cgroup_v1_ancestor (LONG_MAX at the leaf and the
+// root, 3 GiB at /batch) and cgroup_unlimited ("max" everywhere) hold only
+// the cgroup files behind the memory headroom. Each test copies what it needs into a
 // scratch proc root so that files can change between reads, and moves a
 // hand-held clock.
 #include <string>
@@ -116,7 +119,10 @@ TEST_CASE("readers within a metric's time to live cost no read", "[sampler]") {
   Sampler sampler(root.roots(), {}, clock.fn());
   sampler.sample();
   uint64_t reads = sampler.reads();
-  CHECK(reads == 6);
+  // One file a metric, and the headroom looks for memory.max in /app and the
+  // root (neither has one).
+  constexpr uint64_t kHeadroomReads = 2;
+  CHECK(reads == 6 + kHeadroomReads);
 
   root.load("t1");
   clock.now += 200ms;
@@ -125,13 +131,13 @@ TEST_CASE("readers within a metric's time to live cost no read", "[sampler]") {
   CHECK(sampler.reads() == reads);
   CHECK_FALSE(sampler.cpu_use());  // still the cached first read
 
-  clock.now += 50ms;  // memory's 250 ms are up, the others' 1 s are not
+  clock.now += 50ms;  // memory's 250 ms are up (and the headroom's), the others' 1 s are not
   sampler.sample();
-  CHECK(sampler.reads() == reads + 1);
+  CHECK(sampler.reads() == reads + 1 + kHeadroomReads);
 
   clock.now += 750ms;
   Utilisation later = sampler.sample();
-  CHECK(sampler.reads() == reads + 1 + 6);
+  CHECK(sampler.reads() == reads + 1 + kHeadroomReads + 6 + kHeadroomReads);
   REQUIRE(later.cpu_use);
   CHECK(*later.cpu_use == Approx(0.5));
   REQUIRE(later.network_bytes_per_second);
@@ -145,6 +151,7 @@ TEST_CASE("no PSI: pressure is unknown, the rest is read", "[sampler]") {
   Utilisation now = sampler.sample();
   CHECK_FALSE(now.memory_pressure);
   CHECK_FALSE(now.cgroup_memory_pressure);  // no proc/self/cgroup either
+  CHECK_FALSE(now.cgroup_memory_headroom);
   CHECK(now.memory_available == kAvailable);
   CHECK_FALSE(now.disk_ops_per_second);  // no diskstats
 }
@@ -165,6 +172,7 @@ TEST_CASE("garbage and missing files are unknown, never an exception", "[sampler
       CHECK_FALSE(now.memory_available);
       CHECK_FALSE(now.memory_pressure);
       CHECK_FALSE(now.cgroup_memory_pressure);
+      CHECK_FALSE(now.cgroup_memory_headroom);
       CHECK_FALSE(now.disk_ops_per_second);
       CHECK_FALSE(now.network_bytes_per_second);
       clock.now += 5s;
@@ -256,6 +264,135 @@ TEST_CASE("PSI and proc/stat parsers", "[sampler]") {
   CHECK(old_kernel->total == 100);
   CHECK_FALSE(detail::parse_proc_stat("cpu 10 0\n"));
   CHECK_FALSE(detail::parse_proc_stat("cpu0 1 2 3 4 5\n"));
+}
+
+constexpr Bytes kMiB = Bytes{1} << 20;
+constexpr Bytes kGiB = Bytes{1} << 30;
+
+TEST_CASE("cgroup v2 headroom: the tighter parent binds the leaf", "[sampler]") {
+  ScratchRoot root;
+  root.load("cgroup_v2_nested");
+  ManualClock clock;
+  Sampler sampler(root.roots(), {}, clock.fn());
+  // /batch/job: 8 GiB - (1 GiB - 128 MiB inactive) = 7.125 GiB;
+  // /batch: 4 GiB - (3 GiB - 512 MiB inactive) = 1.5 GiB.
+  CHECK(sampler.sample().cgroup_memory_headroom == 1536 * kMiB);
+
+  // The leaf becomes the tighter one; the cached figure holds for the memory
+  // interval (250 ms), then the files are read again.
+  root.write("sys/fs/cgroup/batch/job/memory.max", "1073741824\n");
+  clock.now += 249ms;
+  CHECK(sampler.cgroup_memory_headroom() == 1536 * kMiB);
+  clock.now += 1ms;
+  CHECK(sampler.cgroup_memory_headroom() == 128 * kMiB);
+
+  // Over the limit (usage can pass a limit lowered below it): no headroom.
+  root.write("sys/fs/cgroup/batch/job/memory.max", "536870912\n");
+  clock.now += 250ms;
+  CHECK(sampler.cgroup_memory_headroom() == Bytes{0});
+
+  // Without memory.stat all of the usage counts.
+  root.write("sys/fs/cgroup/batch/job/memory.max", "max\n");
+  root.remove("sys/fs/cgroup/batch/memory.stat");
+  clock.now += 250ms;
+  CHECK(sampler.cgroup_memory_headroom() == 1 * kGiB);
+}
+
+TEST_CASE("cgroup v1 headroom: unlimited leaf, limited ancestor", "[sampler]") {
+  ScratchRoot root;
+  root.load("cgroup_v1_ancestor");
+  Sampler sampler(root.roots());
+  // /batch: 3 GiB - (2 GiB - 256 MiB total_inactive_file) = 1.25 GiB; the
+  // leaf's and the root's LONG_MAX are no limit.
+  CHECK(sampler.sample().cgroup_memory_headroom == 1280 * kMiB);
+
+  // The ancestor's limit lifted (the sentinel's exact value varies with the
+  // page size; anything from 2^62 up is no limit): nothing limits us.
+  root.write("sys/fs/cgroup/memory/batch/memory.limit_in_bytes", "9223372036854775807\n");
+  Sampler unlimited(root.roots());
+  CHECK_FALSE(unlimited.cgroup_memory_headroom());
+}
+
+TEST_CASE("no cgroup memory limit anywhere: no headroom", "[sampler]") {
+  ScratchRoot root;
+  root.load("cgroup_unlimited");
+  Sampler sampler(root.roots());
+  CHECK_FALSE(sampler.sample().cgroup_memory_headroom);
+
+  ScratchRoot t0;  // a cgroup without memory files at all
+  t0.load("t0");
+  Sampler no_files(t0.roots());
+  CHECK_FALSE(no_files.cgroup_memory_headroom());
+}
+
+TEST_CASE("garbage in a cgroup memory file: headroom unknown, backed off", "[sampler]") {
+  struct Case {
+    const char* file;
+    const char* text;
+  };
+  for (Case bad : {Case{"sys/fs/cgroup/batch/job/memory.max", "lots\n"},
+                   Case{"sys/fs/cgroup/batch/job/memory.max", ""},
+                   Case{"sys/fs/cgroup/batch/memory.current", "-1\n"},
+                   Case{"sys/fs/cgroup/batch/memory.current", "3 GiB\n"}}) {
+    INFO(bad.file << " = '" << bad.text << "'");
+    ScratchRoot root;
+    root.load("cgroup_v2_nested");
+    root.write(bad.file, bad.text);
+    ManualClock clock;
+    Sampler sampler(root.roots(), {}, clock.fn());
+    REQUIRE_NOTHROW(sampler.sample());
+    CHECK_FALSE(sampler.sample().cgroup_memory_headroom);
+
+    // A failure waits twice the interval before the next read.
+    root.load("cgroup_v2_nested");
+    clock.now += 499ms;
+    CHECK_FALSE(sampler.cgroup_memory_headroom());
+    clock.now += 1ms;
+    CHECK(sampler.cgroup_memory_headroom() == 1536 * kMiB);
+  }
+
+  // A missing usage beside a limit is as bad as garbage.
+  ScratchRoot root;
+  root.load("cgroup_v2_nested");
+  root.remove("sys/fs/cgroup/batch/memory.current");
+  Sampler sampler(root.roots());
+  CHECK_FALSE(sampler.cgroup_memory_headroom());
+}
+
+TEST_CASE("cgroup memory file parsers", "[sampler]") {
+  auto limited = detail::parse_memory_max("4294967296\n");
+  REQUIRE(limited);
+  CHECK_FALSE(limited->unlimited);
+  CHECK(limited->bytes == 4 * kGiB);
+  auto max = detail::parse_memory_max("max\n");
+  REQUIRE(max);
+  CHECK(max->unlimited);
+  CHECK_FALSE(detail::parse_memory_max("maximum\n"));
+  CHECK_FALSE(detail::parse_memory_max(""));
+
+  for (const char* sentinel :
+       {"9223372036854771712", "9223372036854775807", "4611686018427387904"}) {
+    INFO(sentinel);
+    auto v1 = detail::parse_memory_limit_in_bytes(sentinel);
+    REQUIRE(v1);
+    CHECK(v1->unlimited);
+  }
+  auto v1 = detail::parse_memory_limit_in_bytes("3221225472\n");
+  REQUIRE(v1);
+  CHECK_FALSE(v1->unlimited);
+  CHECK(v1->bytes == 3 * kGiB);
+  CHECK_FALSE(detail::parse_memory_limit_in_bytes("-1\n"));
+  CHECK_FALSE(detail::parse_memory_limit_in_bytes("max\n"));
+
+  std::string stat = "file 100\ninactive_file 40\ntotal_inactive_file 70\n";
+  CHECK(detail::parse_memory_stat(stat, "inactive_file") == Bytes{40});
+  CHECK(detail::parse_memory_stat(stat, "total_inactive_file") == Bytes{70});
+  CHECK_FALSE(detail::parse_memory_stat(stat, "active_file"));
+  CHECK_FALSE(detail::parse_memory_stat("inactive_file x\n", "inactive_file"));
+
+  CHECK(detail::memory_headroom(100, 60, 10) == Bytes{50});
+  CHECK(detail::memory_headroom(100, 120, 10) == Bytes{0});
+  CHECK(detail::memory_headroom(100, 10, 60) == Bytes{100});  // stat and usage read apart
 }
 
 TEST_CASE("the real machine's figures can be sampled", "[sampler]") {

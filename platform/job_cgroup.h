@@ -1,0 +1,168 @@
+// A control group for every job attempt: wp measures the whole process tree
+// (peak memory, CPU, I/O, OOM kills, processes that already exited
+// included), holds it to limits, and kills every process in it, a daemon
+// that double-forked out of the job's process group included.
+// Implemented per platform (platform/linux/job_cgroup*.cpp).
+//
+// Layout. A run owns one directory "wp-<pid>-<starttime>" (the start time
+// from /proc/<pid>/stat tells a live wp from a recycled pid):
+// - cgroup v1: under wp's own cgroup in each of the memory, cpu, cpuacct,
+//   blkio and freezer hierarchies it finds (a controller that is missing
+//   gives unknown figures, never an error);
+// - cgroup v2: under wp's cgroup when that is the root or holds only wp (wp
+//   then moves itself into "<run>/supervisor", since the kernel lets only an
+//   empty cgroup hand controllers to its children), else beside it under its
+//   parent; memory, cpu, io and pids are enabled where offered.
+// Every job attempt gets "<run>/<job>-<n>". The run directory goes when the
+// CgroupRun does; a run that died (kill -9, crash) is cleaned up by the next
+// one that starts under the same parent (clean_stale).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/host.h"
+#include "resources/quantity.h"
+#include "util/result.h"
+
+namespace wp::platform {
+
+struct DeviceNumber {
+  unsigned major = 0;
+  unsigned minor = 0;
+};
+// The whole disk behind `path` (a partition's parent disk), for io.max and
+// blkio throttle files that only take whole devices. Nothing when `path` is
+// on a filesystem without a block device (tmpfs, overlay without one).
+std::optional<DeviceNumber> disk_of(const std::filesystem::path& path, const HostRoots& roots = {});
+
+struct JobLimits {
+  std::optional<Bytes> memory;   // hard limit: memory.max / memory.limit_in_bytes (and memsw)
+  std::optional<Cores> cpu;      // quota: cpu.max / cpu.cfs_quota_us over a 100 ms period
+  std::optional<uint64_t> iops;  // read and write ops/s each: io.max / blkio.throttle.*_iops_device
+  std::optional<DeviceNumber> io_device;  // the device `iops` applies to
+};
+
+// What a job's cgroup counted over its life: the whole tree, exited
+// processes included. nullopt: this machine's cgroups do not count it.
+struct CgroupUsage {
+  std::optional<Bytes> peak_memory;      // memory.peak / memory.max_usage_in_bytes
+  std::optional<double> user_seconds;    // cpu.stat user_usec / cpuacct.usage_user
+  std::optional<double> system_seconds;  // cpu.stat system_usec / cpuacct.usage_sys
+  std::optional<double> cpu_seconds;     // usage_usec / cpuacct.usage
+  std::optional<uint64_t> read_ops;      // io.stat rios / blkio.throttle.io_serviced Read
+  std::optional<uint64_t> write_ops;     // io.stat wios / ... Write
+  std::optional<uint64_t> read_bytes;    // io.stat rbytes / blkio.throttle.io_service_bytes
+  std::optional<uint64_t> write_bytes;
+  uint64_t oom_kills = 0;  // memory.events oom_kill / memory.oom_control oom_kill
+};
+
+// A job attempt's cgroup. Removed (its processes killed first) when
+// destroyed.
+class JobCgroup {
+ public:
+  JobCgroup(JobCgroup&&) noexcept;
+  JobCgroup& operator=(JobCgroup&&) noexcept;
+  JobCgroup(const JobCgroup&) = delete;
+  JobCgroup& operator=(const JobCgroup&) = delete;
+  ~JobCgroup();
+
+  // Writes the limits that are set; a limit this machine cannot apply (no
+  // cpu controller, no such device) is an Error naming the file, and the
+  // others are still written.
+  Status apply(const JobLimits& limits);
+  // Open cgroup.procs files (O_WRONLY|O_CLOEXEC) of every hierarchy: the
+  // child writes "0" into each between fork and exec, so the job is inside
+  // before it runs one instruction of its own.
+  std::vector<int> procs_fds() const;
+  // Moves a running process in (every hierarchy).
+  Status add(pid_t pid);
+
+  CgroupUsage usage() const;
+  std::optional<double> cpu_seconds() const;    // just the CPU counter: cheap, for sampling
+  std::optional<Bytes> memory_current() const;  // memory.current / memory.usage_in_bytes
+  // True while any process is inside (cgroup.events populated / cgroup.procs).
+  bool populated() const;
+  // SIGKILLs every process inside: cgroup.kill on v2 (a kernel before 5.14:
+  // freeze, kill each pid, thaw); freeze, kill each pid and thaw on v1.
+  // Returns how many processes were found (0: it was already empty).
+  size_t kill();
+  // Stops (freeze) or resumes every process inside: cgroup.freeze on v2, the
+  // freezer's state on v1. Error when no freezer is available.
+  Status freeze(bool frozen);
+  // Kills what is left and removes the directories; retried briefly, since
+  // the kernel lets a cgroup go only once its last process is reaped.
+  Status remove();
+
+  const std::string& name() const;                  // "<job>-<n>", as created
+  std::vector<std::filesystem::path> dirs() const;  // one per hierarchy
+
+ private:
+  friend class CgroupRun;
+  struct Impl;
+  explicit JobCgroup(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class CgroupMode { Auto, V1, V2, Off };
+
+struct CgroupRunOptions {
+  CgroupMode mode = CgroupMode::Auto;  // Auto: v1 when a v1 memory hierarchy is mounted, else v2
+  HostRoots roots;
+  // Whether jobs may get CPU quotas. On v1 without them the cpu hierarchy
+  // (when not co-mounted with cpuacct) is left out: every hierarchy is one
+  // more directory to make, enter and remove for every job.
+  bool cpu_limits = true;
+};
+
+// The cgroups of one wp run.
+class CgroupRun {
+ public:
+  // Error (with why: not root and not delegated, read-only, no cgroup
+  // mounted, Off) when job cgroups cannot be made here; callers then measure
+  // from /proc instead.
+  static Result<CgroupRun> create(const CgroupRunOptions& options = {});
+
+  CgroupRun(CgroupRun&&) noexcept;
+  CgroupRun& operator=(CgroupRun&&) noexcept;
+  CgroupRun(const CgroupRun&) = delete;
+  CgroupRun& operator=(const CgroupRun&) = delete;
+  ~CgroupRun();  // kills and removes whatever job cgroups remain, then its own directories
+
+  int version() const;  // 1 or 2
+  // "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /process_api/x/wp-123-456"
+  std::string describe() const;
+  // Controllers wanted but not available here ("io", "pids"...): their
+  // figures are unknown and their limits cannot be applied.
+  const std::vector<std::string>& missing() const;
+  // The run's directories, one per hierarchy (what the sentinel cleans).
+  std::vector<std::filesystem::path> dirs() const;
+
+  // A new cgroup for a job attempt; `name` is sanitised to [A-Za-z0-9._-]
+  // and made unique within the run.
+  Result<JobCgroup> create_job(std::string_view name);
+
+  // Removes the cgroups left by wp runs that died where this run would put
+  // its own: every "wp-<pid>-<start>" sibling whose wp is gone, its
+  // processes killed first. Returns how many runs were removed.
+  size_t clean_stale();
+
+ private:
+  struct Impl;
+  explicit CgroupRun(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// For the sentinel, after wp itself died: kills every process in the given
+// run directories (and their job cgroups) and removes them. Uses only the
+// paths: no state of the dead wp is needed.
+void kill_and_remove_cgroup_dirs(const std::vector<std::filesystem::path>& run_dirs);
+
+}  // namespace wp::platform

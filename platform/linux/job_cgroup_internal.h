@@ -1,0 +1,219 @@
+// Pieces of the job cgroups (platform/job_cgroup.h) shared between
+// job_cgroup*.cpp and the unit tests: the parsers of the counters' files, the
+// file-system helpers, and the v1 and v2 halves that CgroupRun and JobCgroup
+// dispatch to. Parsers return nothing for garbage; none throws.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/job_cgroup.h"
+#include "platform/linux/host_internal.h"
+#include "util/result.h"
+
+namespace wp::platform::detail {
+
+// ---- job_cgroup_parse.cpp: the counters' files, as text ----
+
+// A "key value" line file (cpu.stat, memory.events, cpuacct.stat,
+// memory.oom_control): the value of `key`, nothing when absent or garbage.
+std::optional<uint64_t> flat_keyed_value(std::string_view text, std::string_view key);
+
+// cgroup v2 cpu.stat, in microseconds.
+struct CpuStat {
+  std::optional<uint64_t> usage_usec;
+  std::optional<uint64_t> user_usec;
+  std::optional<uint64_t> system_usec;
+};
+CpuStat parse_cpu_stat(std::string_view text);
+
+// Reads and writes over every device: v2 io.stat, or v1's
+// blkio.throttle.io_serviced paired with io_service_bytes.
+struct IoCounters {
+  uint64_t read_ops = 0;
+  uint64_t write_ops = 0;
+  uint64_t read_bytes = 0;
+  uint64_t write_bytes = 0;
+};
+// "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" per device; an empty
+// file is a cgroup that did no I/O yet; a key a line lacks counts 0.
+std::optional<IoCounters> parse_io_stat(std::string_view text);
+
+// v1 "8:0 Read 10" / "8:0 Write 5" / ... / "Total 15": Read and Write summed
+// over devices.
+struct ReadWrite {
+  uint64_t read = 0;
+  uint64_t write = 0;
+};
+std::optional<ReadWrite> parse_blkio_read_write(std::string_view text);
+
+// v1 memory.oom_control. "oom_kill" arrived in Linux 4.13; before it only
+// "under_oom" tells that the cgroup is in an OOM now.
+struct OomControl {
+  std::optional<uint64_t> oom_kill;
+  bool under_oom = false;
+};
+std::optional<OomControl> parse_oom_control(std::string_view text);
+
+// v1 cpuacct.stat, in USER_HZ ticks.
+struct CpuacctStat {
+  uint64_t user_ticks = 0;
+  uint64_t system_ticks = 0;
+};
+std::optional<CpuacctStat> parse_cpuacct_stat(std::string_view text);
+
+// Field 22 of /proc/<pid>/stat (start time in ticks after boot). The command
+// name in field 2 may hold blanks and parentheses, so fields count from the
+// last ')'.
+std::optional<uint64_t> parse_stat_start_time(std::string_view text);
+
+// "wp-<pid>-<starttime>", the run directory's name.
+struct RunName {
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+};
+std::string format_run_name(pid_t pid, uint64_t start_time);
+std::optional<RunName> parse_run_name(std::string_view name);
+
+// A job name as a directory name: [A-Za-z0-9._-], at most kMaxJobName chars,
+// never "", "." or "..".
+constexpr size_t kMaxJobName = 100;
+std::string sanitise_job_name(std::string_view name);
+
+// "254:0"
+std::optional<DeviceNumber> parse_device_number(std::string_view text);
+
+// ---- job_cgroup_fs.cpp: directories, files, processes ----
+
+// True when `path` exists; false on any error too (never throws).
+bool file_exists(const std::filesystem::path& path);
+// Writes `text` with one write() (cgroup files take one command per write).
+// Error naming the file; ENOENT says the controller is not there.
+Status write_file(const std::filesystem::path& path, std::string_view text);
+// A whole unsigned number file; nothing when missing or garbage.
+std::optional<uint64_t> read_u64_file(const std::filesystem::path& path);
+// The pids in a cgroup.procs file (0 for a process of another pid namespace).
+std::vector<pid_t> read_pids(const std::filesystem::path& procs);
+// Space-separated controller names (cgroup.controllers, cgroup.subtree_control).
+std::vector<std::string> read_controllers(const std::filesystem::path& path);
+// The start time of a process under proc_root ("self" or a pid).
+std::optional<uint64_t> process_start_time(const std::filesystem::path& proc_root,
+                                           const std::string& pid);
+
+// Each directory and every cgroup below it, deepest first.
+std::vector<std::filesystem::path> cgroup_trees(const std::vector<std::filesystem::path>& tops);
+// SIGKILLs every process in the trees (freezing first where that helps);
+// returns how many distinct processes it found. Never signals or freezes
+// this process, should it sit inside.
+size_t kill_cgroups(const std::vector<std::filesystem::path>& tops);
+// One rmdir of each directory, no waiting: true when all are gone (the
+// common case of a job whose processes have all been reaped).
+bool remove_empty(const std::vector<std::filesystem::path>& dirs);
+// rmdir of the trees deepest first, retried on EBUSY within `budget`
+// (killing again between tries) since a cgroup goes only once its last
+// process has exited. A directory already gone is fine.
+Status remove_cgroups(const std::vector<std::filesystem::path>& tops,
+                      std::chrono::milliseconds budget);
+constexpr std::chrono::milliseconds kRemoveBudget{1000};
+
+// Creates directories and removes them again on scope exit unless released:
+// the rollback of a half-made run or job.
+class CreatedDirs {
+ public:
+  CreatedDirs() = default;
+  CreatedDirs(const CreatedDirs&) = delete;
+  CreatedDirs& operator=(const CreatedDirs&) = delete;
+  CreatedDirs(CreatedDirs&&) = delete;
+  CreatedDirs& operator=(CreatedDirs&&) = delete;
+  ~CreatedDirs();
+  // mkdir: 0 or the errno. With `existing_ok` a directory already there is
+  // 0 too (and is not removed on rollback).
+  int make(const std::filesystem::path& dir, bool existing_ok);
+  void release() { made_.clear(); }
+
+ private:
+  std::vector<std::filesystem::path> made_;
+};
+// "cannot create cgroup <dir>: <why>" with a hint for permission errors.
+Error mkdir_error(const std::filesystem::path& dir, int error);
+
+// The whole disk of a device number under roots.sys/dev/block (a
+// partition's parent). Nothing when sysfs does not know the device.
+std::optional<DeviceNumber> whole_disk(DeviceNumber device, const HostRoots& roots);
+// The disks that get the v1 blkio counting rule (see job_cgroup_v1.cpp).
+std::vector<DeviceNumber> counted_disks(const HostRoots& roots);
+
+// ---- the two versions ----
+
+// A job's or a run's directory in one hierarchy and the controllers wp
+// uses through it (v1: the hierarchy's; v2: those enabled for it).
+struct CgroupPlace {
+  std::filesystem::path dir;
+  std::vector<std::string> controllers;
+};
+// The directory carrying `controller`, or nullptr.
+const std::filesystem::path* find_place(const std::vector<CgroupPlace>& places,
+                                        std::string_view controller);
+
+enum class V2Strategy { Root, Moved, Beside };
+
+// What CgroupRun::create found and made.
+struct RunLayout {
+  int version = 0;
+  std::vector<CgroupPlace> runs;  // the run directory in each hierarchy
+  std::vector<std::string> missing;
+  std::string description;
+  // v2, wp moved into <run>/supervisor: the run directory and the supervisor
+  // stay when the run ends (see job_cgroup_v2.cpp).
+  bool supervisor = false;
+  V2Strategy strategy = V2Strategy::Root;
+};
+
+// ---- job_cgroup_mounts.cpp: where wp's own cgroups are ----
+
+// This process's cgroup in one hierarchy.
+struct OwnCgroup {
+  std::filesystem::path dir;  // re-rooted under roots.sys for fixtures
+  std::string path;           // the cgroup path, as /proc/self/cgroup says it
+  bool is_mount_root = false;
+};
+// `process_path` from /proc/self/cgroup, under `mount`. A path outside what
+// the mount shows (a container without its own cgroup namespace) is the
+// mount's root, as in cgroup.cpp.
+OwnCgroup own_cgroup(const HostRoots& roots, const Mount& mount, const std::string& process_path);
+std::vector<Mount> read_mounts(const HostRoots& roots);
+std::vector<ProcCgroup> read_proc_cgroups(const HostRoots& roots);
+bool v1_memory_mounted(const HostRoots& roots);
+// "a, b, c"; "no controllers" for none.
+std::string join_controllers(const std::vector<std::string>& controllers);
+
+Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name, bool cpu_limits);
+Result<RunLayout> make_v2_run(const HostRoots& roots, const std::string& run_name);
+
+// Job operations. `places` are the job's directories.
+// The blkio counting rule on `disks` (counted_disks, listed once a run).
+void v1_prepare_job(const std::vector<CgroupPlace>& places, const std::vector<DeviceNumber>& disks);
+Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits);
+CgroupUsage v1_usage(const std::vector<CgroupPlace>& places);
+std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
+std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);
+Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen);
+
+Status v2_apply(const std::filesystem::path& dir, const JobLimits& limits);
+CgroupUsage v2_usage(const std::filesystem::path& dir);
+std::optional<double> v2_cpu_seconds(const std::filesystem::path& dir);
+std::optional<Bytes> v2_memory_current(const std::filesystem::path& dir);
+Status v2_freeze(const std::filesystem::path& dir, bool frozen);
+bool v2_populated(const std::filesystem::path& dir);
+
+// Shared by both: "cannot apply: a; b" from several failures.
+Status join_errors(const std::vector<std::string>& errors);
+
+}  // namespace wp::platform::detail

@@ -1,0 +1,240 @@
+// Job cgroups on cgroup v1: one directory per hierarchy (memory, cpu,
+// cpuacct, blkio, freezer; co-mounted ones such as "cpu,cpuacct" once), each
+// under wp's own cgroup in that hierarchy.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "platform/linux/job_cgroup_internal.h"
+#include "util/log.h"
+
+namespace wp::platform::detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kWanted[] = {"memory", "cpu", "cpuacct", "blkio", "freezer"};
+
+// blkio.throttle.io_serviced and io_service_bytes count a cgroup's I/O on a
+// device only while blk-throttle is active for that device, and a throttle
+// rule is what switches it on: on a machine where no rule was ever set they
+// stay 0 (measured on 6.18). So every job cgroup gets a rule that never binds
+// on every disk, and a real iops limit replaces it for its device. The
+// kernel keeps iops limits as unsigned int with UINT_MAX meaning "no rule"
+// (writing it, 0 or anything larger removes the rule), so UINT_MAX - 1 is the
+// largest limit that still counts.
+constexpr uint64_t kCountingIops = 4294967294;
+
+constexpr uint64_t kCfsPeriodUs = 100000;
+// The kernel refuses a CFS quota below 1 ms.
+constexpr uint64_t kMinCfsQuotaUs = 1000;
+
+bool has(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+const ProcCgroup* entry_of(const std::vector<ProcCgroup>& entries, std::string_view controller) {
+  for (const ProcCgroup& entry : entries) {
+    if (has(entry.controllers, controller)) return &entry;
+  }
+  return nullptr;
+}
+
+std::string in_order(const std::vector<std::string>& present, bool want_present) {
+  std::vector<std::string> out;
+  for (std::string_view name : kWanted) {
+    if (has(present, name) == want_present) out.emplace_back(name);
+  }
+  return join_controllers(out);
+}
+
+std::optional<std::string> read(const fs::path* dir, const char* file) {
+  if (!dir) return std::nullopt;
+  return read_text(*dir / file);
+}
+
+std::optional<uint64_t> read_number(const fs::path* dir, const char* file) {
+  if (!dir) return std::nullopt;
+  return read_u64_file(*dir / file);
+}
+
+void add_error(std::vector<std::string>& errors, const Status& status) {
+  if (!status) errors.push_back(status.error().message);
+}
+
+std::string no_hierarchy(std::string_view controller, std::string_view limit) {
+  return fmt::format("no cgroup v1 {} hierarchy: the {} limit cannot be applied", controller,
+                     limit);
+}
+
+void set_iops(const fs::path& blkio, DeviceNumber device, uint64_t iops,
+              std::vector<std::string>& errors) {
+  std::string rule = fmt::format("{}:{} {}", device.major, device.minor, iops);
+  add_error(errors, write_file(blkio / "blkio.throttle.read_iops_device", rule));
+  add_error(errors, write_file(blkio / "blkio.throttle.write_iops_device", rule));
+}
+
+// _recursive includes the job's own child cgroups, should it make any.
+std::optional<ReadWrite> read_blkio(const fs::path* blkio, const std::string& file) {
+  auto text = read(blkio, (file + "_recursive").c_str());
+  if (!text) text = read(blkio, file.c_str());
+  if (!text) return std::nullopt;
+  return parse_blkio_read_write(*text);
+}
+
+void read_cpu(const fs::path* cpuacct, CgroupUsage& usage) {
+  constexpr double kNanos = 1e9;
+  if (auto total = read_number(cpuacct, "cpuacct.usage")) {
+    usage.cpu_seconds = static_cast<double>(*total) / kNanos;
+  }
+  auto user = read_number(cpuacct, "cpuacct.usage_user");
+  auto system = read_number(cpuacct, "cpuacct.usage_sys");
+  if (user && system) {
+    usage.user_seconds = static_cast<double>(*user) / kNanos;
+    usage.system_seconds = static_cast<double>(*system) / kNanos;
+    return;
+  }
+  // Kernels before 4.7 have only cpuacct.stat, in USER_HZ ticks.
+  auto stat = parse_cpuacct_stat(read(cpuacct, "cpuacct.stat").value_or(""));
+  long ticks = ::sysconf(_SC_CLK_TCK);
+  if (!stat || ticks <= 0) return;
+  usage.user_seconds = static_cast<double>(stat->user_ticks) / static_cast<double>(ticks);
+  usage.system_seconds = static_cast<double>(stat->system_ticks) / static_cast<double>(ticks);
+}
+
+}  // namespace
+
+Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name,
+                              bool cpu_limits) {
+  std::vector<ProcCgroup> entries = read_proc_cgroups(roots);
+  RunLayout layout;
+  layout.version = 1;
+  std::vector<std::string> present;
+  std::string where;
+  for (const Mount& mount : read_mounts(roots)) {
+    if (mount.fs_type != "cgroup") continue;
+    std::vector<std::string> controllers;
+    for (std::string_view name : kWanted) {
+      if (has(mount.super_options, name) && !has(present, name)) controllers.emplace_back(name);
+    }
+    bool only_cpu = controllers.size() == 1 && controllers.front() == "cpu";
+    if (controllers.empty() || (only_cpu && !cpu_limits)) continue;
+    const ProcCgroup* entry = entry_of(entries, controllers.front());
+    OwnCgroup own = own_cgroup(roots, mount, entry ? entry->path : mount.root);
+    if (has(controllers, "memory") || where.empty()) {
+      where = (own.path == "/" ? "" : own.path) + "/" + run_name;
+    }
+    present.insert(present.end(), controllers.begin(), controllers.end());
+    layout.runs.push_back({own.dir / run_name, std::move(controllers)});
+  }
+  if (layout.runs.empty()) {
+    return make_error(
+        "no cgroup v1 hierarchy of {} is mounted (see /proc/self/mountinfo)",
+        join_controllers(std::vector<std::string>(std::begin(kWanted), std::end(kWanted))));
+  }
+  CreatedDirs made;
+  for (const CgroupPlace& run : layout.runs) {
+    // Our own name exists only if an earlier run of this same process left it.
+    if (int error = made.make(run.dir, /*existing_ok=*/true)) return mkdir_error(run.dir, error);
+  }
+  made.release();
+  for (std::string_view name : kWanted) {
+    if (!has(present, name) && (name != "cpu" || cpu_limits)) layout.missing.emplace_back(name);
+  }
+  layout.description = fmt::format("cgroup v1 ({}) under {}", in_order(present, true), where);
+  return layout;
+}
+
+void v1_prepare_job(const std::vector<CgroupPlace>& places,
+                    const std::vector<DeviceNumber>& disks) {
+  const fs::path* blkio = find_place(places, "blkio");
+  if (!blkio) return;
+  std::vector<std::string> errors;
+  for (DeviceNumber disk : disks) {
+    set_iops(*blkio, disk, kCountingIops, errors);
+  }
+  for (const std::string& error : errors) {
+    log::get("cgroup")->debug("blkio counting rule: {}", error);
+  }
+}
+
+Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits) {
+  std::vector<std::string> errors;
+  if (limits.memory) {
+    if (const fs::path* memory = find_place(places, "memory")) {
+      std::string bytes = fmt::format("{}", *limits.memory);
+      add_error(errors, write_file(*memory / "memory.limit_in_bytes", bytes));
+      // Without swap accounting there is no memsw file, and swap is not
+      // limited. memsw must stay >= the memory limit: memory goes first.
+      if (file_exists(*memory / "memory.memsw.limit_in_bytes")) {
+        add_error(errors, write_file(*memory / "memory.memsw.limit_in_bytes", bytes));
+      }
+    } else {
+      errors.push_back(no_hierarchy("memory", "memory"));
+    }
+  }
+  if (limits.cpu) {
+    if (const fs::path* cpu = find_place(places, "cpu")) {
+      uint64_t quota = std::max<uint64_t>(kMinCfsQuotaUs, limits.cpu->millis() * 100);
+      add_error(errors, write_file(*cpu / "cpu.cfs_period_us", fmt::format("{}", kCfsPeriodUs)));
+      add_error(errors, write_file(*cpu / "cpu.cfs_quota_us", fmt::format("{}", quota)));
+    } else {
+      errors.push_back(no_hierarchy("cpu", "cpu"));
+    }
+  }
+  if (limits.iops) {
+    const fs::path* blkio = find_place(places, "blkio");
+    if (!blkio) {
+      errors.push_back(no_hierarchy("blkio", "iops"));
+    } else if (!limits.io_device) {
+      errors.emplace_back("the iops limit has no device to apply to");
+    } else if (*limits.iops == 0 || *limits.iops >= kCountingIops) {
+      errors.push_back(
+          fmt::format("iops limit {} is out of range (1 to {})", *limits.iops, kCountingIops - 1));
+    } else {
+      set_iops(*blkio, *limits.io_device, *limits.iops, errors);
+    }
+  }
+  return join_errors(errors);
+}
+
+CgroupUsage v1_usage(const std::vector<CgroupPlace>& places) {
+  CgroupUsage usage;
+  const fs::path* memory = find_place(places, "memory");
+  if (auto peak = read_number(memory, "memory.max_usage_in_bytes")) usage.peak_memory = *peak;
+  if (auto oom = parse_oom_control(read(memory, "memory.oom_control").value_or(""))) {
+    // Before oom_kill existed, being in an OOM right now is all we can see.
+    usage.oom_kills = oom->oom_kill.value_or(oom->under_oom ? 1 : 0);
+  }
+  read_cpu(find_place(places, "cpuacct"), usage);
+  const fs::path* blkio = find_place(places, "blkio");
+  if (auto ops = read_blkio(blkio, "blkio.throttle.io_serviced")) {
+    usage.read_ops = ops->read;
+    usage.write_ops = ops->write;
+  }
+  if (auto bytes = read_blkio(blkio, "blkio.throttle.io_service_bytes")) {
+    usage.read_bytes = bytes->read;
+    usage.write_bytes = bytes->write;
+  }
+  return usage;
+}
+
+std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places) {
+  auto nanos = read_number(find_place(places, "cpuacct"), "cpuacct.usage");
+  if (!nanos) return std::nullopt;
+  return static_cast<double>(*nanos) / 1e9;
+}
+
+std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places) {
+  return read_number(find_place(places, "memory"), "memory.usage_in_bytes");
+}
+
+Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen) {
+  const fs::path* freezer = find_place(places, "freezer");
+  if (!freezer) return make_error("no cgroup v1 freezer hierarchy: cannot freeze or thaw");
+  return write_file(*freezer / "freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
+}  // namespace wp::platform::detail

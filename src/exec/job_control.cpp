@@ -1,0 +1,124 @@
+#include "exec/job_control.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "util/log.h"
+
+namespace wp::exec {
+
+const char* to_string(Enforce enforce) {
+  switch (enforce) {
+    case Enforce::None:
+      return "none";
+    case Enforce::Memory:
+      return "memory";
+    case Enforce::All:
+      return "all";
+  }
+  return "unknown";
+}
+
+JobControl::JobControl(const ControlOptions& options, const std::filesystem::path& run_dir)
+    : options_(options) {
+  auto log = log::get("run");
+  auto run = platform::CgroupRun::create({options.cgroups, {}, options.enforce == Enforce::All});
+  if (!run) {
+    measurement_ = "procfs: " + run.error().message;
+    // Said once a run, at info: most non-root users have no delegated
+    // cgroup, and this is how wp works for them, not a fault.
+    log->info("jobs are measured from /proc{}: {}",
+              options.enforce == Enforce::None ? "" : " and not held to limits",
+              run.error().message);
+    return;
+  }
+  size_t stale = run->clean_stale();
+  if (stale > 0) log->info("removed the cgroups of {} earlier wp run(s) that died", stale);
+  measurement_ = run->describe();
+  if (!run->missing().empty()) {
+    log->debug("cgroup controllers not available: {}", fmt::join(run->missing(), ", "));
+  }
+  log->debug("jobs are measured by {}", measurement_);
+  run_.emplace(std::move(*run));
+  if (options.enforce == Enforce::All) io_device_ = platform::disk_of(run_dir);
+}
+
+std::vector<std::filesystem::path> JobControl::cgroup_dirs() const {
+  return run_ ? run_->dirs() : std::vector<std::filesystem::path>{};
+}
+
+bool JobControl::offers(std::string_view controller) const {
+  const std::vector<std::string>& missing = run_->missing();
+  return std::find(missing.begin(), missing.end(), controller) == missing.end();
+}
+
+// What will be enforced, as far as the controllers found allow.
+std::string JobControl::enforcement() const {
+  if (!run_ || options_.enforce == Enforce::None) return "none";
+  std::vector<std::string> parts;
+  parts.push_back(offers("memory")
+                      ? fmt::format("memory (admitted x {:g})", options_.memory_headroom)
+                      : "memory not enforced (no memory controller)");
+  if (options_.enforce == Enforce::All) {
+    parts.push_back(offers("cpu") ? "cpu (declared cores)"
+                                  : "cpu not enforced (no cpu controller)");
+    std::string io = run_->version() == 1 ? "blkio" : "io";
+    if (!io_device_) {
+      parts.push_back("iops not enforced (no block device behind the run directory)");
+    } else if (!offers(io)) {
+      parts.push_back("iops not enforced (no " + io + " controller)");
+    } else {
+      parts.push_back(
+          fmt::format("iops (declared, on device {}:{})", io_device_->major, io_device_->minor));
+    }
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+report::Limits JobControl::limits_for(const Resources& admitted) const {
+  report::Limits limits;
+  if (options_.enforce == Enforce::None) return limits;
+  if (admitted.memory > 0) {
+    double limit = std::ceil(static_cast<double>(admitted.memory) * options_.memory_headroom);
+    limits.memory = static_cast<Bytes>(limit);
+  }
+  if (options_.enforce != Enforce::All) return limits;
+  if (admitted.cpu.millis() > 0) limits.cpu = admitted.cpu;
+  if (io_device_ && admitted.iops > 0 && admitted.iops != Resources::kUnlimited) {
+    limits.iops = admitted.iops;
+  }
+  return limits;
+}
+
+AttemptMeter JobControl::meter_for(const std::string& stem, int attempt, const Resources& admitted,
+                                   report::Limits& limits) {
+  limits = {};
+  if (!run_) return AttemptMeter();
+  auto cgroup = run_->create_job(fmt::format("{}-{}", stem, attempt));
+  if (!cgroup) {
+    if (!warned_) {
+      log::get("run")->warn("{}; measuring such jobs from /proc", cgroup.error().message);
+      warned_ = true;
+    }
+    return AttemptMeter();
+  }
+  report::Limits wanted = limits_for(admitted);
+  // One limit at a time, so the record shows exactly those in force. One
+  // that cannot be applied runs the job without it (better than not at
+  // all), said once a run.
+  auto apply = [&](platform::JobLimits one, std::string_view kind) {
+    Status applied = cgroup->apply(one);
+    if (!applied && warned_kinds_.insert(std::string(kind)).second) {
+      log::get("run")->warn("cannot enforce {} limits: {}", kind, applied.error().message);
+    }
+    return static_cast<bool>(applied);
+  };
+  if (wanted.memory && apply({wanted.memory, {}, {}, {}}, "memory")) limits.memory = wanted.memory;
+  if (wanted.cpu && apply({{}, wanted.cpu, {}, {}}, "cpu")) limits.cpu = wanted.cpu;
+  if (wanted.iops && apply({{}, {}, wanted.iops, io_device_}, "iops")) limits.iops = wanted.iops;
+  return AttemptMeter(std::move(*cgroup), run_->version());
+}
+
+}  // namespace wp::exec

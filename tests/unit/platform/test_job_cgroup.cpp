@@ -1,0 +1,470 @@
+// Job cgroups on this machine's real cgroups: they need root and the
+// hierarchy in question, and are skipped with a warning elsewhere. Children
+// are forked from the test and enter the job's cgroup through procs_fds()
+// exactly as wp's spawn does.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+#include <catch2/catch.hpp>
+
+#include "platform/job_cgroup.h"
+#include "platform/linux/job_cgroup_internal.h"
+
+using namespace wp;
+using namespace wp::platform;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr Bytes kMiB = Bytes{1} << 20;
+
+// The one place that decides whether a real-cgroup test can run here.
+bool real_cgroups_available(CgroupMode mode) {
+  if (::geteuid() != 0) {
+    WARN("skipped: real job cgroups need root");
+    return false;
+  }
+  HostRoots roots;
+  bool mounted = false;
+  if (mode == CgroupMode::V1) {
+    mounted = detail::v1_memory_mounted(roots);
+  } else {
+    for (const detail::Mount& mount : detail::read_mounts(roots)) {
+      if (mount.fs_type == "cgroup2") mounted = true;
+    }
+  }
+  if (!mounted) {
+    WARN("skipped: no " << (mode == CgroupMode::V1 ? "cgroup v1 memory hierarchy" : "cgroup2")
+                        << " mounted here");
+  }
+  return mounted;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A forked child, killed and reaped on scope exit unless waited for.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  Child& operator=(Child&&) = delete;
+  ~Child() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  // The wait status, or -1 when it has not ended within `limit`.
+  int wait(std::chrono::milliseconds limit = 5000ms) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// Makes the test the reaper of orphans for its scope, so a killed
+// double-forked grandchild comes back to be reaped (as it does to wp).
+class SubreaperScope {
+ public:
+  SubreaperScope() { ::prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L); }
+  ~SubreaperScope() { ::prctl(PR_SET_CHILD_SUBREAPER, 0L, 0L, 0L, 0L); }
+  SubreaperScope(const SubreaperScope&) = delete;
+  SubreaperScope& operator=(const SubreaperScope&) = delete;
+  SubreaperScope(SubreaperScope&&) = delete;
+  SubreaperScope& operator=(SubreaperScope&&) = delete;
+};
+
+// Forks a child that enters `job` (writing "0" into every procs fd, as
+// spawn does between fork and exec) and runs `body`. Exit status 120: it
+// could not enter.
+Child fork_into(const JobCgroup& job, const std::function<int()>& body) {
+  std::vector<int> fds = job.procs_fds();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (int fd : fds) {
+      if (::write(fd, "0", 1) != 1) ::_exit(120);
+    }
+    ::_exit(body());
+  }
+  REQUIRE(pid > 0);
+  return Child(pid);
+}
+
+double process_cpu_seconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+void burn_cpu(double seconds) {
+  double until = process_cpu_seconds() + seconds;
+  volatile uint64_t sink = 0;
+  while (process_cpu_seconds() < until) {
+    for (int i = 0; i < 10000; ++i)
+      sink = sink + static_cast<uint64_t>(i);
+  }
+}
+
+// mmap, not malloc: the sanitizers' allocator would add shadow memory.
+void touch_memory(Bytes bytes) {
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) ::_exit(121);
+  auto* pages = static_cast<volatile char*>(memory);
+  for (Bytes offset = 0; offset < bytes; offset += 4096)
+    pages[offset] = 1;
+}
+
+// A 256 KiB file on a disk, removed on scope exit.
+class DiskFile {
+ public:
+  DiskFile() : path_(fs::temp_directory_path() / fmt::format("wp-cgroup-io-{}", ::getpid())) {
+    std::string block(size_t{256} * 1024, 'x');
+    std::ofstream(path_) << block;
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) ::fsync(fd), ::close(fd);
+  }
+  ~DiskFile() { ::unlink(path_.c_str()); }
+  DiskFile(const DiskFile&) = delete;
+  DiskFile& operator=(const DiskFile&) = delete;
+  DiskFile(DiskFile&&) = delete;
+  DiskFile& operator=(DiskFile&&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// 64 reads of 4 KiB with O_DIRECT: 64 block I/Os that no page cache absorbs.
+bool direct_reads(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC);
+  if (fd < 0) return false;
+  void* buffer = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  bool ok = buffer != MAP_FAILED;
+  for (off_t i = 0; ok && i < 64; ++i)
+    ok = ::pread(fd, buffer, 4096, i * 4096) == 4096;
+  ::close(fd);
+  return ok;
+}
+
+// A grandchild that calls setsid() (out of the job's process group and
+// session) and sleeps; its pid comes back through a pipe.
+pid_t start_escaped_grandchild(const JobCgroup& job, std::optional<Child>& child) {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  child.emplace(fork_into(job, [&] {
+    ::close(pipe_fds[0]);
+    if (::fork() == 0) {
+      ::setsid();
+      pid_t self = ::getpid();
+      if (::write(pipe_fds[1], &self, sizeof self) != sizeof self) ::_exit(1);
+      ::close(pipe_fds[1]);
+      while (true)
+        ::pause();
+    }
+    ::close(pipe_fds[1]);
+    while (true)
+      ::pause();
+    return 0;
+  }));
+  ::close(pipe_fds[1]);
+  pid_t grandchild = 0;
+  ssize_t got = ::read(pipe_fds[0], &grandchild, sizeof grandchild);
+  ::close(pipe_fds[0]);
+  REQUIRE(got == static_cast<ssize_t>(sizeof grandchild));
+  return grandchild;
+}
+
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 2000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// Kills the escaped grandchild through the job and checks both died of it.
+void check_kill(JobCgroup& job) {
+  SubreaperScope reaper;
+  std::optional<Child> child;
+  pid_t grandchild = start_escaped_grandchild(job, child);
+  Child orphan(grandchild);
+  CHECK(job.populated());
+  CHECK(job.kill() >= 2u);
+  int status = child->wait();
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  int orphan_status = orphan.wait();
+  CHECK(WIFSIGNALED(orphan_status));
+  CHECK(WTERMSIG(orphan_status) == SIGKILL);
+  CHECK(eventually([&] { return !job.populated(); }));
+  CHECK(job.kill() == 0u);
+}
+
+bool all_gone(const std::vector<fs::path>& dirs) {
+  for (const fs::path& dir : dirs) {
+    if (fs::exists(dir)) return false;
+  }
+  return true;
+}
+
+// Removes a directory made by the test itself on scope exit.
+class DirGuard {
+ public:
+  explicit DirGuard(fs::path dir) : dir_(std::move(dir)) { fs::create_directory(dir_); }
+  ~DirGuard() { ::rmdir(dir_.c_str()); }
+  DirGuard(const DirGuard&) = delete;
+  DirGuard& operator=(const DirGuard&) = delete;
+  DirGuard(DirGuard&&) = delete;
+  DirGuard& operator=(DirGuard&&) = delete;
+
+ private:
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_CASE("real v1: a job's tree is measured, limited and killed", "[job_cgroup][root]") {
+  if (!real_cgroups_available(CgroupMode::V1)) return;
+  auto run = CgroupRun::create({CgroupMode::V1, {}});
+  REQUIRE(run.ok());
+  INFO(run->describe());
+  CHECK(run->version() == 1);
+  CHECK_THAT(run->describe(), Catch::StartsWith("cgroup v1 (memory, cpu, cpuacct"));
+  auto job = run->create_job("measure me");
+  REQUIRE(job.ok());
+  CHECK(job->name() == "measure_me");
+  CHECK(job->dirs().size() == run->dirs().size());
+  CHECK(job->procs_fds().size() == run->dirs().size());
+
+  SECTION("peak memory, CPU and block I/O of a child that exited") {
+    DiskFile file;
+    bool can_read_disk = disk_of(file.path()) && direct_reads(file.path());
+    Child child = fork_into(*job, [&] {
+      touch_memory(64 * kMiB);
+      burn_cpu(0.3);
+      if (can_read_disk && !direct_reads(file.path())) return 122;
+      return 0;
+    });
+    int status = child.wait(10000ms);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    CgroupUsage usage = job->usage();
+    REQUIRE(usage.peak_memory);
+    CHECK(*usage.peak_memory >= 64 * kMiB * 9 / 10);
+    CHECK(*usage.peak_memory <= 64 * kMiB * 11 / 10 + 16 * kMiB);
+    REQUIRE(usage.cpu_seconds);
+    CHECK(*usage.cpu_seconds >= 0.29);
+    CHECK(*usage.cpu_seconds <= 1.0);
+    REQUIRE(usage.user_seconds);
+    REQUIRE(usage.system_seconds);
+    CHECK(*usage.user_seconds + *usage.system_seconds == Approx(*usage.cpu_seconds).margin(0.1));
+    CHECK(job->cpu_seconds() == usage.cpu_seconds);
+    CHECK(usage.oom_kills == 0u);
+    if (can_read_disk) {
+      // Counted only thanks to the rule create_job put on every disk.
+      REQUIRE(usage.read_ops);
+      CHECK(*usage.read_ops >= 64u);
+      CHECK(*usage.read_bytes >= uint64_t{64} * 4096);
+    } else {
+      WARN("block I/O counting not checked: no disk with O_DIRECT under the temp directory");
+    }
+    CHECK_FALSE(job->populated());
+  }
+
+  SECTION("limits reach the kernel's files") {
+    JobLimits limits;
+    limits.memory = 256 * kMiB;
+    limits.cpu = Cores::from_millis(500);
+    limits.iops = 1000;
+    limits.io_device = disk_of("/");
+    if (!limits.io_device) limits.iops.reset();
+    Status applied = job->apply(limits);
+    INFO((applied.ok() ? "" : applied.error().message));
+    REQUIRE(applied.ok());
+    const fs::path* memory = nullptr;
+    std::vector<fs::path> dirs = job->dirs();
+    for (const fs::path& dir : dirs) {
+      if (fs::exists(dir / "memory.limit_in_bytes")) memory = &dir;
+      if (fs::exists(dir / "cpu.cfs_quota_us")) {
+        CHECK(read_file(dir / "cpu.cfs_quota_us") == "50000\n");
+      }
+      if (limits.io_device && fs::exists(dir / "blkio.throttle.read_iops_device")) {
+        CHECK_THAT(read_file(dir / "blkio.throttle.read_iops_device"),
+                   Catch::Contains(fmt::format("{}:{} 1000", limits.io_device->major,
+                                               limits.io_device->minor)));
+      }
+    }
+    REQUIRE(memory);
+    CHECK(read_file(*memory / "memory.limit_in_bytes") == "268435456\n");
+  }
+
+  SECTION("kill() reaches a double-forked grandchild that called setsid()") {
+    check_kill(*job);
+    REQUIRE(job->freeze(true).ok());
+    REQUIRE(job->freeze(false).ok());
+  }
+
+  std::vector<fs::path> dirs = job->dirs();
+  Status removed = job->remove();
+  INFO((removed.ok() ? "" : removed.error().message));
+  CHECK(removed.ok());
+  CHECK(all_gone(dirs));
+}
+
+TEST_CASE("real v1: clean_stale removes a dead run and leaves a live one", "[job_cgroup][root]") {
+  if (!real_cgroups_available(CgroupMode::V1)) return;
+  // pid 999999 is above any pid_max this test meets; pid 1 lives.
+  REQUIRE_FALSE(fs::exists("/proc/999999"));
+  auto init_start = detail::process_start_time("/proc", "1");
+  REQUIRE(init_start);
+  std::vector<fs::path> run_dirs;
+  {
+    auto run = CgroupRun::create({CgroupMode::V1, {}});
+    REQUIRE(run.ok());
+    run_dirs = run->dirs();
+    std::vector<std::unique_ptr<DirGuard>> guards;
+    std::vector<fs::path> stale;
+    std::vector<fs::path> live;
+    for (const fs::path& dir : run->dirs()) {
+      stale.push_back(dir.parent_path() / "wp-999999-1");
+      live.push_back(dir.parent_path() / fmt::format("wp-1-{}", *init_start));
+      guards.push_back(std::make_unique<DirGuard>(stale.back()));
+      guards.push_back(std::make_unique<DirGuard>(stale.back() / "job-1"));
+      guards.push_back(std::make_unique<DirGuard>(live.back()));
+    }
+    // Other runs that died here (a crashed test) may be cleaned up too.
+    CHECK(run->clean_stale() >= 1u);
+    CHECK(all_gone(stale));
+    for (const fs::path& dir : live)
+      CHECK(fs::exists(dir));
+    for (const fs::path& dir : run->dirs())
+      CHECK(fs::exists(dir));
+    // Guards go first (the live fake), then the run.
+  }
+  CHECK(all_gone(run_dirs));
+}
+
+TEST_CASE("real v2: the unified hierarchy without controllers", "[job_cgroup][root]") {
+  if (!real_cgroups_available(CgroupMode::V2)) return;
+  auto run = CgroupRun::create({CgroupMode::V2, {}});
+  REQUIRE(run.ok());
+  INFO(run->describe());
+  CHECK(run->version() == 2);
+  std::vector<fs::path> run_dirs = run->dirs();
+  REQUIRE(run_dirs.size() == 1u);
+  auto job = run->create_job("v2 job");
+  REQUIRE(job.ok());
+  REQUIRE(job->procs_fds().size() == 1u);
+  const auto& missing = run->missing();
+  bool has_memory = std::find(missing.begin(), missing.end(), "memory") == missing.end();
+
+  SECTION("CPU and membership") {
+    Child child = fork_into(*job, [] {
+      burn_cpu(0.2);
+      return 0;
+    });
+    REQUIRE(WIFEXITED(child.wait()));
+    auto seconds = job->cpu_seconds();
+    REQUIRE(seconds);
+    CHECK(*seconds >= 0.19);
+    CHECK(*seconds <= 1.0);
+    CgroupUsage usage = job->usage();
+    CHECK(usage.cpu_seconds == seconds);
+    if (has_memory) {
+      CHECK(usage.peak_memory);
+    } else {
+      // No memory controller for the jobs (this machine's unified hierarchy
+      // offers only hugetlb): the figures are unknown, not 0.
+      CHECK_FALSE(usage.peak_memory);
+      CHECK_FALSE(job->memory_current());
+    }
+  }
+
+  SECTION("kill() through cgroup.kill reaches an escaped grandchild") {
+    check_kill(*job);
+  }
+
+  std::vector<fs::path> dirs = job->dirs();
+  CHECK(job->remove().ok());
+  CHECK(all_gone(dirs));
+}
+
+TEST_CASE("real: a run's end removes the job cgroups it still has", "[job_cgroup][root]") {
+  for (CgroupMode mode : {CgroupMode::V1, CgroupMode::V2}) {
+    if (!real_cgroups_available(mode)) continue;
+    std::vector<fs::path> run_dirs;
+    std::vector<fs::path> job_dirs;
+    {
+      auto run = CgroupRun::create({mode, {}});
+      REQUIRE(run.ok());
+      run_dirs = run->dirs();
+      auto job = run->create_job("left over");
+      REQUIRE(job.ok());
+      job_dirs = job->dirs();
+      Child child = fork_into(*job, [] {
+        while (true)
+          ::pause();
+        return 0;
+      });
+      CHECK(eventually([&] { return job->populated(); }));
+      // The job outlives the run object: the run kills and removes it.
+      JobCgroup survivor = std::move(*job);
+      { CgroupRun ending = std::move(*run); }
+      CHECK(all_gone(job_dirs));
+      CHECK(all_gone(run_dirs));
+      int status = child.wait();
+      CHECK(WIFSIGNALED(status));
+    }
+  }
+}
+
+TEST_CASE("real: kill_and_remove_cgroup_dirs cleans up for a dead wp", "[job_cgroup][root]") {
+  if (!real_cgroups_available(CgroupMode::V1)) return;
+  auto run = CgroupRun::create({CgroupMode::V1, {}});
+  REQUIRE(run.ok());
+  auto job = run->create_job("orphaned");
+  REQUIRE(job.ok());
+  Child child = fork_into(*job, [] {
+    while (true)
+      ::pause();
+    return 0;
+  });
+  CHECK(eventually([&] { return job->populated(); }));
+  std::vector<fs::path> run_dirs = run->dirs();
+  kill_and_remove_cgroup_dirs(run_dirs);
+  int status = child.wait();
+  CHECK(WIFSIGNALED(status));
+  CHECK(all_gone(run_dirs));
+}
