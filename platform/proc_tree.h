@@ -61,6 +61,11 @@ class ProcTreeMeter {
   std::chrono::steady_clock::time_point next_sample() const { return next_; }
   // The final figures, with the main process's rusage from wait4.
   TreeUsage finish(const struct rusage& main_usage) const;
+  // Sends `signal` to every process any sample found in the tree that is
+  // still the same process (same start time): a daemon that escaped the
+  // job's process group is still the job's if a sample saw it. Returns how
+  // many were signalled.
+  size_t signal_members(int signal) const;
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;
@@ -97,7 +102,8 @@ class ProcTreeMeter {
   TimePoint started_;
   TimePoint next_;
   std::chrono::milliseconds interval_;
-  SeenMap seen_;       // the members of the last sample
+  SeenMap seen_;                              // the members of the last sample
+  std::unordered_map<pid_t, uint64_t> ever_;  // every member any sample saw: start ticks
   Counters departed_;  // what departed members did that no surviving member absorbed
   Counters total_;     // the tree's running total: never decreases
   std::optional<std::pair<TimePoint, uint64_t>> rate_anchor_;  // when, and total CPU ticks then

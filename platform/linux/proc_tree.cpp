@@ -31,6 +31,7 @@
 // an upper bound of what the tree holds, the peak of it the figure we keep.
 #include "platform/proc_tree.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -201,12 +202,25 @@ ProcTreeMeter::ProcTreeMeter(pid_t root, std::filesystem::path proc)
       next_(started_),
       interval_(kFirstInterval) {}
 
+size_t ProcTreeMeter::signal_members(int signal) const {
+  size_t signalled = 0;
+  for (const auto& [pid, start] : ever_) {
+    auto text = detail::read_text(proc_ / std::to_string(pid) / "stat");
+    std::optional<ProcStat> now = text ? parse_stat(*text) : std::nullopt;
+    // A pid the kernel gave to another process since is not ours to kill.
+    if (now && now->start_ticks == start && ::kill(pid, signal) == 0) ++signalled;
+  }
+  return signalled;
+}
+
 TreeSample ProcTreeMeter::sample(TimePoint now) {
   TreeSample result;
   SeenMap current = read_tree(result.rss);
   size_t departed = account_departed(current);
   bool changed = departed > 0 || current.size() != seen_.size();
   seen_ = std::move(current);
+  for (const auto& [pid, seen] : seen_)
+    ever_[pid] = seen.start_ticks;
 
   Counters total = departed_;
   for (const auto& [pid, seen] : seen_)

@@ -76,6 +76,9 @@ size_t AttemptMeter::kill_all() {
   size_t found = 0;
   if (pid_ > 0 && ::kill(-pid_, SIGKILL) == 0) ++found;
   if (cgroup_) found += cgroup_->kill();
+  // Without a cgroup, what the samples saw of the tree: an escaped daemon
+  // goes with its job, not only at the end of the run (stop_orphans).
+  if (tree_) found += tree_->signal_members(SIGKILL);
   return found;
 }
 

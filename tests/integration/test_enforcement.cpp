@@ -192,7 +192,8 @@ TEST_CASE("enforcement: a double-forked daemon does not survive its job's timeou
       INFO(run.describe());
       CHECK(run.exit_code == 1);
       CHECK(contains(run.err, "forks: timed out"));
-      // Without cgroups the subreaper finds it at the end of the run.
+      // Without a cgroup, a daemon that left the tree before a sample saw
+      // it is found by the subreaper at the end of the run.
       CHECK(dies(daemon));
     }
   }

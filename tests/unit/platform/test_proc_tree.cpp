@@ -1,6 +1,7 @@
 // ProcTreeMeter against /proc trees that each test writes under a scratch
 // directory (so files can change between samples), with a hand-held clock;
 // and once against the real /proc, on a child and grandchild of the test.
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -492,4 +493,39 @@ TEST_CASE("proc tree: a real child and grandchild holding 32 MiB each", "[proc_t
   CHECK(result.peak_rss >= static_cast<Bytes>(usage.ru_maxrss) * 1024);
   CHECK(result.samples >= 5);
   CHECK(result.cpu_seconds >= result.user_seconds + result.system_seconds - 1e-9);
+}
+
+TEST_CASE("proc tree: signal_members reaches a member that left the process group", "[proc_tree]") {
+  // A child that moved to a session of its own: no longer in the root's
+  // process group, still the job's because a sample saw it in the tree.
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  pid_t root = ::fork();
+  REQUIRE(root >= 0);
+  if (root == 0) {
+    ::setpgid(0, 0);
+    pid_t escaper = ::fork();
+    if (escaper == 0) {
+      ::setsid();
+      ssize_t ignored = ::write(ready[1], "x", 1);
+      (void)ignored;
+      ::pause();
+      ::_exit(0);
+    }
+    ::pause();
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  ::close(ready[0]);
+  wp::platform::ProcTreeMeter meter(root);
+  wp::platform::TreeSample seen = meter.sample();
+  CHECK(seen.processes == 2);
+  ::kill(root, SIGKILL);
+  ::waitpid(root, nullptr, 0);
+  // Orphaned and in its own session, the escaper is out of the tree now...
+  CHECK(meter.sample().processes == 0);
+  // ...but the samples saw it: it is the only one left to signal.
+  CHECK(meter.signal_members(SIGKILL) == 1);
 }
