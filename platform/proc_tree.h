@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <utility>
@@ -50,12 +51,27 @@ struct TreeUsage {
   size_t samples = 0;
 };
 
+// One scan of every process's /proc/PID/stat: the links that tell each job's
+// tree. Scanning costs a read per process on the machine, so the meters
+// sampled at the same moment share one.
+class ProcessTable {
+ public:
+  static ProcessTable scan(const std::filesystem::path& proc = "/proc");
+
+ private:
+  friend class ProcTreeMeter;
+  struct Impl;
+  std::shared_ptr<const Impl> impl_;
+};
+
 class ProcTreeMeter {
  public:
   explicit ProcTreeMeter(pid_t root, std::filesystem::path proc = "/proc");
 
   // Reads the tree now and folds it into the running figures.
   TreeSample sample(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // The same from a table scanned at `now` (of this meter's /proc).
+  TreeSample sample(std::chrono::steady_clock::time_point now, const ProcessTable& table);
   // When to sample next: often at first (short jobs), then less, up to once
   // a second; every sample that finds the tree unchanged stretches it.
   std::chrono::steady_clock::time_point next_sample() const { return next_; }
@@ -90,7 +106,7 @@ class ProcTreeMeter {
   };
   using SeenMap = std::unordered_map<pid_t, Seen>;
 
-  SeenMap read_tree(Bytes& rss) const;
+  SeenMap read_tree(const ProcessTable& table, Bytes& rss) const;
   size_t account_departed(const SeenMap& current);
   void note_rate(TimePoint now);
   void schedule(TimePoint now, bool changed);

@@ -72,6 +72,10 @@ class Sampler {
   std::optional<Bytes> memory_available();
   std::optional<Pressure> memory_pressure();
   std::optional<Pressure> cgroup_memory_pressure();
+  // Reads cgroup_memory_pressure() from this cgroup v2 directory instead of
+  // this process's own: a run's cgroup holds every job, which wp's own
+  // cgroup may not (wp in "<run>/supervisor", or beside the run).
+  void use_pressure_of(std::filesystem::path cgroup_dir);
   std::optional<Bytes> cgroup_memory_headroom();  // cached with the memory interval
   std::optional<double> disk_ops_per_second();
   std::optional<double> network_bytes_per_second();

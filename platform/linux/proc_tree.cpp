@@ -213,9 +213,25 @@ size_t ProcTreeMeter::signal_members(int signal) const {
   return signalled;
 }
 
+struct ProcessTable::Impl {
+  std::unordered_map<pid_t, ProcStat> processes;
+};
+
+ProcessTable ProcessTable::scan(const fs::path& proc) {
+  auto impl = std::make_shared<Impl>();
+  impl->processes = scan_processes(proc);
+  ProcessTable table;
+  table.impl_ = std::move(impl);
+  return table;
+}
+
 TreeSample ProcTreeMeter::sample(TimePoint now) {
+  return sample(now, ProcessTable::scan(proc_));
+}
+
+TreeSample ProcTreeMeter::sample(TimePoint now, const ProcessTable& table) {
   TreeSample result;
-  SeenMap current = read_tree(result.rss);
+  SeenMap current = read_tree(table, result.rss);
   size_t departed = account_departed(current);
   bool changed = departed > 0 || current.size() != seen_.size();
   seen_ = std::move(current);
@@ -242,8 +258,8 @@ TreeSample ProcTreeMeter::sample(TimePoint now) {
 
 // The tree now, each member's counters raised to the highest seen for that
 // process; rss gets the members' summed resident memory.
-ProcTreeMeter::SeenMap ProcTreeMeter::read_tree(Bytes& rss) const {
-  std::unordered_map<pid_t, ProcStat> processes = scan_processes(proc_);
+ProcTreeMeter::SeenMap ProcTreeMeter::read_tree(const ProcessTable& table, Bytes& rss) const {
+  const std::unordered_map<pid_t, ProcStat>& processes = table.impl_->processes;
   SeenMap current;
   for (pid_t pid : tree_members(processes, root_)) {
     const ProcStat& stat = processes.at(pid);

@@ -154,6 +154,7 @@ struct Sampler::Impl {
   // memory.pressure of this process's cgroup on the unified hierarchy; empty
   // without one (cgroup v1 has no PSI files).
   std::filesystem::path cgroup_pressure_path() {
+    if (!pressure_dir.empty()) return pressure_dir / "memory.pressure";
     const detail::CgroupView& view = cgroups();
     if (view.unified.empty()) return {};
     return view.unified.front().dir / "memory.pressure";
@@ -227,6 +228,7 @@ struct Sampler::Impl {
   Cached<Pressure> cgroup_pressure;
   Cached<Bytes> headroom;
   std::optional<detail::CgroupView> cgroup_view;
+  std::filesystem::path pressure_dir;  // use_pressure_of(); empty: our own cgroup's
   Cached<double> disk;
   Counter disk_before;
   Cached<double> network;
@@ -255,6 +257,10 @@ std::optional<Pressure> Sampler::memory_pressure() {
 std::optional<Pressure> Sampler::cgroup_memory_pressure() {
   return impl_->cgroup_pressure.get(
       impl_->now(), [&] { return impl_->read_pressure(impl_->cgroup_pressure_path()); });
+}
+
+void Sampler::use_pressure_of(std::filesystem::path cgroup_dir) {
+  impl_->pressure_dir = std::move(cgroup_dir);
 }
 
 std::optional<Bytes> Sampler::cgroup_memory_headroom() {

@@ -79,6 +79,9 @@ void detach_child(int channel) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // A session of its own: `kill -9 -- -PGID` of wp's process group (how
+  // CI systems cancel a step) must not take the guard down with wp.
+  ::setsid();
   ::prctl(PR_SET_NAME, "wp-sentinel", 0, 0, 0);
 }
 

@@ -79,6 +79,7 @@ Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
 struct Checked {
   manifest::LoadResult loaded;
   Capacity capacity;
+  Bytes machine_memory = 0;  // MemTotal: more than can ever be available
 };
 
 Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
@@ -90,7 +91,9 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
   const manifest::CapacityLimits& manifest_caps =
       checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
   // Jobs run next to their manifest, so that is the filesystem whose IOPS count.
-  checked.capacity = resolve_capacity(probe_host(), manifest_caps, *flag_caps,
+  platform::HostCapacity host = probe_host();
+  checked.machine_memory = host.host_memory;
+  checked.capacity = resolve_capacity(host, manifest_caps, *flag_caps,
                                       stored_iops(db, std::filesystem::path(path).parent_path()));
   if (checked.loaded.manifest) {
     manifest::Diagnostics& errors = checked.loaded.errors;
@@ -188,6 +191,15 @@ int run_command(RunCommand& command) {
 
   const manifest::Manifest& manifest = *checked->loaded.manifest;
   const Capacity& capacity = checked->capacity;
+  Bytes reserve = command.options.pressure.reserve;
+  if (command.options.memory_guard != exec::GuardMode::Off && reserve >= checked->machine_memory) {
+    // The guard would hold admission for the whole run.
+    log->error(
+        "--memory-reserve {} is not below this machine's memory ({}); give less, or use "
+        "--memory-guard off",
+        format_bytes(reserve), format_bytes(checked->machine_memory));
+    return kExitUsage;
+  }
   if (manifest.jobs.empty()) log->warn("{} has no jobs; nothing to run", command.manifest);
   log->info("{} job{}; capacity {}", manifest.jobs.size(), manifest.jobs.size() == 1 ? "" : "s",
             format_resources(capacity.total));

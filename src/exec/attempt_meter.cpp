@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 namespace wp::exec {
@@ -41,7 +42,7 @@ void AttemptMeter::schedule(Clock::time_point now) {
   interval_ = std::min(kMaxInterval, interval_ * 2);
 }
 
-bool AttemptMeter::sample(Clock::time_point now) {
+bool AttemptMeter::sample(Clock::time_point now, const platform::ProcessTable* table) {
   std::optional<double> cpu;
   bool oom = false;
   if (cgroup_) {
@@ -52,7 +53,9 @@ bool AttemptMeter::sample(Clock::time_point now) {
   } else if (tree_) {
     // The tree meter keeps its own peak cores over windows long enough for
     // clock-tick counters; it samples on its own, adaptive schedule.
-    if (now >= tree_->next_sample()) last_rss_ = tree_->sample(now).rss;
+    if (now >= tree_->next_sample()) {
+      last_rss_ = table ? tree_->sample(now, *table).rss : tree_->sample(now).rss;
+    }
     next_ = tree_->next_sample();
     return false;
   }
@@ -118,10 +121,28 @@ report::Usage AttemptMeter::finish(const struct rusage& main_usage, double wall_
   // cgroup cannot count (a controller missing).
   double main_cpu = seconds(main_usage.ru_utime) + seconds(main_usage.ru_stime);
   if (!usage.cpu_seconds) usage.cpu_seconds = main_cpu;
+  // The total is the scheduler's exact count; the user/system split is
+  // sampled at clock ticks and may not add up to it: keep the split's
+  // proportions, scaled to the total, so that user + system = total.
+  if (usage.cpu_seconds && usage.user_seconds && usage.system_seconds) {
+    double split = *usage.user_seconds + *usage.system_seconds;
+    if (split > 0) {
+      usage.user_seconds = *usage.cpu_seconds * (*usage.user_seconds / split);
+      usage.system_seconds = *usage.cpu_seconds - *usage.user_seconds;
+    }
+  }
   if (usage.cpu_seconds && wall_seconds > 0) {
     usage.average_cores = *usage.cpu_seconds / wall_seconds;
     // A job shorter than one sampling interval: its average is its peak.
     usage.peak_cores = std::max(peak_cores_, *usage.average_cores);
+  }
+  // Microseconds and thousandths of a core: what the counters can tell.
+  for (std::optional<double>* value :
+       {&usage.cpu_seconds, &usage.user_seconds, &usage.system_seconds}) {
+    if (*value) **value = std::round(**value * 1e6) / 1e6;
+  }
+  for (std::optional<double>* value : {&usage.average_cores, &usage.peak_cores}) {
+    if (*value) **value = std::round(**value * 1e3) / 1e3;
   }
   return usage;
 }

@@ -31,9 +31,10 @@ class AttemptMeter {
   platform::JobCgroup* cgroup() { return cgroup_ ? &*cgroup_ : nullptr; }
 
   Clock::time_point next_sample() const { return next_; }
-  // Reads CPU (on /proc the whole tree) for peak cores. Returns true when
-  // the kernel's OOM killer has struck inside the job since it started.
-  bool sample(Clock::time_point now);
+  // Reads CPU (on /proc the whole tree, from `table`, a scan shared by the
+  // meters sampled now; required without a cgroup) for peak cores. Returns
+  // true when the kernel's OOM killer has struck inside the job.
+  bool sample(Clock::time_point now, const platform::ProcessTable* table = nullptr);
   // What the tree holds now: memory.current, or the sampled RSS.
   std::optional<Bytes> memory_now() const;
 

@@ -43,6 +43,29 @@ JobControl::JobControl(const ControlOptions& options, const std::filesystem::pat
   log->debug("jobs are measured by {}", measurement_);
   run_.emplace(std::move(*run));
   if (options.enforce == Enforce::All) io_device_ = platform::disk_of(run_dir);
+  warn_what_is_missing(run_dir);
+}
+
+// Said once, at the start: what the user asked for that this machine's
+// cgroups cannot do, and what to do about it.
+void JobControl::warn_what_is_missing(const std::filesystem::path& run_dir) const {
+  auto log = log::get("run");
+  if (!offers("memory")) {
+    log->warn(
+        "no memory controller in {}: jobs' memory is neither measured nor limited (--cgroup auto "
+        "picks the cgroup version that has one)",
+        measurement_);
+  }
+  if (options_.enforce != Enforce::All) return;
+  if (!offers("cpu")) log->warn("no cpu controller in {}: CPU is not limited", measurement_);
+  if (!io_device_) {
+    log->warn(
+        "no block device behind the run directory {}: IOPS are not limited (use --run-dir "
+        "on the disk the jobs use)",
+        run_dir.string());
+  } else if (!offers(run_->version() == 1 ? "blkio" : "io")) {
+    log->warn("no I/O controller in {}: IOPS are not limited", measurement_);
+  }
 }
 
 std::vector<std::filesystem::path> JobControl::cgroup_dirs() const {
@@ -52,6 +75,11 @@ std::vector<std::filesystem::path> JobControl::cgroup_dirs() const {
 bool JobControl::offers(std::string_view controller) const {
   const std::vector<std::string>& missing = run_->missing();
   return std::find(missing.begin(), missing.end(), controller) == missing.end();
+}
+
+std::optional<std::filesystem::path> JobControl::v2_run_dir() const {
+  if (!run_ || run_->version() != 2 || run_->dirs().empty()) return std::nullopt;
+  return run_->dirs().front();
 }
 
 // What will be enforced, as far as the controllers found allow.

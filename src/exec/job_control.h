@@ -41,6 +41,8 @@ class JobControl {
   bool has_cgroups() const { return run_.has_value(); }
   // The run's cgroup directories, for the sentinel to clean if wp dies.
   std::vector<std::filesystem::path> cgroup_dirs() const;
+  // The run's cgroup v2 directory, whose memory PSI covers every job.
+  std::optional<std::filesystem::path> v2_run_dir() const;
   const std::string& measurement() const { return measurement_; }
   std::string enforcement() const;
   // Removes the run's cgroups (also done by the destructor).
@@ -49,6 +51,7 @@ class JobControl {
  private:
   report::Limits limits_for(const Resources& admitted) const;
   bool offers(std::string_view controller) const;  // not in CgroupRun::missing()
+  void warn_what_is_missing(const std::filesystem::path& run_dir) const;
 
   ControlOptions options_;
   std::optional<platform::CgroupRun> run_;

@@ -50,11 +50,14 @@ sched::PressureDecision PressureWatch::check(size_t running, size_t suspended,
     }
     last_level_ = decision.verdict.level;
   }
-  if (!decision.admit && !holding_) {
+  // One hold per episode of pressure, however often a job ending lets the
+  // next one in.
+  bool pressured = decision.verdict.level != sched::PressureLevel::Normal;
+  if (pressured && !holding_) {
     ++counts.holds;
-    log->warn("not starting more jobs until memory pressure eases");
+    log->warn("until memory pressure eases, a job starts only when none is running");
   }
-  holding_ = !decision.admit;
+  holding_ = pressured;
   if (mode_ == GuardMode::Hold) {
     decision.act_on_youngest = false;
     decision.resume_one = false;

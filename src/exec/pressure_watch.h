@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 
 #include "platform/sampler.h"
 #include "report/run_report.h"
@@ -24,6 +25,11 @@ class PressureWatch {
   PressureWatch(GuardMode mode, const sched::PressureConfig& config);
 
   bool enabled() const { return mode_ != GuardMode::Off; }
+  // Memory PSI from this cgroup v2 directory (the run's, holding every job)
+  // rather than from wp's own cgroup.
+  void use_pressure_of(const std::filesystem::path& cgroup_dir) {
+    sampler_.use_pressure_of(cgroup_dir);
+  }
   GuardMode mode() const { return mode_; }
   Clock::time_point next_check() const { return next_; }
   // `running` excludes the suspended ones.

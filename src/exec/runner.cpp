@@ -40,6 +40,9 @@ using report::JobStatus;
 constexpr std::chrono::milliseconds kMaxBackoff{60'000};
 constexpr size_t kQuietTailLines = 20;
 constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
+// A scan of /proc reads every process's stat: ten a second at most, shared
+// by every job measured from /proc, whatever their own schedules ask.
+constexpr std::chrono::milliseconds kProcScanSpacing{100};
 
 // One stream of a running attempt: the pipe wp reads, the log it writes.
 // The log file is created with the first byte: a job that writes nothing
@@ -98,6 +101,7 @@ class Runner {
   void reap_children();
   void on_exit(Active& active, int status, const struct rusage& usage);
   void sample_jobs(SteadyTime now);
+  SteadyTime next_sample(const Active& active) const;
   void check_pressure(SteadyTime now);
   void act_on_youngest();
   void resume_oldest_suspended(bool eased);
@@ -131,6 +135,8 @@ class Runner {
   int interrupted_by_ = 0;
   PressureWatch pressure_;
   bool admission_open_ = true;  // the memory-pressure guard's say
+  sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
+  SteadyTime next_proc_scan_{};  // jobs measured from /proc: not before this
 };
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest) {
@@ -171,6 +177,7 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       pressure_(options.memory_guard, pressure_config(options, capacity)) {
   report_.measurement = control_.measurement();
   report_.enforcement = control_.enforcement();
+  if (auto run_cgroup = control_.v2_run_dir()) pressure_.use_pressure_of(*run_cgroup);
   std::vector<std::string> names;
   for (const manifest::Job& job : manifest.jobs)
     names.push_back(job.name);
@@ -180,6 +187,9 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
 }
 
 report::RunReport Runner::run() {
+  // A first reading before the first admission: a run started on a machine
+  // already short of memory must not start a full batch.
+  if (pressure_.enabled()) check_pressure(SteadyClock::now());
   while (!scheduler_.all_done()) {
     if (interrupted_by_ == 0 && admission_open_) start_admitted();
     if (scheduler_.all_done()) break;
@@ -217,10 +227,15 @@ report::RunReport Runner::run() {
 }
 
 void Runner::start_admitted() {
+  // Under memory pressure the guard admits only while nothing runs, and
+  // then one job: the next waits for a reading with that one running.
+  if (pressure_level_ != sched::PressureLevel::Normal && !active_.empty()) return;
   // One at a time: a job that fails to start gives its resources back (and
   // may stop the run) before the next is admitted.
-  while (std::optional<size_t> job = scheduler_.admit_next())
+  while (std::optional<size_t> job = scheduler_.admit_next()) {
     start(*job);
+    if (pressure_level_ != sched::PressureLevel::Normal) break;
+  }
 }
 
 void Runner::start(size_t job) {
@@ -316,7 +331,7 @@ std::optional<SteadyTime> Runner::next_timer() const {
   };
   for (const auto& [pid, active] : active_) {
     consider(active->kill_at ? active->kill_at : active->deadline);
-    consider(active->meter->next_sample());
+    consider(next_sample(*active));
   }
   if (!backoff_.empty()) consider(backoff_.top().first);
   if (pressure_.enabled() && (!active_.empty() || !admission_open_)) {
@@ -454,7 +469,9 @@ void Runner::fire_timers() {
       active->meter->kill_all();  // the whole cgroup: a daemon of the job too
       active->kill_at.reset();
       active->deadline.reset();
-    } else if (!active->kill_at && active->deadline && *active->deadline <= now) {
+    } else if (!active->kill_at && !active->suspended_at && active->deadline &&
+               *active->deadline <= now) {
+      // A suspended job's clock stands still: its deadline moves on resume.
       log_->debug("{}: timeout reached, sending SIGTERM", manifest_.jobs[active->job].name);
       active->attempt.timed_out = true;
       active->attempt.timeout = *manifest_.jobs[active->job].timeout;
@@ -564,17 +581,26 @@ void Runner::interrupt(int sig) {
 }
 
 // Peak cores for every record, and on cgroup v1 the end of a job whose
-// process the OOM killer took (v2 kills the whole job itself).
+// process the OOM killer took (v2 kills the whole job itself). Jobs measured
+// from /proc share one scan of it, at most every kProcScanSpacing.
 void Runner::sample_jobs(SteadyTime now) {
+  std::optional<platform::ProcessTable> table;
   for (auto& [pid, active] : active_) {
-    if (active->meter->next_sample() > now) continue;
-    if (active->meter->sample(now) && !active->oom_stopped) {
+    if (next_sample(*active) > now) continue;
+    if (!active->meter->has_cgroup() && !table) table = platform::ProcessTable::scan();
+    if (active->meter->sample(now, table ? &*table : nullptr) && !active->oom_stopped) {
       active->oom_stopped = true;
       log_->warn("{}: the kernel's OOM killer struck inside the job; stopping it",
                  manifest_.jobs[active->job].name);
       active->meter->kill_all();
     }
   }
+  if (table) next_proc_scan_ = now + kProcScanSpacing;
+}
+
+SteadyTime Runner::next_sample(const Active& active) const {
+  SteadyTime due = active.meter->next_sample();
+  return active.meter->has_cgroup() ? due : std::max(due, next_proc_scan_);
 }
 
 void Runner::check_pressure(SteadyTime now) {
@@ -584,6 +610,7 @@ void Runner::check_pressure(SteadyTime now) {
   sched::PressureDecision decision =
       pressure_.check(active_.size() - suspended, suspended, now, report_.pressure);
   admission_open_ = decision.admit;
+  pressure_level_ = decision.verdict.level;
   if (decision.act_on_youngest) act_on_youngest();
   if (decision.resume_one) {
     resume_oldest_suspended(decision.verdict.level == sched::PressureLevel::Normal);

@@ -97,3 +97,73 @@ TEST_CASE("memory guard: requeue kills the youngest job and runs it again later"
   CHECK(some_requeued);
   CHECK(contains(run.err, "to run it again later"));
 }
+
+TEST_CASE("memory guard: a suspended job's timeout stands still while it is stopped",
+          "[integration][memory_guard]") {
+  LimitedCgroup cgroup(memory_limit(1ULL << 30));
+  if (!cgroup.entered()) {
+    WARN("skipped: " << cgroup.why());
+    return;
+  }
+  TempDir dir;
+  // `big` takes 600 MiB of the 1 GiB for five seconds: past the critical
+  // line (450 MiB left), so `small`, the youngest, is suspended for longer
+  // than its whole timeout; it must still finish once resumed.
+  write_file(
+      dir / "jobs.toml",
+      "[[job]]\nname = \"big\"\ncpu = 0.1\nmemory = \"50MiB\"\nargv = " +
+          usejob_argv({"--memory-mib", "600", "--memory-step-ms", "1000", "--hold-ms", "5000"}) +
+          "\n[[job]]\nname = \"small\"\ncpu = 0.1\nmemory = \"50MiB\"\ntimeout = \"4s\"\n"
+          "argv = " +
+          usejob_argv({"--hold-ms", "2500"}) + "\n");
+  RunResult run = run_wp({"run", "--json", "--enforce", "none", "--memory-reserve", "900MiB",
+                          "--memory-guard", "suspend", dir.str("jobs.toml")},
+                         slow());
+  INFO(run.describe());
+  CHECK(run.exit_code == 0);
+  Json summary = parse_json(run.out);
+  const Json& small = job_named(summary, "small");
+  CHECK(small["status"].as_string() == "ok");
+  CHECK(small["attempts"][0]["suspensions"].as_number() >= 1);
+  CHECK(contains(run.err, "memory pressure: suspending small"));
+}
+
+TEST_CASE("memory guard: under pressure jobs start one at a time", "[integration][memory_guard]") {
+  // A reserve just under the machine's memory (MemTotal): available memory
+  // is always well below it, so the level is high from the first reading.
+  RunResult info = run_wp({"info", "--json"});
+  REQUIRE(info.exit_code == 0);
+  double memory = parse_json(info.out)["machine"]["memory"].as_number();
+  std::string reserve = std::to_string(static_cast<unsigned long long>(memory) - (1ULL << 20));
+  TempDir dir;
+  const std::string rec = dir.str("record");
+  std::string manifest;
+  for (int i = 0; i < 3; ++i) {
+    manifest += "[[job]]\nname = \"j" + std::to_string(i) +
+                "\"\ncpu = 0.1\nmemory = \"16MiB\"\nargv = " +
+                job_argv({"--record", rec, "--sleep-ms", "300"}) + "\n";
+  }
+  write_file(dir / "jobs.toml", manifest);
+  RunResult run = run_wp({"run", "--json", "--memory-guard", "hold", "--memory-reserve",
+                          reserve + "B", dir.str("jobs.toml")},
+                         slow());
+  INFO(run.describe());
+  CHECK(run.exit_code == 0);
+  std::vector<Record> records = read_records(rec);
+  REQUIRE(records.size() == 3);
+  for (const Record& a : records) {
+    for (const Record& b : records) {
+      if (a.name != b.name) CHECK_FALSE((a.start_ns < b.end_ns && b.start_ns < a.end_ns));
+    }
+  }
+  CHECK(parse_json(run.out)["memory_guard"]["holds"].as_number() >= 1);
+}
+
+TEST_CASE("memory guard: a reserve the machine cannot have is a usage error",
+          "[integration][memory_guard]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"a\"\nargv = " + job_argv({}) + "\n");
+  RunResult run = run_wp({"run", "--memory-reserve", "1000TiB", dir.str("jobs.toml")});
+  CHECK(run.exit_code == 2);
+  CHECK(contains(run.err, "--memory-reserve 1000 TiB is not below this machine's memory"));
+}

@@ -22,10 +22,12 @@ struct Interrupted {
 // Runs two long jobs that each spawn two children carrying `token` (plus a
 // dependent that must never start), waits until all of them are up, then
 // sends `signals` to wp, `pause` apart.
+// Sends `signals` to wp (or, with `to_group`, to wp's whole process group,
+// as a CI runner cancels a step) once both long jobs run.
 Interrupted interrupt_run(const TempDir& dir, const std::string& token,
                           const std::vector<int>& signals, const std::string& grace,
                           const std::vector<std::string>& job_flags = {},
-                          milliseconds pause = milliseconds(0)) {
+                          milliseconds pause = milliseconds(0), bool to_group = false) {
   std::string manifest;
   for (const char* name : {"long-1", "long-2"}) {
     std::vector<std::string> args = {"--marker",         token,
@@ -43,8 +45,11 @@ Interrupted interrupt_run(const TempDir& dir, const std::string& token,
   write_file(dir / "jobs.toml", manifest);
 
   Interrupted outcome;
+  RunOptions options;
+  options.own_process_group = to_group;
   WpProcess wp(
-      {"run", "--json", "--grace", grace, "--run-dir", dir.str("run"), dir.str("jobs.toml")});
+      {"run", "--json", "--grace", grace, "--run-dir", dir.str("run"), dir.str("jobs.toml")},
+      options);
   outcome.all_started = wp.wait_until(
       [&] { return fs::exists(dir / "long-1.started") && fs::exists(dir / "long-2.started"); },
       milliseconds(20'000));
@@ -54,7 +59,11 @@ Interrupted interrupt_run(const TempDir& dir, const std::string& token,
     }
     for (size_t i = 0; i < signals.size(); ++i) {
       if (i > 0) std::this_thread::sleep_for(pause);
-      wp.send(signals[i]);
+      if (to_group) {
+        ::kill(-wp.pid(), signals[i]);
+      } else {
+        wp.send(signals[i]);
+      }
     }
   }
   outcome.result = wp.finish(milliseconds(30'000));
@@ -149,6 +158,19 @@ TEST_CASE("a wp killed with SIGKILL leaves no job process behind", "[integration
   // The jobs ignore SIGTERM: the sentinel must follow up with SIGKILL once
   // --grace has passed.
   Interrupted outcome = interrupt_run(dir, token, {SIGKILL}, "1s", {"--ignore-signals"});
+  REQUIRE(outcome.all_started);
+  CHECK(outcome.result.term_signal == SIGKILL);
+  CHECK(wait_until_no_token(token, milliseconds(10'000)));
+  CHECK_FALSE(fs::exists(dir / "after-both.started"));
+}
+
+TEST_CASE("a SIGKILL to wp's whole process group leaves no job process behind", "[integration]") {
+  // How CI runners cancel a step: the sentinel, in a session of its own,
+  // must survive it to stop the jobs (which run in groups of their own).
+  TempDir dir;
+  const std::string token = unique_token();
+  Interrupted outcome =
+      interrupt_run(dir, token, {SIGKILL}, "1s", {"--ignore-signals"}, milliseconds(0), true);
   REQUIRE(outcome.all_started);
   CHECK(outcome.result.term_signal == SIGKILL);
   CHECK(wait_until_no_token(token, milliseconds(10'000)));

@@ -111,6 +111,7 @@ std::string tail(const std::string& text, size_t limit) {
   for (int fd = 3; fd < 1024; ++fd)
     close(fd);
   if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
+  if (options.own_process_group) setpgid(0, 0);
   setenv("WP_DB", (state_dir() / "wp.sqlite").c_str(), 1);
   setenv("XDG_STATE_HOME", state_dir().c_str(), 1);
   unsetenv("WP_JOB_NAME");

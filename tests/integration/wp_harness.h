@@ -77,6 +77,7 @@ struct RunOptions {
   fs::path cwd;  // default: the test's working directory
   milliseconds timeout{30'000};
   std::vector<std::pair<std::string, std::string>> env;  // added to the environment
+  bool own_process_group = false;  // wp leads a process group of its own, as under a CI runner
 };
 
 // wp running in the background with its stdout and stderr captured. The

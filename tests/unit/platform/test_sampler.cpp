@@ -144,6 +144,21 @@ TEST_CASE("readers within a metric's time to live cost no read", "[sampler]") {
   CHECK(*later.network_bytes_per_second == Approx(12000.0));  // over 1 s this time
 }
 
+TEST_CASE("cgroup PSI can come from a given cgroup instead of our own", "[sampler]") {
+  // A run's cgroup holds every job, which wp's own cgroup may not.
+  ScratchRoot root;
+  root.load("no_psi");  // no cgroup of our own to read
+  root.write("run/memory.pressure",
+             "some avg10=42.50 avg60=1.00 avg300=0.00 total=1\n"
+             "full avg10=7.25 avg60=0.00 avg300=0.00 total=1\n");
+  Sampler sampler(root.roots());
+  sampler.use_pressure_of(root.roots().proc.parent_path() / "run");
+  std::optional<Pressure> psi = sampler.cgroup_memory_pressure();
+  REQUIRE(psi);
+  CHECK(psi->some_avg10 == Approx(42.5));
+  CHECK(psi->full_avg10 == Approx(7.25));
+}
+
 TEST_CASE("no PSI: pressure is unknown, the rest is read", "[sampler]") {
   ScratchRoot root;
   root.load("no_psi");
