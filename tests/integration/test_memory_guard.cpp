@@ -31,6 +31,23 @@ RunOptions slow() {
   return options;
 }
 
+// Runs `manifest` with --enforce none (only the guard stands between the
+// jobs and the OOM killer) and the given reserve and guard mode, inside a
+// 1 GiB memory cgroup. False, with a warning, where none can be made.
+bool run_in_1gib(const TempDir& dir, const std::string& manifest, const std::string& reserve,
+                 const std::string& mode, RunResult& run) {
+  LimitedCgroup cgroup(memory_limit(1ULL << 30));
+  if (!cgroup.entered()) {
+    WARN("skipped: " << cgroup.why());
+    return false;
+  }
+  write_file(dir / "jobs.toml", manifest);
+  run = run_wp({"run", "--json", "--enforce", "none", "--memory-reserve", reserve, "--memory-guard",
+                mode, dir.str("jobs.toml")},
+               slow());
+  return true;
+}
+
 void check_no_oom(const Json& summary) {
   for (const Json& job : summary["jobs"].as_array()) {
     INFO(job.dump());
@@ -44,18 +61,11 @@ void check_no_oom(const Json& summary) {
 
 TEST_CASE("memory guard: suspends the youngest job before the OOM killer acts, then resumes it",
           "[integration][memory_guard]") {
-  LimitedCgroup cgroup(memory_limit(1ULL << 30));
-  if (!cgroup.entered()) {
-    WARN("skipped: " << cgroup.why());
-    return;
-  }
   TempDir dir;
   // Two jobs of 450 MiB: together 900 MiB of a 1 GiB cgroup that also holds
   // wp and the test, past the critical line of 150 MiB left.
-  write_file(dir / "jobs.toml", growing_jobs(2, 450));
-  RunResult run = run_wp({"run", "--json", "--enforce", "none", "--memory-reserve", "300MiB",
-                          "--memory-guard", "suspend", dir.str("jobs.toml")},
-                         slow());
+  RunResult run;
+  if (!run_in_1gib(dir, growing_jobs(2, 450), "300MiB", "suspend", run)) return;
   INFO(run.describe());
   CHECK(run.exit_code == 0);
   Json summary = parse_json(run.out);
@@ -69,17 +79,10 @@ TEST_CASE("memory guard: suspends the youngest job before the OOM killer acts, t
 
 TEST_CASE("memory guard: requeue kills the youngest job and runs it again later",
           "[integration][memory_guard]") {
-  LimitedCgroup cgroup(memory_limit(1ULL << 30));
-  if (!cgroup.entered()) {
-    WARN("skipped: " << cgroup.why());
-    return;
-  }
   TempDir dir;
   // Three jobs of 350 MiB: any two fit, three do not.
-  write_file(dir / "jobs.toml", growing_jobs(3, 350));
-  RunResult run = run_wp({"run", "--json", "--enforce", "none", "--memory-reserve", "300MiB",
-                          "--memory-guard", "requeue", dir.str("jobs.toml")},
-                         slow());
+  RunResult run;
+  if (!run_in_1gib(dir, growing_jobs(3, 350), "300MiB", "requeue", run)) return;
   INFO(run.describe());
   CHECK(run.exit_code == 0);
   Json summary = parse_json(run.out);
@@ -100,25 +103,18 @@ TEST_CASE("memory guard: requeue kills the youngest job and runs it again later"
 
 TEST_CASE("memory guard: a suspended job's timeout stands still while it is stopped",
           "[integration][memory_guard]") {
-  LimitedCgroup cgroup(memory_limit(1ULL << 30));
-  if (!cgroup.entered()) {
-    WARN("skipped: " << cgroup.why());
-    return;
-  }
   TempDir dir;
   // `big` takes 600 MiB of the 1 GiB for five seconds: past the critical
   // line (450 MiB left), so `small`, the youngest, is suspended for longer
   // than its whole timeout; it must still finish once resumed.
-  write_file(
-      dir / "jobs.toml",
+  std::string manifest =
       "[[job]]\nname = \"big\"\ncpu = 0.1\nmemory = \"50MiB\"\nargv = " +
-          usejob_argv({"--memory-mib", "600", "--memory-step-ms", "1000", "--hold-ms", "5000"}) +
-          "\n[[job]]\nname = \"small\"\ncpu = 0.1\nmemory = \"50MiB\"\ntimeout = \"4s\"\n"
-          "argv = " +
-          usejob_argv({"--hold-ms", "2500"}) + "\n");
-  RunResult run = run_wp({"run", "--json", "--enforce", "none", "--memory-reserve", "900MiB",
-                          "--memory-guard", "suspend", dir.str("jobs.toml")},
-                         slow());
+      usejob_argv({"--memory-mib", "600", "--memory-step-ms", "1000", "--hold-ms", "5000"}) +
+      "\n[[job]]\nname = \"small\"\ncpu = 0.1\nmemory = \"50MiB\"\ntimeout = \"4s\"\n"
+      "argv = " +
+      usejob_argv({"--hold-ms", "2500"}) + "\n";
+  RunResult run;
+  if (!run_in_1gib(dir, manifest, "900MiB", "suspend", run)) return;
   INFO(run.describe());
   CHECK(run.exit_code == 0);
   Json summary = parse_json(run.out);
