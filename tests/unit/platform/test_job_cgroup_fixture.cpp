@@ -14,6 +14,7 @@
 
 #include "platform/job_cgroup.h"
 #include "platform/linux/job_cgroup_internal.h"
+#include "scratch_root.h"
 
 using namespace wp;
 using namespace wp::platform;
@@ -24,55 +25,15 @@ namespace {
 constexpr uint64_t kStart = 4242;
 constexpr Bytes kMiB = Bytes{1} << 20;
 
-class Scratch {
+// A scratch machine whose proc/self/stat says wp started at kStart.
+class Scratch : public wp::test::ScratchRoot {
  public:
-  Scratch() {
-    static int counter = 0;
-    dir_ =
-        fs::temp_directory_path() / fmt::format("wp-cgroup-fixture-{}-{}", ::getpid(), counter++);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    write("proc/self/stat", stat_text(::getpid(), kStart));
-  }
-  ~Scratch() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  Scratch(Scratch&&) = delete;
-  Scratch& operator=(Scratch&&) = delete;
+  Scratch() { write("proc/self/stat", stat_text(::getpid(), kStart)); }
 
   static std::string stat_text(pid_t pid, uint64_t start) {
     return fmt::format("{} (wp (test)) S 1 {} {} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 1 0 {} 1 1\n",
                        pid, pid, pid, start);
   }
-  fs::path path(const fs::path& relative) const { return dir_ / relative; }
-  void write(const fs::path& relative, const std::string& text) const {
-    fs::create_directories(path(relative).parent_path());
-    std::ofstream(path(relative)) << text;
-  }
-  std::string read(const fs::path& relative) const {
-    std::ifstream in(path(relative));
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  void mkdir(const fs::path& relative) const { fs::create_directories(path(relative)); }
-  bool exists(const fs::path& relative) const { return fs::exists(path(relative)); }
-
-  HostRoots roots() const {
-    HostRoots roots;
-    roots.proc = dir_ / "proc";
-    roots.sys = dir_ / "sys";
-    roots.dev = dir_ / "dev";
-    roots.root = dir_;
-    roots.use_environ = false;
-    return roots;
-  }
-
- private:
-  fs::path dir_;
 };
 
 const std::string kRunName = fmt::format("wp-{}-{}", ::getpid(), kStart);

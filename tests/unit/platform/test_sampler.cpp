@@ -13,6 +13,7 @@
 
 #include "platform/linux/sampler_internal.h"
 #include "platform/sampler.h"
+#include "scratch_root.h"
 
 using namespace wp;
 using namespace wp::platform;
@@ -25,49 +26,7 @@ fs::path fixture(const std::string& name) {
   return fs::path(WP_TEST_DATA_DIR) / "sampler" / name;
 }
 
-// A scratch machine root, removed on scope exit.
-class ScratchRoot {
- public:
-  ScratchRoot() {
-    static int counter = 0;
-    dir_ = fs::temp_directory_path() /
-           ("wp-sampler-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir_);
-  }
-  ~ScratchRoot() {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-  ScratchRoot(const ScratchRoot&) = delete;
-  ScratchRoot& operator=(const ScratchRoot&) = delete;
-
-  // Copies a fixture's files over this root (a later snapshot replaces some).
-  void load(const std::string& name) {
-    fs::copy(fixture(name), dir_,
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing);
-  }
-  void write(const fs::path& relative, const std::string& text) {
-    fs::create_directories((dir_ / relative).parent_path());
-    FILE* file = std::fopen((dir_ / relative).c_str(), "w");
-    REQUIRE(file != nullptr);
-    std::fputs(text.c_str(), file);
-    std::fclose(file);
-  }
-  void remove(const fs::path& relative) { fs::remove(dir_ / relative); }
-
-  HostRoots roots() const {
-    HostRoots roots;
-    roots.proc = dir_ / "proc";
-    roots.sys = dir_ / "sys";
-    roots.dev = dir_ / "dev";
-    roots.root = dir_;
-    roots.use_environ = false;
-    return roots;
-  }
-
- private:
-  fs::path dir_;
-};
+using wp::test::ScratchRoot;
 
 // A clock the test moves by hand.
 struct ManualClock {
@@ -83,7 +42,7 @@ constexpr Bytes kAvailable = Bytes{8192000} * 1024;
 
 TEST_CASE("rates come from the difference of two snapshots", "[sampler]") {
   ScratchRoot root;
-  root.load("t0");
+  root.load(fixture("t0"));
   ManualClock clock;
   Sampler sampler(root.roots(), {}, clock.fn());
 
@@ -99,7 +58,7 @@ TEST_CASE("rates come from the difference of two snapshots", "[sampler]") {
   CHECK(first.cgroup_memory_pressure->some_avg10 == Approx(12.0));
   CHECK(first.cgroup_memory_pressure->full_avg10 == Approx(3.0));
 
-  root.load("t1");
+  root.load(fixture("t1"));
   clock.now += 2s;
   Utilisation second = sampler.sample();
   REQUIRE(second.cpu_use);
@@ -114,7 +73,7 @@ TEST_CASE("rates come from the difference of two snapshots", "[sampler]") {
 
 TEST_CASE("readers within a metric's time to live cost no read", "[sampler]") {
   ScratchRoot root;
-  root.load("t0");
+  root.load(fixture("t0"));
   ManualClock clock;
   Sampler sampler(root.roots(), {}, clock.fn());
   sampler.sample();
@@ -124,7 +83,7 @@ TEST_CASE("readers within a metric's time to live cost no read", "[sampler]") {
   constexpr uint64_t kHeadroomReads = 2;
   CHECK(reads == 6 + kHeadroomReads);
 
-  root.load("t1");
+  root.load(fixture("t1"));
   clock.now += 200ms;
   for (int i = 0; i < 100; ++i)
     sampler.sample();
@@ -147,7 +106,7 @@ TEST_CASE("readers within a metric's time to live cost no read", "[sampler]") {
 TEST_CASE("cgroup PSI can come from a given cgroup instead of our own", "[sampler]") {
   // A run's cgroup holds every job, which wp's own cgroup may not.
   ScratchRoot root;
-  root.load("no_psi");  // no cgroup of our own to read
+  root.load(fixture("no_psi"));  // no cgroup of our own to read
   root.write("run/memory.pressure",
              "some avg10=42.50 avg60=1.00 avg300=0.00 total=1\n"
              "full avg10=7.25 avg60=0.00 avg300=0.00 total=1\n");
@@ -161,7 +120,7 @@ TEST_CASE("cgroup PSI can come from a given cgroup instead of our own", "[sample
 
 TEST_CASE("no PSI: pressure is unknown, the rest is read", "[sampler]") {
   ScratchRoot root;
-  root.load("no_psi");
+  root.load(fixture("no_psi"));
   Sampler sampler(root.roots());
   Utilisation now = sampler.sample();
   CHECK_FALSE(now.memory_pressure);
@@ -238,14 +197,14 @@ TEST_CASE("a failing file is not read again before its back-off expires", "[samp
 
 TEST_CASE("a counter that goes backwards is unknown, not a failure", "[sampler]") {
   ScratchRoot root;
-  root.load("t1");
+  root.load(fixture("t1"));
   ManualClock clock;
   Sampler sampler(root.roots(), {}, clock.fn());
   sampler.sample();
-  root.load("t0");  // fewer operations than before: a disk went away
+  root.load(fixture("t0"));  // fewer operations than before: a disk went away
   clock.now += 1s;
   CHECK_FALSE(sampler.disk_ops_per_second());
-  root.load("t1");
+  root.load(fixture("t1"));
   clock.now += 1s;  // an ordinary interval, no back-off: the reading was good
   REQUIRE(sampler.disk_ops_per_second());
   CHECK(*sampler.disk_ops_per_second() == Approx(1000.0));
@@ -286,7 +245,7 @@ constexpr Bytes kGiB = Bytes{1} << 30;
 
 TEST_CASE("cgroup v2 headroom: the tighter parent binds the leaf", "[sampler]") {
   ScratchRoot root;
-  root.load("cgroup_v2_nested");
+  root.load(fixture("cgroup_v2_nested"));
   ManualClock clock;
   Sampler sampler(root.roots(), {}, clock.fn());
   // /batch/job: 8 GiB - (1 GiB - 128 MiB inactive) = 7.125 GiB;
@@ -315,7 +274,7 @@ TEST_CASE("cgroup v2 headroom: the tighter parent binds the leaf", "[sampler]") 
 
 TEST_CASE("cgroup v1 headroom: unlimited leaf, limited ancestor", "[sampler]") {
   ScratchRoot root;
-  root.load("cgroup_v1_ancestor");
+  root.load(fixture("cgroup_v1_ancestor"));
   Sampler sampler(root.roots());
   // /batch: 3 GiB - (2 GiB - 256 MiB total_inactive_file) = 1.25 GiB; the
   // leaf's and the root's LONG_MAX are no limit.
@@ -330,12 +289,12 @@ TEST_CASE("cgroup v1 headroom: unlimited leaf, limited ancestor", "[sampler]") {
 
 TEST_CASE("no cgroup memory limit anywhere: no headroom", "[sampler]") {
   ScratchRoot root;
-  root.load("cgroup_unlimited");
+  root.load(fixture("cgroup_unlimited"));
   Sampler sampler(root.roots());
   CHECK_FALSE(sampler.sample().cgroup_memory_headroom);
 
   ScratchRoot t0;  // a cgroup without memory files at all
-  t0.load("t0");
+  t0.load(fixture("t0"));
   Sampler no_files(t0.roots());
   CHECK_FALSE(no_files.cgroup_memory_headroom());
 }
@@ -351,7 +310,7 @@ TEST_CASE("garbage in a cgroup memory file: headroom unknown, backed off", "[sam
                    Case{"sys/fs/cgroup/batch/memory.current", "3 GiB\n"}}) {
     INFO(bad.file << " = '" << bad.text << "'");
     ScratchRoot root;
-    root.load("cgroup_v2_nested");
+    root.load(fixture("cgroup_v2_nested"));
     root.write(bad.file, bad.text);
     ManualClock clock;
     Sampler sampler(root.roots(), {}, clock.fn());
@@ -359,7 +318,7 @@ TEST_CASE("garbage in a cgroup memory file: headroom unknown, backed off", "[sam
     CHECK_FALSE(sampler.sample().cgroup_memory_headroom);
 
     // A failure waits twice the interval before the next read.
-    root.load("cgroup_v2_nested");
+    root.load(fixture("cgroup_v2_nested"));
     clock.now += 499ms;
     CHECK_FALSE(sampler.cgroup_memory_headroom());
     clock.now += 1ms;
@@ -368,7 +327,7 @@ TEST_CASE("garbage in a cgroup memory file: headroom unknown, backed off", "[sam
 
   // A missing usage beside a limit is as bad as garbage.
   ScratchRoot root;
-  root.load("cgroup_v2_nested");
+  root.load(fixture("cgroup_v2_nested"));
   root.remove("sys/fs/cgroup/batch/memory.current");
   Sampler sampler(root.roots());
   CHECK_FALSE(sampler.cgroup_memory_headroom());
