@@ -21,6 +21,7 @@
 #include "exec/launch.h"
 #include "exec/output.h"
 #include "exec/run_dir.h"
+#include "exec/runner_internal.h"
 #include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
@@ -30,114 +31,8 @@
 #include "util/log.h"
 
 namespace wp::exec {
+namespace detail {
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-using SteadyTime = SteadyClock::time_point;
-using report::Attempt;
-using report::JobStatus;
-
-constexpr std::chrono::milliseconds kMaxBackoff{60'000};
-constexpr size_t kQuietTailLines = 20;
-constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
-// A scan of /proc reads every process's stat: ten a second at most, shared
-// by every job measured from /proc, whatever their own schedules ask.
-constexpr std::chrono::milliseconds kProcScanSpacing{100};
-
-// One stream of a running attempt: the pipe wp reads, the log it writes.
-// The log file is created with the first byte: a job that writes nothing
-// costs no file (thousands of small jobs are mostly silent).
-struct Stream {
-  enum class Log { NotYet, Open, Failed };
-
-  Stream(std::filesystem::path path, std::string prefix, int terminal_fd)
-      : log_path(std::move(path)), lines(std::move(prefix), terminal_fd) {}
-
-  UniqueFd pipe;
-  std::filesystem::path log_path;
-  UniqueFd log;
-  Log state = Log::NotYet;  // once Failed, never reopened: O_TRUNC would erase it
-  bool created = false;     // the file exists
-  LinePrefixer lines;
-};
-
-struct Active {
-  Active(size_t job_index, Stream out_stream, Stream err_stream, Attempt record)
-      : job(job_index),
-        out(std::move(out_stream)),
-        err(std::move(err_stream)),
-        attempt(std::move(record)) {}
-
-  size_t job;
-  pid_t pid = -1;
-  Stream out;
-  Stream err;
-  SteadyTime started = SteadyClock::now();
-  std::optional<SteadyTime> deadline;  // the job's timeout
-  std::optional<SteadyTime> kill_at;   // SIGKILL when the grace ends
-  std::vector<int> gpus;               // device indices it was given
-  Attempt attempt;
-  std::optional<AttemptMeter> meter;       // its cgroup or /proc sampler
-  std::optional<SteadyTime> suspended_at;  // stopped by the memory-pressure guard
-  bool oom_stopped = false;                // ended after an OOM kill inside it (cgroup v1)
-};
-
-class Runner {
- public:
-  Runner(const manifest::Manifest& manifest, const Capacity& capacity, const RunOptions& options,
-         RunDir run_dir, JobControl control, platform::Sentinel sentinel,
-         platform::SignalChannel signals, report::RunReport report);
-  report::RunReport run();
-
- private:
-  void start_admitted();
-  void start(size_t job);
-  Status launch(Active& active);
-  void fail_to_start(Active& active, const std::string& message);
-  void write_log(Stream& stream, std::string_view data);
-  void wait_for_events();
-  std::optional<SteadyTime> next_timer() const;
-  void on_signal(int sig);
-  void reap_children();
-  void on_exit(Active& active, int status, const struct rusage& usage);
-  void sample_jobs(SteadyTime now);
-  SteadyTime next_sample(const Active& active) const;
-  void check_pressure(SteadyTime now);
-  void act_on_youngest();
-  void resume_oldest_suspended(bool eased);
-  void suspend(Active& active, bool stopped);
-  int counted_attempts(size_t job) const;
-  enum class ReadResult { Data, Empty, Closed };
-  ReadResult read_stream(Stream& stream);
-  void fire_timers();
-  void conclude(size_t job, Attempt attempt);
-  void fail_finally(size_t job, const Attempt& attempt);
-  void interrupt(int sig);
-  int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
-
-  const manifest::Manifest& manifest_;
-  const RunOptions& options_;
-  RunDir run_dir_;
-  JobControl control_;
-  std::optional<platform::Sentinel> sentinel_;
-  platform::SignalChannel signals_;
-  report::RunReport report_;
-  sched::Scheduler scheduler_;
-  sched::GpuPool gpu_pool_;
-  std::shared_ptr<spdlog::logger> log_;
-  std::vector<std::string> stems_;
-  EnvMap inherited_env_;
-  std::string path_var_;
-  std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
-  // Jobs waiting out a retry backoff, earliest first.
-  using Backoff = std::pair<SteadyTime, size_t>;
-  std::priority_queue<Backoff, std::vector<Backoff>, std::greater<>> backoff_;
-  int interrupted_by_ = 0;
-  PressureWatch pressure_;
-  bool admission_open_ = true;  // the memory-pressure guard's say
-  sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
-  SteadyTime next_proc_scan_{};  // jobs measured from /proc: not before this
-};
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest) {
   std::vector<sched::JobDemand> demands;
@@ -158,6 +53,8 @@ sched::PressureConfig pressure_config(const RunOptions& options, const Capacity&
                                                              : sched::PressureAction::Suspend;
   return config;
 }
+
+}  // namespace
 
 Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
                const RunOptions& options, RunDir run_dir, JobControl control,
@@ -475,7 +372,6 @@ void Runner::fire_timers() {
       log_->debug("{}: timeout reached, sending SIGTERM", manifest_.jobs[active->job].name);
       active->attempt.timed_out = true;
       active->attempt.timeout = *manifest_.jobs[active->job].timeout;
-      if (active->suspended_at) suspend(*active, false);  // a stopped job cannot handle SIGTERM
       platform::signal_group(pid, SIGTERM);
       active->kill_at = now + options_.grace;
     }
@@ -580,100 +476,7 @@ void Runner::interrupt(int sig) {
   }
 }
 
-// Peak cores for every record, and on cgroup v1 the end of a job whose
-// process the OOM killer took (v2 kills the whole job itself). Jobs measured
-// from /proc share one scan of it, at most every kProcScanSpacing.
-void Runner::sample_jobs(SteadyTime now) {
-  std::optional<platform::ProcessTable> table;
-  for (auto& [pid, active] : active_) {
-    if (next_sample(*active) > now) continue;
-    if (!active->meter->has_cgroup() && !table) table = platform::ProcessTable::scan();
-    if (active->meter->sample(now, table ? &*table : nullptr) && !active->oom_stopped) {
-      active->oom_stopped = true;
-      log_->warn("{}: the kernel's OOM killer struck inside the job; stopping it",
-                 manifest_.jobs[active->job].name);
-      active->meter->kill_all();
-    }
-  }
-  if (table) next_proc_scan_ = now + kProcScanSpacing;
-}
-
-SteadyTime Runner::next_sample(const Active& active) const {
-  SteadyTime due = active.meter->next_sample();
-  return active.meter->has_cgroup() ? due : std::max(due, next_proc_scan_);
-}
-
-void Runner::check_pressure(SteadyTime now) {
-  size_t suspended = 0;
-  for (const auto& [pid, active] : active_)
-    suspended += active->suspended_at ? 1 : 0;
-  sched::PressureDecision decision =
-      pressure_.check(active_.size() - suspended, suspended, now, report_.pressure);
-  admission_open_ = decision.admit;
-  pressure_level_ = decision.verdict.level;
-  if (decision.act_on_youngest) act_on_youngest();
-  if (decision.resume_one) {
-    resume_oldest_suspended(decision.verdict.level == sched::PressureLevel::Normal);
-  }
-}
-
-void Runner::suspend(Active& active, bool stopped) {
-  active.meter->suspend(stopped);
-  if (stopped) {
-    active.suspended_at = SteadyClock::now();
-    ++active.attempt.suspensions;
-    return;
-  }
-  // The time it stood still does not count against its timeout.
-  if (active.deadline && active.suspended_at) {
-    *active.deadline += SteadyClock::now() - *active.suspended_at;
-  }
-  active.suspended_at.reset();
-}
-
-// The youngest job has done the least work, so stopping it loses least.
-void Runner::act_on_youngest() {
-  Active* youngest = nullptr;
-  for (auto& [pid, active] : active_) {
-    if (active->suspended_at || active->attempt.requeued || active->kill_at) continue;
-    if (!youngest || active->started > youngest->started) youngest = active.get();
-  }
-  if (!youngest) return;
-  const std::string& name = manifest_.jobs[youngest->job].name;
-  std::optional<Bytes> holds = youngest->meter->memory_now();
-  std::string size = holds ? " holding " + format_bytes(*holds) : "";
-  if (pressure_.mode() == GuardMode::Requeue) {
-    log_->warn("memory pressure: killing {}{} to run it again later", name, size);
-    youngest->attempt.requeued = true;
-    ++report_.pressure.requeues;
-    youngest->meter->kill_all();
-    return;
-  }
-  log_->warn("memory pressure: suspending {}{}", name, size);
-  ++report_.pressure.suspensions;
-  suspend(*youngest, true);
-}
-
-void Runner::resume_oldest_suspended(bool eased) {
-  Active* oldest = nullptr;
-  for (auto& [pid, active] : active_) {
-    if (!active->suspended_at) continue;
-    if (!oldest || *active->suspended_at < *oldest->suspended_at) oldest = active.get();
-  }
-  if (!oldest) return;
-  // With every job suspended, one must go on even under pressure: the
-  // pressure is not ours.
-  const std::string& name = manifest_.jobs[oldest->job].name;
-  if (eased) {
-    log_->warn("memory pressure eased: resuming {}", name);
-  } else {
-    log_->warn("every job is suspended, so the pressure is not theirs: resuming {}", name);
-  }
-  ++report_.pressure.resumes;
-  suspend(*oldest, false);
-}
-
-}  // namespace
+}  // namespace detail
 
 Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity& capacity,
                               const RunOptions& options) {
@@ -703,8 +506,8 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
   auto signals = platform::SignalChannel::open();
   if (!signals) return signals.error();
   platform::become_subreaper();
-  Runner runner(manifest, capacity, options, std::move(*run_dir), std::move(control),
-                std::move(*sentinel), std::move(*signals), std::move(report));
+  detail::Runner runner(manifest, capacity, options, std::move(*run_dir), std::move(control),
+                        std::move(*sentinel), std::move(*signals), std::move(report));
   return runner.run();
 }
 

@@ -1,0 +1,143 @@
+// The runner's insides, shared by the files that implement it (runner.cpp:
+// the event loop, launching and reaping; runner_guard.cpp: sampling jobs and
+// the memory-pressure guard's actions). Not part of the library's interface.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "exec/attempt_meter.h"
+#include "exec/job_control.h"
+#include "exec/launch.h"
+#include "exec/output.h"
+#include "exec/pressure_watch.h"
+#include "exec/run_dir.h"
+#include "exec/runner.h"
+#include "platform/sentinel.h"
+#include "platform/signals.h"
+#include "report/run_report.h"
+#include "sched/gpu_pool.h"
+#include "sched/scheduler.h"
+#include "util/log.h"
+#include "util/unique_fd.h"
+
+namespace wp::exec::detail {
+
+using SteadyClock = std::chrono::steady_clock;
+using SteadyTime = SteadyClock::time_point;
+using report::Attempt;
+using report::JobStatus;
+
+constexpr std::chrono::milliseconds kMaxBackoff{60'000};
+constexpr size_t kQuietTailLines = 20;
+constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
+// A scan of /proc reads every process's stat: ten a second at most, shared
+// by every job measured from /proc, whatever their own schedules ask.
+constexpr std::chrono::milliseconds kProcScanSpacing{100};
+
+// One stream of a running attempt: the pipe wp reads, the log it writes.
+// The log file is created with the first byte: a job that writes nothing
+// costs no file (thousands of small jobs are mostly silent).
+struct Stream {
+  enum class Log { NotYet, Open, Failed };
+
+  Stream(std::filesystem::path path, std::string prefix, int terminal_fd)
+      : log_path(std::move(path)), lines(std::move(prefix), terminal_fd) {}
+
+  UniqueFd pipe;
+  std::filesystem::path log_path;
+  UniqueFd log;
+  Log state = Log::NotYet;  // once Failed, never reopened: O_TRUNC would erase it
+  bool created = false;     // the file exists
+  LinePrefixer lines;
+};
+
+struct Active {
+  Active(size_t job_index, Stream out_stream, Stream err_stream, Attempt record)
+      : job(job_index),
+        out(std::move(out_stream)),
+        err(std::move(err_stream)),
+        attempt(std::move(record)) {}
+
+  size_t job;
+  pid_t pid = -1;
+  Stream out;
+  Stream err;
+  SteadyTime started = SteadyClock::now();
+  std::optional<SteadyTime> deadline;  // the job's timeout
+  std::optional<SteadyTime> kill_at;   // SIGKILL when the grace ends
+  std::vector<int> gpus;               // device indices it was given
+  Attempt attempt;
+  std::optional<AttemptMeter> meter;       // its cgroup or /proc sampler
+  std::optional<SteadyTime> suspended_at;  // stopped by the memory-pressure guard
+  bool oom_stopped = false;                // ended after an OOM kill inside it (cgroup v1)
+};
+
+class Runner {
+ public:
+  Runner(const manifest::Manifest& manifest, const Capacity& capacity, const RunOptions& options,
+         RunDir run_dir, JobControl control, platform::Sentinel sentinel,
+         platform::SignalChannel signals, report::RunReport report);
+  report::RunReport run();
+
+ private:
+  void start_admitted();
+  void start(size_t job);
+  Status launch(Active& active);
+  void fail_to_start(Active& active, const std::string& message);
+  void write_log(Stream& stream, std::string_view data);
+  void wait_for_events();
+  std::optional<SteadyTime> next_timer() const;
+  void on_signal(int sig);
+  void reap_children();
+  void on_exit(Active& active, int status, const struct rusage& usage);
+  void sample_jobs(SteadyTime now);
+  SteadyTime next_sample(const Active& active) const;
+  void check_pressure(SteadyTime now);
+  void act_on_youngest();
+  void resume_oldest_suspended(bool eased);
+  void suspend(Active& active, bool stopped);
+  int counted_attempts(size_t job) const;
+  enum class ReadResult { Data, Empty, Closed };
+  ReadResult read_stream(Stream& stream);
+  void fire_timers();
+  void conclude(size_t job, Attempt attempt);
+  void fail_finally(size_t job, const Attempt& attempt);
+  void interrupt(int sig);
+  int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
+
+  const manifest::Manifest& manifest_;
+  const RunOptions& options_;
+  RunDir run_dir_;
+  JobControl control_;
+  std::optional<platform::Sentinel> sentinel_;
+  platform::SignalChannel signals_;
+  report::RunReport report_;
+  sched::Scheduler scheduler_;
+  sched::GpuPool gpu_pool_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<std::string> stems_;
+  EnvMap inherited_env_;
+  std::string path_var_;
+  std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
+  // Jobs waiting out a retry backoff, earliest first.
+  using Backoff = std::pair<SteadyTime, size_t>;
+  std::priority_queue<Backoff, std::vector<Backoff>, std::greater<>> backoff_;
+  int interrupted_by_ = 0;
+  PressureWatch pressure_;
+  bool admission_open_ = true;  // the memory-pressure guard's say
+  sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
+  SteadyTime next_proc_scan_{};  // jobs measured from /proc: not before this
+};
+
+}  // namespace wp::exec::detail
