@@ -84,7 +84,7 @@ std::vector<std::string> RunDir::assign_stems(const std::vector<std::string>& jo
       bool plain = byte >= 0x80 || std::isalnum(byte) || c == '.' || c == '_' || c == '-';
       if (!plain) c = '_';
     }
-    if (stem.empty() || stem[0] == '.') stem.insert(0, "_");
+    if (stem.empty() || stem[0] == '.') stem.insert(stem.begin(), '_');
     // '~' never survives the step above, so "a_b~2" cannot be another job's stem.
     std::string unique = stem;
     for (int n = 2; taken.count(unique) != 0; ++n)
