@@ -87,6 +87,7 @@ class JobCgroup {
 
   CgroupUsage usage() const;
   std::optional<double> cpu_seconds() const;    // just the CPU counter: cheap, for sampling
+  uint64_t oom_kills() const;                   // just usage().oom_kills: one file, for sampling
   std::optional<Bytes> memory_current() const;  // memory.current / memory.usage_in_bytes
   // True while any process is inside (cgroup.events populated / cgroup.procs).
   bool populated() const;

@@ -157,6 +157,12 @@ CgroupUsage JobCgroup::usage() const {
   return detail::v2_usage(impl_->places.front().dir);
 }
 
+uint64_t JobCgroup::oom_kills() const {
+  if (!impl_) return 0;
+  if (impl_->version == 1) return detail::v1_oom_kills(impl_->places);
+  return detail::v2_oom_kills(impl_->places.front().dir);
+}
+
 std::optional<double> JobCgroup::cpu_seconds() const {
   if (!impl_) return std::nullopt;
   if (impl_->version == 1) return detail::v1_cpu_seconds(impl_->places);

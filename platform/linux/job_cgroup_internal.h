@@ -202,12 +202,14 @@ Result<RunLayout> make_v2_run(const HostRoots& roots, const std::string& run_nam
 void v1_prepare_job(const std::vector<CgroupPlace>& places, const std::vector<DeviceNumber>& disks);
 Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits);
 CgroupUsage v1_usage(const std::vector<CgroupPlace>& places);
+uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
 std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen);
 
 Status v2_apply(const std::filesystem::path& dir, const JobLimits& limits);
 CgroupUsage v2_usage(const std::filesystem::path& dir);
+uint64_t v2_oom_kills(const std::filesystem::path& dir);
 std::optional<double> v2_cpu_seconds(const std::filesystem::path& dir);
 std::optional<Bytes> v2_memory_current(const std::filesystem::path& dir);
 Status v2_freeze(const std::filesystem::path& dir, bool frozen);

@@ -200,14 +200,18 @@ Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits)
   return join_errors(errors);
 }
 
+uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places) {
+  const fs::path* memory = find_place(places, "memory");
+  auto oom = parse_oom_control(read(memory, "memory.oom_control").value_or(""));
+  // Before oom_kill existed, being in an OOM right now is all we can see.
+  return oom ? oom->oom_kill.value_or(oom->under_oom ? 1 : 0) : 0;
+}
+
 CgroupUsage v1_usage(const std::vector<CgroupPlace>& places) {
   CgroupUsage usage;
   const fs::path* memory = find_place(places, "memory");
   if (auto peak = read_number(memory, "memory.max_usage_in_bytes")) usage.peak_memory = *peak;
-  if (auto oom = parse_oom_control(read(memory, "memory.oom_control").value_or(""))) {
-    // Before oom_kill existed, being in an OOM right now is all we can see.
-    usage.oom_kills = oom->oom_kill.value_or(oom->under_oom ? 1 : 0);
-  }
+  usage.oom_kills = v1_oom_kills(places);
   read_cpu(find_place(places, "cpuacct"), usage);
   const fs::path* blkio = find_place(places, "blkio");
   if (auto ops = read_blkio(blkio, "blkio.throttle.io_serviced")) {

@@ -256,11 +256,15 @@ CgroupUsage v2_usage(const fs::path& dir) {
     usage.read_bytes = io->read_bytes;
     usage.write_bytes = io->write_bytes;
   }
+  usage.oom_kills = v2_oom_kills(dir);
+  return usage;
+}
+
+uint64_t v2_oom_kills(const fs::path& dir) {
   // memory.events, not memory.events.local: kills in the job's own child
   // cgroups count too.
   auto events = read_text(dir / "memory.events");
-  usage.oom_kills = flat_keyed_value(events.value_or(""), "oom_kill").value_or(0);
-  return usage;
+  return flat_keyed_value(events.value_or(""), "oom_kill").value_or(0);
 }
 
 std::optional<double> v2_cpu_seconds(const fs::path& dir) {

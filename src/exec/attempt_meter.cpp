@@ -49,7 +49,7 @@ bool AttemptMeter::sample(Clock::time_point now, const platform::ProcessTable* t
     cpu = cgroup_->cpu_seconds();
     // cgroup v2 kills the whole job on OOM (memory.oom.group); v1 kills one
     // process and lets the rest go on, so the caller ends the job.
-    oom = version_ == 1 && cgroup_->usage().oom_kills > 0;
+    oom = version_ == 1 && cgroup_->oom_kills() > 0;
   } else if (tree_) {
     // The tree meter keeps its own peak cores over windows long enough for
     // clock-tick counters; it samples on its own, adaptive schedule.
