@@ -27,8 +27,7 @@ constexpr double kMiB = 1024.0 * 1024.0;
 // Running (a zombie is dead: once wp is gone, its adopted processes are
 // reaped by the test, so a killed daemon may linger as one for a moment).
 bool alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   size_t close = text.rfind(')');
   return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
@@ -57,8 +56,7 @@ pid_t sentinel_of(pid_t wp) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    std::string text = read_proc_file(entry.path() / "stat");
     size_t close = text.rfind(')');
     if (close == std::string::npos || text.find("(wp-sentinel)") == std::string::npos) continue;
     std::istringstream rest(text.substr(close + 2));

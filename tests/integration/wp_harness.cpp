@@ -69,9 +69,24 @@ void become_subreaper() {
   (void)done;
 }
 
+}  // namespace
+
+std::string read_proc_file(const std::string& path) {
+  std::string text;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<size_t>(n));
+  close(fd);
+  return text;
+}
+
+namespace {
+
 std::string cmdline_of(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_proc_file("/proc/" + pid + "/cmdline");
   for (char& c : text) {
     if (c == '\0') c = ' ';
   }
@@ -79,8 +94,7 @@ std::string cmdline_of(const std::string& pid) {
 }
 
 char state_of(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_proc_file("/proc/" + pid + "/stat");
   // The state follows the parenthesised command name, which may contain spaces.
   auto close = text.rfind(')');
   return close != std::string::npos && close + 2 < text.size() ? text[close + 2] : '?';

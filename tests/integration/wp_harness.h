@@ -111,6 +111,11 @@ class WpProcess {
 
 RunResult run_wp(const std::vector<std::string>& args, const RunOptions& options = {});
 
+// A /proc file of a process that may exit while it is read (read(2) then
+// fails with ESRCH, which std::ifstream turns into an exception): whatever
+// was read, possibly nothing.
+std::string read_proc_file(const std::string& path);
+
 // Live (non-zombie) processes whose command line contains `token`.
 std::vector<pid_t> pids_with_token(std::string_view token);
 // True once no live process carries `token` (checked until `timeout`).
