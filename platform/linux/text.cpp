@@ -1,26 +1,44 @@
 // Reading and parsing the small text files of /proc and /sys. Garbage yields
 // nothing rather than an exception: a figure we cannot read is a figure we do
 // not use.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "platform/linux/host_internal.h"
+#include "util/unique_fd.h"
 
 namespace wp::platform::detail {
 
+// open, fstat, read, close: the fewest system calls, since the /proc scans
+// and cgroup reads of a run call this for every process and every job. A
+// process that exits while its file is read fails the read (ESRCH): that
+// is nothing, like a file that is gone.
 std::optional<std::string> read_text(const std::filesystem::path& path) {
-  std::error_code error;
-  // Reading a directory "succeeds" with an empty stream; only regular files
-  // (and /proc's zero-sized ones, which are regular too) carry figures.
-  if (!std::filesystem::is_regular_file(path, error)) return std::nullopt;
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return buffer.str();
+  // O_NONBLOCK: opening a fifo must not wait for a writer.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return std::nullopt;
+  // Reading a directory fails, and a device or fifo could block; only
+  // regular files (and /proc's zero-sized ones, which are regular too)
+  // carry figures.
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n > 0) {
+      text.append(buffer, static_cast<size_t>(n));
+    } else if (n == 0) {
+      return text;
+    } else if (errno != EINTR) {
+      return std::nullopt;
+    }
+  }
 }
 
 std::string_view trim(std::string_view text) {
