@@ -6,7 +6,8 @@
 // What sampling cannot see, and how the figures make up for it:
 // - memory between two samples: peak RSS is the highest *summed* RSS seen,
 //   raised to the main process's ru_maxrss at the end (the largest single
-//   process: a lower bound for the tree, never the tree);
+//   process: a lower bound for the tree, never the tree) when that is above
+//   wp's own peak (a vforked child inherits the parent's high-water mark);
 // - processes that ended between samples: their CPU time and I/O are carried
 //   into their parent's cutime/cstime and /proc/PID/io once it reaps them,
 //   and into wait4's rusage for the main process; the tree's figure is the

@@ -45,7 +45,8 @@ OwnCgroup own_cgroup(const HostRoots& roots, const Mount& mount, const std::stri
     own.dir /= part;
     own.path += "/" + part;
   }
-  if (own.path.empty()) own.path = "/";
+  // push_back, not = "/": GCC 12 -Wrestrict misfires on the literal here.
+  if (own.path.empty()) own.path.push_back('/');
   own.is_mount_root = parts.empty();
   return own;
 }

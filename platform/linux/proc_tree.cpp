@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -357,13 +358,29 @@ void ProcTreeMeter::schedule(TimePoint now, bool changed) {
   next_ = now + interval_;
 }
 
+namespace {
+
+// wp's own high-water mark of resident memory (VmHWM), 0 if unreadable.
+Bytes self_peak_rss() {
+  auto text = detail::read_text("/proc/self/status");
+  if (!text) return 0;
+  size_t at = text->find("VmHWM:");
+  if (at == std::string::npos) return 0;
+  return static_cast<Bytes>(std::strtoull(text->c_str() + at + 6, nullptr, 10)) * 1024;
+}
+
+}  // namespace
+
 TreeUsage ProcTreeMeter::finish(const struct rusage& main_usage) const {
   TreeUsage usage;
   // ru_maxrss is in KiB, and it is the largest single process (the main one
   // or one of the children it waited for), not the tree: never the sum, so
-  // only a floor under the sampled peak.
-  usage.peak_rss = std::max<Bytes>(
-      peak_rss_, static_cast<Bytes>(std::max<long>(main_usage.ru_maxrss, 0)) * 1024);
+  // only a floor under the sampled peak. But a job started by vfork borrows
+  // wp's memory until it execs, and exec hands the borrowed memory's
+  // high-water mark down to the child's ru_maxrss: a figure no larger than
+  // wp's own peak may be wp's, not the job's, so it is not used.
+  Bytes max_rss = static_cast<Bytes>(std::max<long>(main_usage.ru_maxrss, 0)) * 1024;
+  usage.peak_rss = max_rss > self_peak_rss() ? std::max(peak_rss_, max_rss) : peak_rss_;
   usage.user_seconds = seconds_of(main_usage.ru_utime);
   usage.system_seconds = seconds_of(main_usage.ru_stime);
   // wait4's rusage covers the main process and every descendant reaped below

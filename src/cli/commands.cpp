@@ -18,6 +18,8 @@
 #include "manifest/manifest.h"
 #include "platform/host.h"
 #include "platform/sampler.h"
+#include "profile/learn.h"
+#include "profile/store.h"
 #include "report/info.h"
 #include "report/summary.h"
 #include "util/log.h"
@@ -157,6 +159,32 @@ Status parse_enforcement(RunCommand& command) {
   return Ok{};
 }
 
+// The history database, or none: a run never fails because its history
+// cannot be read or written; it says so and packs by the declarations.
+std::optional<profile::Store> open_history(const std::string& db_flag) {
+  auto path = profile::resolve_db_path(db_flag);
+  if (!path) {
+    log::get("learn")->warn("job history not used: {}", path.error().message);
+    return std::nullopt;
+  }
+  auto store = profile::Store::open(*path);
+  if (!store) {
+    log::get("learn")->warn("job history not used: {}", store.error().message);
+    return std::nullopt;
+  }
+  return std::move(*store);
+}
+
+profile::LearnOptions learn_options(const RunCommand& command) {
+  profile::LearnOptions options;
+  options.mode = command.learn == "off"            ? profile::LearnMode::Off
+                 : command.learn == "conservative" ? profile::LearnMode::Conservative
+                                                   : profile::LearnMode::Auto;
+  options.keep = command.keep;
+  options.regression_threshold = command.regression_threshold / 100.0;
+  return options;
+}
+
 }  // namespace
 
 int run_command(RunCommand& command) {
@@ -205,11 +233,19 @@ int run_command(RunCommand& command) {
             format_resources(capacity.total));
   log->debug("cpu: {}; memory: {}; iops: {}", capacity.cpu_source, capacity.memory_source,
              capacity.iops_source);
+  std::optional<profile::Store> store = open_history(command.db);
+  profile::Learning learning(store ? &*store : nullptr, manifest, capacity.total,
+                             learn_options(command));
+  learning.prepare(report::format_time(report::Clock::now()));
+  log->debug("learning {}", learning.summary());
+  command.options.admission = learning.admissions();
+  command.options.observer = &learning;
   auto report = exec::run(manifest, capacity, command.options);
   if (!report) {
     log->error("{}", report.error().message);
     return kExitUsage;
   }
+  learning.finish(*report);
   std::string json = report::run_json(*report);
   write_summary_file(*report, json);
   if (!command.options.quiet || report->exit_code() != 0) {

@@ -24,8 +24,9 @@ void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
-constexpr std::array<std::string_view, 4> kCommands{"run", "validate", "info", "calibrate"};
-constexpr std::array<std::string_view, 3> kPlannedCommands{"plan", "exec", "profile"};
+constexpr std::array<std::string_view, 5> kCommands{"run", "validate", "info", "calibrate",
+                                                    "profile"};
+constexpr std::array<std::string_view, 2> kPlannedCommands{"plan", "exec"};
 
 // CLI11 says "A subcommand is required" for `wp plan`; say what is wrong.
 bool known_command(int argc, char** argv) {
@@ -35,7 +36,8 @@ bool known_command(int argc, char** argv) {
     if (std::find(kCommands.begin(), kCommands.end(), arg) != kCommands.end()) return true;
     bool planned =
         std::find(kPlannedCommands.begin(), kPlannedCommands.end(), arg) != kPlannedCommands.end();
-    std::fprintf(stderr, "wp: %s '%.*s'; the commands are: run, validate, info, calibrate\n",
+    std::fprintf(stderr,
+                 "wp: %s '%.*s'; the commands are: run, validate, info, calibrate, profile\n",
                  planned ? "this version does not have the command yet:" : "unknown command",
                  static_cast<int>(arg.size()), arg.data());
     return false;
@@ -46,6 +48,60 @@ bool known_command(int argc, char** argv) {
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
   std::string name = app->get_parent() ? "wp " + app->get_name() : "wp";
   return "wp: " + std::string(e.what()) + "\nRun '" + name + " --help' for usage.\n";
+}
+
+void add_profile_flags(CLI::App* command, wp::cli::ProfileCommand& profile) {
+  add_db_flag(command, profile.db);
+  command->add_option("--namespace", profile.space,
+                      "Only the profiles of this namespace (default: every namespace)");
+  command->add_flag("--json", profile.json, "Print the result as one JSON document on stdout");
+}
+
+CLI::App* add_profile_command(CLI::App& app, wp::cli::ProfileCommand& profile) {
+  CLI::App* profile_app =
+      app.add_subcommand("profile", "Show what wp learned about jobs; export, import or forget it");
+  profile_app->require_subcommand(1);
+
+  CLI::App* list = profile_app->add_subcommand(
+      "list", "One line per profile: runs, last run, predictions, confidence, accuracy");
+  add_profile_flags(list, profile);
+
+  CLI::App* show = profile_app->add_subcommand(
+      "show", "A profile's identity, aggregates, predictions and their accuracy");
+  show->add_option("name", profile.name, "The profile (a job's name or `profile` key)")->required();
+  add_profile_flags(show, profile);
+
+  CLI::App* history =
+      profile_app->add_subcommand("history", "A profile's stored attempts, oldest first");
+  history->add_option("name", profile.name, "The profile (a job's name or `profile` key)")
+      ->required();
+  add_profile_flags(history, profile);
+  history->add_option("--since", profile.since,
+                      "Only attempts started since: a date or time (2026-11-20, "
+                      "2026-11-20T10:00:00Z, UTC) or a duration ago (7d, 12h)");
+  history->add_option("--limit", profile.limit, "Only the newest N attempts")
+      ->check(CLI::Range(1, 1000000000));
+  history->add_flag("--csv", profile.csv, "Print CSV (RFC 4180) with a header row");
+
+  CLI::App* export_app = profile_app->add_subcommand(
+      "export", "Write every stored attempt as a JSON document, for `wp profile import`");
+  export_app->add_option("file", profile.file, "Where to write it (default, or -: stdout)");
+  add_profile_flags(export_app, profile);
+
+  CLI::App* import_app = profile_app->add_subcommand(
+      "import", "Add the attempts of an export document; those already stored are skipped");
+  import_app->add_option("file", profile.file, "The document (-: stdin)")->required();
+  add_profile_flags(import_app, profile);
+  import_app->add_option("--keep", profile.keep, "Attempts of each profile kept in the history")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+
+  CLI::App* forget =
+      profile_app->add_subcommand("forget", "Remove a profile (or every one) and its attempts");
+  forget->add_option("name", profile.name, "The profile to remove");
+  forget->add_flag("--all", profile.all, "Remove every profile (of --namespace, if given)");
+  add_profile_flags(forget, profile);
+  return profile_app;
 }
 
 }  // namespace
@@ -100,6 +156,21 @@ int main(int argc, char** argv) {
                    "starting jobs), off")
       ->check(CLI::IsMember({"suspend", "requeue", "hold", "off"}))
       ->capture_default_str();
+  run_app
+      ->add_option("--learn", run.learn,
+                   "Admit by predictions from job history: auto (lower or raise the "
+                   "declaration), conservative (only raise), off")
+      ->check(CLI::IsMember({"auto", "conservative", "off"}))
+      ->capture_default_str();
+  run_app->add_option("--keep", run.keep, "Attempts of each job kept in the history")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  run_app
+      ->add_option("--regression-threshold", run.regression_threshold,
+                   "Flag a job whose peak memory or wall time is this many percent above the "
+                   "median of its last 20 runs")
+      ->check(CLI::Range(0.0, 100000.0))
+      ->capture_default_str();
   run_app->add_option("--memory-reserve", run.memory_reserve,
                       "Stop starting jobs when less memory than this is available (default: 5% "
                       "of capacity, 256MiB to 4GiB); act at half of it");
@@ -129,6 +200,9 @@ int main(int argc, char** argv) {
   add_db_flag(calibrate_app, calibrate.db);
   calibrate_app->add_flag("--json", calibrate.json, "Print the result as JSON on stdout");
 
+  wp::cli::ProfileCommand profile;
+  CLI::App* profile_app = add_profile_command(app, profile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,5 +216,9 @@ int main(int argc, char** argv) {
   if (run_app->parsed()) return wp::cli::run_command(run);
   if (info_app->parsed()) return wp::cli::info_command(info);
   if (calibrate_app->parsed()) return wp::cli::calibrate_command(calibrate);
+  if (profile_app->parsed()) {
+    profile.action = profile_app->get_subcommands().front()->get_name();
+    return wp::cli::profile_command(profile);
+  }
   return wp::cli::validate_command(validate);
 }

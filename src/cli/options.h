@@ -1,6 +1,7 @@
 // What the command line asked for, before the library acts on it.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -36,6 +37,9 @@ struct RunCommand {
   std::string cgroup = "auto";
   std::string memory_guard = "suspend";
   std::string memory_reserve;  // empty: the default
+  std::string learn = "auto";
+  int keep = 100;                    // attempts kept per profile
+  double regression_threshold = 25;  // percent
   exec::RunOptions options;
 };
 
@@ -59,10 +63,27 @@ struct CalibrateCommand {
   bool json = false;
 };
 
+// `wp profile SUBCOMMAND`: what wp learned about jobs, shown, carried
+// between machines and forgotten.
+struct ProfileCommand {
+  std::string action;  // list, show, history, export, import, forget
+  std::string db;      // --db; empty: WP_DB, then the XDG state directory
+  std::string space;   // --namespace; empty: every namespace
+  bool json = false;
+  std::string name;   // the profile of show, history and forget
+  std::string file;   // export's output, import's input; empty or "-": stdout, stdin
+  std::string since;  // history: an ISO 8601 date or time, or a duration ago ("7d")
+  int64_t limit = 0;  // history: the newest N attempts; 0: all
+  bool csv = false;   // history
+  int keep = 100;     // import: attempts kept per profile
+  bool all = false;   // forget: every profile (of --namespace, if given)
+};
+
 int run_command(RunCommand& command);
 int validate_command(const ValidateCommand& command);
 int info_command(const InfoCommand& command);
 int calibrate_command(const CalibrateCommand& command);
+int profile_command(const ProfileCommand& command);
 
 // The IOPS `wp calibrate` stored for the filesystem holding `dir`, if any. A
 // database that cannot be read is warned about and treated as no figure:

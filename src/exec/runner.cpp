@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -34,14 +35,27 @@ namespace wp::exec {
 namespace detail {
 namespace {
 
-std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest) {
+std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
+                                         const std::vector<Admission>& admission) {
   std::vector<sched::JobDemand> demands;
   demands.reserve(manifest.jobs.size());
-  for (const manifest::Job& job : manifest.jobs) {
-    demands.push_back({job.name, job.request, job.priority, job.after});
+  for (size_t i = 0; i < manifest.jobs.size(); ++i) {
+    const manifest::Job& job = manifest.jobs[i];
+    const Resources& demand = i < admission.size() ? admission[i].demand : job.request;
+    demands.push_back({job.name, demand, job.priority, job.after});
   }
   return demands;
 }
+
+// Limits follow the larger of the declaration and the admission: a job
+// admitted below what it declared, because its history says it needs less,
+// may still use what it declared before it is stopped.
+Resources limit_base(const Resources& declared, const Resources& admitted) {
+  return Resources{std::max(declared.cpu, admitted.cpu), std::max(declared.memory, admitted.memory),
+                   std::max(declared.iops, admitted.iops), admitted.gpu};
+}
+
+constexpr Bytes kMiB = 1ull << 20;
 
 sched::PressureConfig pressure_config(const RunOptions& options, const Capacity& capacity) {
   sched::PressureConfig config = options.pressure;
@@ -67,7 +81,9 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       sentinel_(std::move(sentinel)),
       signals_(std::move(signals)),
       report_(std::move(report)),
-      scheduler_(demands_of(manifest), capacity.total),
+      scheduler_(demands_of(manifest, options.admission), capacity.total),
+      capacity_(capacity.total),
+      memory_retried_(manifest.jobs.size(), false),
       gpu_pool_(capacity.gpu_devices),
       log_(log::get("run")),
       inherited_env_(inherited_environment()),
@@ -143,11 +159,14 @@ void Runner::start(size_t job) {
   Attempt record;
   record.number = number;
   record.started = report::Clock::now();
+  record.admitted = scheduler_.demand(job);
   auto active = std::make_unique<Active>(
       job, Stream(run_dir_.log_path(stems_[job], number, "out"), prefix, options_.job_stdout_fd),
       Stream(run_dir_.log_path(stems_[job], number, "err"), prefix, STDERR_FILENO), record);
   active->started = now;
-  active->meter = control_.meter_for(stems_[job], number, spec.request, active->attempt.limits);
+  active->meter =
+      control_.meter_for(stems_[job], number, limit_base(spec.request, active->attempt.admitted),
+                         active->attempt.limits);
   if (Status launched = launch(*active); !launched) {
     fail_to_start(*active, launched.error().message);
     return;
@@ -157,7 +176,7 @@ void Runner::start(size_t job) {
     int tries = counted_attempts(job) + 1;
     std::string retry =
         tries > 1 ? fmt::format(", attempt {} of {}", tries, attempts_allowed(job)) : "";
-    log_->info("start {} ({}{})", spec.name, format_resources(spec.request), retry);
+    log_->info("start {} ({}{})", spec.name, format_resources(active->attempt.admitted), retry);
   }
   pid_t pid = active->pid;
   sentinel_->watch(pid);
@@ -388,15 +407,54 @@ void Runner::fire_timers() {
 // killed and requeued was not the job's fault.
 int Runner::counted_attempts(size_t job) const {
   const std::vector<Attempt>& attempts = report_.jobs[job].attempts;
-  return static_cast<int>(std::count_if(attempts.begin(), attempts.end(),
-                                        [](const Attempt& a) { return !a.requeued; }));
+  return static_cast<int>(std::count_if(attempts.begin(), attempts.end(), [](const Attempt& a) {
+    return !a.requeued && !a.memory_retry;
+  }));
+}
+
+// After an OOM kill: twice the most of the limit it hit, its measured peak
+// and the prediction's upper bound (the peak of a killed job is only a floor
+// of its need), and never more than the capacity.
+// nullopt when that is no more than it had.
+std::optional<Bytes> Runner::memory_for_retry(size_t job, const Attempt& attempt) const {
+  Bytes base = std::max({attempt.admitted.memory, attempt.limits.memory.value_or(0),
+                         attempt.usage.peak_memory.value_or(0)});
+  if (job < options_.admission.size()) {
+    base = std::max(base, options_.admission[job].memory_upper.value_or(0));
+  }
+  double wanted = static_cast<double>(base) * 2.0;
+  Bytes more = static_cast<Bytes>(std::ceil(wanted / static_cast<double>(kMiB))) * kMiB;
+  more = std::min(more, capacity_.memory);
+  if (more <= attempt.admitted.memory) return std::nullopt;
+  return more;
+}
+
+// Dependents that became ready may read what `job` wrote: learning may
+// revise their demand now that their inputs exist.
+void Runner::refresh_dependents(size_t job) {
+  if (options_.observer == nullptr) return;
+  for (size_t dependent : scheduler_.dependents(job)) {
+    if (scheduler_.state(dependent) != sched::JobState::Ready) continue;
+    if (auto admission = options_.observer->job_ready(dependent)) {
+      scheduler_.set_demand(dependent, admission->demand);
+    }
+  }
 }
 
 void Runner::conclude(size_t job, Attempt attempt) {
   const manifest::Job& spec = manifest_.jobs[job];
   report::JobReport& record = report_.jobs[job];
   record.attempts.push_back(std::move(attempt));
-  const Attempt& last = record.attempts.back();
+  Attempt& last = record.attempts.back();
+  std::optional<Bytes> more_memory;
+  if (last.exceeded_memory() && !interrupted_by_) more_memory = memory_for_retry(job, last);
+  if (more_memory && !memory_retried_[job]) {
+    last.memory_retry = true;  // the one retry an OOM kill earns
+    memory_retried_[job] = true;
+  }
+  if (options_.observer != nullptr && last.spawn_error.empty()) {
+    options_.observer->attempt_ended(job, last);
+  }
   if (last.requeued && !interrupted_by_) {
     log_->warn("{} put back in the queue (memory pressure)", spec.name);
     scheduler_.retry_later(job);
@@ -407,6 +465,7 @@ void Runner::conclude(size_t job, Attempt attempt) {
     record.status = JobStatus::Ok;
     scheduler_.finished(job, true);
     log_->info("ok {} in {}", spec.name, format_seconds(last.wall_seconds()));
+    refresh_dependents(job);
     return;
   }
   int tries = counted_attempts(job);
@@ -419,9 +478,21 @@ void Runner::conclude(size_t job, Attempt attempt) {
   std::chrono::milliseconds delay = std::min(kMaxBackoff, options_.retry_backoff);
   for (int n = 1; n < tries && delay < kMaxBackoff; ++n)
     delay = std::min(kMaxBackoff, delay * 2);
-  log_->warn("{} failed: {} (attempt {} of {}); retrying in {}", spec.name, last.describe(), tries,
-             attempts_allowed(job), format_duration(delay));
   scheduler_.retry_later(job);
+  std::string with;
+  if (more_memory) {
+    Resources demand = scheduler_.demand(job);
+    demand.memory = *more_memory;
+    scheduler_.set_demand(job, demand);
+    with = fmt::format(" with memory {}", format_bytes(*more_memory));
+  }
+  if (last.memory_retry) {
+    log_->warn("{} failed: {}; retrying in {}{} (an OOM kill earns one retry)", spec.name,
+               last.describe(), format_duration(delay), with);
+  } else {
+    log_->warn("{} failed: {} (attempt {} of {}); retrying in {}{}", spec.name, last.describe(),
+               tries, attempts_allowed(job), format_duration(delay), with);
+  }
   backoff_.emplace(SteadyClock::now() + delay, job);
 }
 

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include "exec/job_control.h"
 #include "exec/pressure_watch.h"
@@ -14,6 +16,27 @@
 #include "util/result.h"
 
 namespace wp::exec {
+
+// How the scheduler admits a job when learning has a say: the demand it
+// holds, which may differ from the declaration in either direction.
+struct Admission {
+  Resources demand;
+  // The prediction's upper bound of peak memory: a retry after an OOM kill
+  // asks for more than this and than the measured peak.
+  std::optional<Bytes> memory_upper;
+};
+
+// Told what happens, in the event loop's thread; what it does must be quick.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  // Every dependency of `job` has succeeded, so the files it reads may exist
+  // now: a new admission replaces the one it started the run with.
+  virtual std::optional<Admission> job_ready(size_t /*job*/) { return std::nullopt; }
+  // An attempt ended, for good or to be retried. It was not counted if it
+  // never started (spawn_error set).
+  virtual void attempt_ended(size_t /*job*/, const report::Attempt& /*attempt*/) {}
+};
 
 struct RunOptions {
   bool keep_going = false;                        // keep admitting independent jobs after a failure
@@ -25,6 +48,9 @@ struct RunOptions {
   ControlOptions control;                         // per-job cgroups and limits
   GuardMode memory_guard = GuardMode::Suspend;
   sched::PressureConfig pressure;  // reserve 0: default_pressure_config(capacity)
+  // By job index, when learning decided (else empty: the declarations).
+  std::vector<Admission> admission;
+  RunObserver* observer = nullptr;
 };
 
 // Runs the manifest to completion or interruption. An Error means nothing

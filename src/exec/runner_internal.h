@@ -108,6 +108,8 @@ class Runner {
   void resume_oldest_suspended(bool eased);
   void suspend(Active& active, bool stopped);
   int counted_attempts(size_t job) const;
+  std::optional<Bytes> memory_for_retry(size_t job, const Attempt& attempt) const;
+  void refresh_dependents(size_t job);
   enum class ReadResult { Data, Empty, Closed };
   ReadResult read_stream(Stream& stream);
   void fire_timers();
@@ -124,6 +126,8 @@ class Runner {
   platform::SignalChannel signals_;
   report::RunReport report_;
   sched::Scheduler scheduler_;
+  Resources capacity_;
+  std::vector<bool> memory_retried_;  // by job: has had its automatic OOM retry
   sched::GpuPool gpu_pool_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<std::string> stems_;

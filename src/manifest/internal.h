@@ -82,6 +82,7 @@ struct JobTemplate {
   SourcePos matrix_pos;
   std::vector<std::string> inputs;
   std::vector<std::string> tags;
+  std::optional<std::string> profile;
 
   // "job 'build'" or "job #3" for messages.
   std::string label() const;
@@ -89,6 +90,7 @@ struct JobTemplate {
 
 struct Document {
   int64_t version = 1;
+  std::string space;  // `namespace`; empty when not set
   CapacityLimits capacity;
   Settings defaults;
   std::vector<JobTemplate> jobs;

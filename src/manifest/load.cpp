@@ -61,7 +61,7 @@ LoadResult load_string(std::string_view text, const std::filesystem::path& path)
   detail::resolve_graph(expanded, sink);
   // Returned with its errors too, so that checks which need more than the
   // file (check_fits) still report in the same pass.
-  Manifest manifest{path, doc.version, doc.capacity, {}};
+  Manifest manifest{path, doc.version, doc.space, doc.capacity, {}};
   manifest.jobs.reserve(expanded.size());
   for (detail::ExpandedJob& job : expanded)
     manifest.jobs.push_back(std::move(job.job));

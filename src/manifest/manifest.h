@@ -33,7 +33,8 @@ struct Job {
   std::filesystem::path cwd;               // absolute; default the manifest's directory
   std::vector<std::string> inputs;         // glob patterns, relative to cwd
   std::vector<std::string> tags;
-  SourcePos pos;  // the job's `name` value in the manifest
+  std::string profile;  // the history it shares (`profile`); empty: its own, by name
+  SourcePos pos;        // the job's `name` value in the manifest
 };
 
 // [capacity]: caps on what wp may use. Unset fields leave the machine's figure.
@@ -42,6 +43,7 @@ using CapacityLimits = CapacityCaps;
 struct Manifest {
   std::filesystem::path path;  // as given on the command line
   int64_t version = 1;
+  std::string space;  // `namespace`: whose history; empty: derived from the repository
   CapacityLimits capacity;
   std::vector<Job> jobs;  // manifest order, matrix members in expansion order
 };

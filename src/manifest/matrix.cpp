@@ -108,6 +108,7 @@ ExpandedJob make_job(const JobTemplate& tmpl, const Settings& defaults, Values v
   job.cwd = resolve_cwd(substitute(cwd.value_or(""), values), base_dir);
   job.inputs = substitute_all(tmpl.inputs, values);
   job.tags = tmpl.tags;
+  if (tmpl.profile) job.profile = substitute(*tmpl.profile, values);
   for (const auto& after : tmpl.after) {
     expanded.after_names.push_back({substitute(after.value, values), after.pos});
   }

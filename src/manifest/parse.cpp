@@ -10,13 +10,13 @@ namespace wp::manifest::detail {
 
 namespace {
 
-const std::vector<std::string> kTopLevelKeys{"version", "defaults", "capacity", "job"};
+const std::vector<std::string> kTopLevelKeys{"version", "namespace", "defaults", "capacity", "job"};
 const std::vector<std::string> kDefaultsKeys{"cpu",     "memory",   "iops", "gpu", "timeout",
                                              "retries", "priority", "env",  "cwd"};
 const std::vector<std::string> kCapacityKeys{"cpu", "memory", "iops", "gpu"};
 const std::vector<std::string> kJobKeys{"name", "command", "argv",     "cpu",     "memory",  "iops",
                                         "gpu",  "after",   "priority", "timeout", "retries", "env",
-                                        "cwd",  "matrix",  "inputs",   "tags"};
+                                        "cwd",  "matrix",  "inputs",   "tags",    "profile"};
 
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMinInt64 = std::numeric_limits<int64_t>::min();
@@ -183,6 +183,21 @@ void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
   }
 }
 
+// A name for history (`namespace`, `profile`): text a person reads in `wp
+// profile list`, so not empty and without control characters.
+std::optional<std::string> read_label(const Field& field, Sink& sink) {
+  std::optional<std::string> text = read_string(field, sink);
+  if (!text) return std::nullopt;
+  bool control = std::any_of(text->begin(), text->end(),
+                             [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  if (text->empty() || control) {
+    sink.error(pos_of(field.node),
+               fmt::format("{}must be non-empty text without control characters", field.prefix()));
+    return std::nullopt;
+  }
+  return text;
+}
+
 void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Sink& sink) {
   auto strings = [&](std::vector<std::string>& target) {
     if (auto list = read_string_array(field, sink)) {
@@ -211,6 +226,8 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
     strings(job.inputs);
   } else if (field.key == "tags") {
     strings(job.tags);
+  } else if (field.key == "profile") {
+    job.profile = read_label(field, sink);
   } else if (!read_setting(field, job.settings, sink)) {
     unknown_key(key, job.label(), kJobKeys, sink);
   }
@@ -290,6 +307,8 @@ Document parse_document(const toml::table& root, Sink& sink) {
   for (auto&& [key, node] : root) {
     if (key == "version") {
       read_version(node, doc, sink);
+    } else if (key == "namespace") {
+      doc.space = read_label(Field{node, "", "namespace"}, sink).value_or("");
     } else if (key == "defaults") {
       parse_defaults(node, doc.defaults, sink);
     } else if (key == "capacity") {

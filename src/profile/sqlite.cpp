@@ -94,6 +94,15 @@ Statement& Statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+int64_t Statement::changes() const {
+  return sqlite3_changes64(db_->handle());
+}
+
 Result<bool> Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -123,6 +132,16 @@ std::string Statement::column_text(int column) const {
 
 bool Statement::column_is_null(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::optional<int64_t> Statement::column_optional_int(int column) const {
+  if (column_is_null(column)) return std::nullopt;
+  return column_int(column);
+}
+
+std::optional<double> Statement::column_optional_double(int column) const {
+  if (column_is_null(column)) return std::nullopt;
+  return column_double(column);
 }
 
 Result<Transaction> Transaction::begin(Database& db) {

@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "util/result.h"
 
@@ -56,6 +58,18 @@ class Statement {
   Statement& bind(int index, int64_t value);
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view value);
+  Statement& bind_null(int index);
+  // NULL when unset.
+  template <typename T>
+  Statement& bind_optional(int index, const std::optional<T>& value) {
+    if (!value) return bind_null(index);
+    if constexpr (std::is_floating_point_v<T>)
+      return bind(index, static_cast<double>(*value));
+    else
+      return bind(index, static_cast<int64_t>(*value));
+  }
+  // Rows changed by the last INSERT, UPDATE or DELETE on the connection.
+  int64_t changes() const;
 
   // True when a row is ready, false when the statement is done.
   Result<bool> step();
@@ -67,6 +81,8 @@ class Statement {
   double column_double(int column) const;
   std::string column_text(int column) const;
   bool column_is_null(int column) const;
+  std::optional<int64_t> column_optional_int(int column) const;
+  std::optional<double> column_optional_double(int column) const;
 
  private:
   Statement(Database* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}

@@ -23,6 +23,89 @@ CREATE TABLE calibration(
 );
 CREATE INDEX calibration_by_device ON calibration(device, id);
 )sql",
+    // 2: the profile store. Times are ISO 8601 UTC text, which sorts in time
+    // order; resources are integers (bytes, IOPS, GPUs) or reals (cores).
+    R"sql(
+CREATE TABLE run(
+  id INTEGER PRIMARY KEY,
+  uuid TEXT NOT NULL UNIQUE,
+  manifest TEXT NOT NULL,
+  namespace TEXT NOT NULL,
+  host TEXT NOT NULL,
+  wp_version TEXT NOT NULL,
+  started TEXT NOT NULL,
+  ended TEXT,
+  capacity_cpu REAL NOT NULL,
+  capacity_memory INTEGER NOT NULL,
+  capacity_iops INTEGER NOT NULL,
+  capacity_gpu INTEGER NOT NULL,
+  exit_code INTEGER
+);
+CREATE TABLE profile(
+  id INTEGER PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  family TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  command TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  runs INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  ok INTEGER NOT NULL DEFAULT 0,
+  oom_kills INTEGER NOT NULL DEFAULT 0,
+  max_memory INTEGER,
+  cpu_seconds REAL NOT NULL DEFAULT 0,
+  wall_seconds REAL NOT NULL DEFAULT 0,
+  UNIQUE(namespace, name)
+);
+CREATE INDEX profile_by_family ON profile(namespace, family);
+CREATE TABLE attempt(
+  id INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  profile_id INTEGER NOT NULL REFERENCES profile(id) ON DELETE CASCADE,
+  run_uuid TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  job TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  command TEXT NOT NULL,
+  started TEXT NOT NULL,
+  wall_seconds REAL NOT NULL,
+  exit_code INTEGER,
+  signal INTEGER,
+  timed_out INTEGER NOT NULL,
+  requeued INTEGER NOT NULL,
+  oom_killed INTEGER NOT NULL,
+  declared_cpu REAL NOT NULL,
+  declared_memory INTEGER NOT NULL,
+  declared_iops INTEGER NOT NULL,
+  declared_gpu INTEGER NOT NULL,
+  admitted_cpu REAL NOT NULL,
+  admitted_memory INTEGER NOT NULL,
+  admitted_iops INTEGER NOT NULL,
+  admitted_gpu INTEGER NOT NULL,
+  predicted_memory INTEGER,
+  predicted_cores REAL,
+  predicted_wall REAL,
+  predicted_iops REAL,
+  method TEXT NOT NULL,
+  peak_memory INTEGER,
+  cpu_seconds REAL,
+  user_seconds REAL,
+  system_seconds REAL,
+  average_cores REAL,
+  peak_cores REAL,
+  read_ops INTEGER,
+  write_ops INTEGER,
+  read_bytes INTEGER,
+  write_bytes INTEGER,
+  read_calls INTEGER,
+  write_calls INTEGER,
+  input_bytes INTEGER
+);
+CREATE INDEX attempt_by_profile ON attempt(profile_id, started);
+)sql",
 };
 
 std::optional<std::string> env(const char* name) {
@@ -64,12 +147,18 @@ Result<Store> Store::open(const std::filesystem::path& path) {
 
 // The busy timeout comes first: switching to WAL itself needs a lock that a
 // concurrent wp may hold for a moment.
+// synchronous=NORMAL in WAL mode: a commit survives a killed wp (it is in the
+// OS's cache), and only a power cut may lose the newest ones, never the file.
+// The busy timeout is long because a wp waiting its turn is better than a
+// "database is locked" in the middle of a CI log.
 Status Store::configure() {
-  return db_.exec("PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;");
+  return db_->exec(
+      "PRAGMA busy_timeout=30000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+      "PRAGMA foreign_keys=ON;");
 }
 
 Result<int> Store::schema_version() {
-  auto statement = sqlite::Statement::prepare(db_, "PRAGMA user_version");
+  auto statement = sqlite::Statement::prepare(*db_, "PRAGMA user_version");
   if (!statement) return statement.error();
   auto row = statement->step();
   if (!row) return row.error();
@@ -80,7 +169,7 @@ Result<int> Store::schema_version() {
 // wp processes opening a new file at once do not both run migration 1.
 Status Store::migrate() {
   for (;;) {
-    auto transaction = sqlite::Transaction::begin(db_);
+    auto transaction = sqlite::Transaction::begin(*db_);
     if (!transaction) return transaction.error();
     auto version = schema_version();
     if (!version) return version.error();
@@ -89,24 +178,35 @@ Status Store::migrate() {
       return make_error(
           "state database {}: schema version {} is newer than this wp knows ({}); "
           "upgrade wp or use another --db",
-          db_.path().string(), *version, kSchemaVersion);
+          db_->path().string(), *version, kSchemaVersion);
     }
     int next = *version + 1;
-    if (auto status = db_.exec(kMigrations[static_cast<size_t>(*version)]); !status) {
-      return db_.error("migration " + std::to_string(next));
+    if (auto status = db_->exec(kMigrations[static_cast<size_t>(*version)]); !status) {
+      return db_->error("migration " + std::to_string(next));
     }
-    if (auto status = db_.exec("PRAGMA user_version=" + std::to_string(next)); !status) {
+    if (auto status = db_->exec("PRAGMA user_version=" + std::to_string(next)); !status) {
       return status;
     }
     if (auto status = transaction->commit(); !status) return status;
   }
 }
 
+Result<sqlite::Statement*> Store::prepared(std::string_view sql) {
+  auto found = statements_.find(std::string(sql));
+  if (found == statements_.end()) {
+    auto statement = sqlite::Statement::prepare(*db_, sql);
+    if (!statement) return statement.error();
+    found = statements_.emplace(std::string(sql), std::move(*statement)).first;
+  }
+  found->second.reset();
+  return &found->second;
+}
+
 Status Store::add_calibration(const Calibration& c) {
-  auto transaction = sqlite::Transaction::begin(db_);
+  auto transaction = sqlite::Transaction::begin(*db_);
   if (!transaction) return transaction.error();
   auto insert = sqlite::Statement::prepare(
-      db_,
+      *db_,
       "INSERT INTO calibration(filesystem, device, read_iops, write_iops, measured_at, seconds) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   if (!insert) return insert.error();
@@ -122,7 +222,7 @@ Status Store::add_calibration(const Calibration& c) {
 
 Result<std::optional<Calibration>> Store::latest_calibration(const std::string& device) {
   auto select = sqlite::Statement::prepare(
-      db_,
+      *db_,
       "SELECT filesystem, device, read_iops, write_iops, measured_at, seconds FROM calibration "
       "WHERE device = ?1 ORDER BY id DESC LIMIT 1");
   if (!select) return select.error();

@@ -1,13 +1,23 @@
 // wp's state database: one SQLite file shared by every wp process on the
-// machine (WAL, a busy timeout, writes in IMMEDIATE transactions). Today it
-// holds `wp calibrate`'s measurements; the profile store grows from here, one
-// numbered migration at a time.
+// machine (WAL, a busy timeout, writes in IMMEDIATE transactions). It holds
+// `wp calibrate`'s measurements, the runs, every job attempt with what it
+// used, and per-profile aggregates; the schema moves one numbered migration
+// at a time.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "profile/records.h"
 
 #include "profile/sqlite.h"
 #include "util/result.h"
@@ -15,7 +25,10 @@
 namespace wp::profile {
 
 // The schema this wp writes; PRAGMA user_version holds the file's.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
+
+// Attempts kept per profile unless --keep says otherwise.
+inline constexpr int kDefaultKeep = 100;
 
 // --db if given, else $WP_DB, else $XDG_STATE_HOME/wp/wp.db, else
 // ~/.local/state/wp/wp.db. Fails only when none of these can be formed.
@@ -37,21 +50,65 @@ class Store {
   // schema up to date.
   static Result<Store> open(const std::filesystem::path& path);
 
-  const std::filesystem::path& path() const { return db_.path(); }
+  const std::filesystem::path& path() const { return db_->path(); }
   Result<int> schema_version();
 
   Status add_calibration(const Calibration& calibration);
   // The newest calibration of `device`, if any.
   Result<std::optional<Calibration>> latest_calibration(const std::string& device);
 
-  sqlite::Database& database() { return db_; }
+  // A run starts and ends; its attempts are written as they end, each in
+  // its own transaction, so a killed wp loses only the jobs in flight.
+  Status begin_run(const RunRecord& run);
+  Status end_run(const std::string& uuid, const std::string& ended, int exit_code);
+
+  // Records an attempt (creating its profile on first sight), updates the
+  // profile's aggregates and keeps only the newest `keep` attempts of it.
+  // Returns false, changing nothing, when an attempt with its uid is stored
+  // already (an import of what this database holds).
+  Result<bool> add_attempt(const AttemptRecord& attempt, int keep = kDefaultKeep);
+  // The same for many, in one transaction; returns how many were new.
+  Result<size_t> add_attempts(std::span<const AttemptRecord> attempts, int keep = kDefaultKeep);
+
+  // The profile's stored attempts, oldest first: the newest `limit` of those
+  // started at or after `since` (ISO 8601; empty: all).
+  Result<std::vector<AttemptRecord>> attempts(const ProfileKey& key, const std::string& since = {},
+                                              size_t limit = SIZE_MAX);
+  // The newest `limit` attempts of every profile of `family` in `space`, oldest first.
+  Result<std::vector<AttemptRecord>> family_attempts(const std::string& space,
+                                                     const std::string& family, size_t limit);
+  // The newest `per_profile` attempts of every profile in `space`, by
+  // profile name, oldest first: one query where a run of thousands of jobs
+  // would otherwise make thousands.
+  Result<std::map<std::string, std::vector<AttemptRecord>>> namespace_attempts(
+      const std::string& space, size_t per_profile);
+  // Every attempt (export), oldest first.
+  Result<std::vector<AttemptRecord>> all_attempts();
+  Result<std::optional<RunRecord>> run(const std::string& uuid);
+
+  // Profiles whose name is `name` (empty: any) in `space` (empty: any),
+  // ordered by namespace and name.
+  Result<std::vector<ProfileSummary>> profiles(const std::string& space = {},
+                                               const std::string& name = {});
+  // Removes the profiles matched as profiles() matches them, with their
+  // attempts; returns how many profiles went.
+  Result<size_t> forget(const std::string& space, const std::string& name);
+
+  sqlite::Database& database() { return *db_; }
 
  private:
-  explicit Store(sqlite::Database db) : db_(std::move(db)) {}
+  explicit Store(sqlite::Database db) : db_(std::make_unique<sqlite::Database>(std::move(db))) {}
   Status configure();
   Status migrate();
+  // Prepared once a connection and reset for reuse: a run writes an attempt
+  // a job, and parsing the same SQL thousands of times showed in profiles.
+  // The caller steps it to the end, or resets it, so that no read stays open.
+  Result<sqlite::Statement*> prepared(std::string_view sql);
+  Result<bool> insert_attempt(const AttemptRecord& attempt, int keep);  // inside a transaction
 
-  sqlite::Database db_;
+  // On the heap, so that the statements' pointer to it survives a move of the Store.
+  std::unique_ptr<sqlite::Database> db_;
+  std::unordered_map<std::string, sqlite::Statement> statements_;
 };
 
 }  // namespace wp::profile

@@ -83,4 +83,14 @@ int RunReport::exit_code() const {
   return c.failed + c.timed_out + c.skipped + c.interrupted == 0 ? 0 : 1;
 }
 
+std::string Regression::describe() const {
+  bool memory = resource == "peak memory";
+  auto figure = [memory](double v) {
+    return memory ? format_bytes(static_cast<Bytes>(v)) : format_seconds(v);
+  };
+  double change = median > 0 ? (value / median - 1.0) * 100.0 : 0.0;
+  return fmt::format("{}: {} {}, {:+.0f}% vs median of last {}", job, resource, figure(value),
+                     change, samples);
+}
+
 }  // namespace wp::report

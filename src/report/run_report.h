@@ -62,8 +62,12 @@ struct Attempt {
   std::filesystem::path stderr_log;
   Usage usage;
   Limits limits;
+  Resources admitted;     // what the scheduler held for it (the declaration, or a prediction)
   bool requeued = false;  // killed by the memory-pressure guard and put back in the queue
-  int suspensions = 0;    // times the memory-pressure guard stopped it
+  // Ended by an OOM kill and retried with more memory without counting
+  // against `retries` (once a job).
+  bool memory_retry = false;
+  int suspensions = 0;  // times the memory-pressure guard stopped it
 
   bool succeeded() const { return exit_code == 0 && !timed_out && spawn_error.empty(); }
   double wall_seconds() const;
@@ -97,6 +101,17 @@ struct PressureCounts {
   size_t requeues = 0;  // jobs killed and put back in the queue
 };
 
+// A job that used clearly more than its history says it does.
+struct Regression {
+  std::string job;
+  std::string resource;  // "peak memory" or "wall time"
+  double value = 0;      // bytes or seconds
+  double median = 0;     // of the earlier runs compared with
+  size_t samples = 0;    // how many
+  // "build: peak memory 3.1 GiB, +48% vs median of last 20"
+  std::string describe() const;
+};
+
 struct RunReport {
   std::string run_id;
   std::filesystem::path manifest;
@@ -109,6 +124,8 @@ struct RunReport {
   std::string measurement;  // how jobs were measured: "cgroup v1 (...) under ...", "procfs: why"
   std::string enforcement;  // "memory (limit = admitted x 1.25)", "none", ...
   PressureCounts pressure;
+  std::string learning;  // "auto: 3 of 5 jobs admitted by prediction", "off", ...
+  std::vector<Regression> regressions;
 
   Counts counts() const;
   double wall_seconds() const;

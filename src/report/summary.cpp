@@ -25,25 +25,6 @@ void write_signal(JsonWriter& json, std::string_view key, const std::optional<in
   json.key(key).text_or_null(signal ? platform::signal_name(*signal) : std::string());
 }
 
-void write_usage(JsonWriter& json, const Usage& u) {
-  json.begin_object();
-  json.key("method").text_or_null(u.method);
-  json.key("peak_memory").value(u.peak_memory);
-  json.key("cpu_seconds").value(u.cpu_seconds);
-  json.key("user_seconds").value(u.user_seconds);
-  json.key("system_seconds").value(u.system_seconds);
-  json.key("average_cores").value(u.average_cores);
-  json.key("peak_cores").value(u.peak_cores);
-  json.key("read_ops").value(u.read_ops);
-  json.key("write_ops").value(u.write_ops);
-  json.key("read_bytes").value(u.read_bytes);
-  json.key("write_bytes").value(u.write_bytes);
-  json.key("read_calls").value(u.read_calls);
-  json.key("write_calls").value(u.write_calls);
-  json.key("oom_killed").value(u.oom_killed);
-  json.end_object();
-}
-
 void write_limits(JsonWriter& json, const Limits& l) {
   json.begin_object();
   json.key("memory").value(l.memory);
@@ -65,6 +46,9 @@ void write_attempt(JsonWriter& json, const Attempt& a) {
   json.key("stdout").text_or_null(a.stdout_log.string());
   json.key("stderr").text_or_null(a.stderr_log.string());
   json.key("exceeded_memory").value(a.exceeded_memory());
+  json.key("admitted");
+  write_resources(json, a.admitted);
+  json.key("memory_retry").value(a.memory_retry);
   json.key("requeued").value(a.requeued);
   json.key("suspensions").value(a.suspensions);
   json.key("usage");
@@ -100,6 +84,25 @@ void write_job(JsonWriter& json, const JobReport& job) {
 
 }  // namespace
 
+void write_usage(JsonWriter& json, const Usage& u) {
+  json.begin_object();
+  json.key("method").text_or_null(u.method);
+  json.key("peak_memory").value(u.peak_memory);
+  json.key("cpu_seconds").value(u.cpu_seconds);
+  json.key("user_seconds").value(u.user_seconds);
+  json.key("system_seconds").value(u.system_seconds);
+  json.key("average_cores").value(u.average_cores);
+  json.key("peak_cores").value(u.peak_cores);
+  json.key("read_ops").value(u.read_ops);
+  json.key("write_ops").value(u.write_ops);
+  json.key("read_bytes").value(u.read_bytes);
+  json.key("write_bytes").value(u.write_bytes);
+  json.key("read_calls").value(u.read_calls);
+  json.key("write_calls").value(u.write_calls);
+  json.key("oom_killed").value(u.oom_killed);
+  json.end_object();
+}
+
 std::string display_path(const std::filesystem::path& path) {
   std::error_code ec;
   std::filesystem::path relative = std::filesystem::proximate(path, ec);
@@ -134,6 +137,19 @@ std::string run_json(const RunReport& report) {
   write_resources(json, report.capacity.total);
   json.key("measurement").value(report.measurement);
   json.key("enforcement").value(report.enforcement);
+  json.key("learning").value(report.learning);
+  json.key("regressions").begin_array();
+  for (const Regression& r : report.regressions) {
+    json.begin_object();
+    json.key("job").value(r.job);
+    json.key("resource").value(r.resource == "peak memory" ? "peak_memory" : "wall_seconds");
+    json.key("value").value(r.value);
+    json.key("median").value(r.median);
+    json.key("samples").value(static_cast<uint64_t>(r.samples));
+    json.key("message").value(r.describe());
+    json.end_object();
+  }
+  json.end_array();
   json.key("memory_guard").begin_object();
   json.key("holds").value(static_cast<uint64_t>(report.pressure.holds));
   json.key("suspensions").value(static_cast<uint64_t>(report.pressure.suspensions));
@@ -189,6 +205,8 @@ std::string run_text(const RunReport& report) {
         "job(s) requeued\n",
         p.holds, p.suspensions, p.resumes, p.requeues);
   }
+  for (const Regression& r : report.regressions)
+    out += fmt::format("wp: regression: {}\n", r.describe());
   out += fmt::format("wp: logs in {}\n", display_path(report.run_dir));
   return out;
 }

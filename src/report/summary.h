@@ -5,6 +5,7 @@
 #include <string>
 
 #include "manifest/diagnostic.h"
+#include "report/json_writer.h"
 #include "report/run_report.h"
 
 namespace wp::report {
@@ -15,6 +16,9 @@ std::string display_path(const std::filesystem::path& path);
 
 // "2026-11-24T05:50:12.123Z"
 std::string format_time(Clock::time_point time);
+
+// An attempt's `usage` object, as in the run summary (and `wp profile`'s JSON).
+void write_usage(JsonWriter& json, const Usage& usage);
 
 // The run summary document of `wp run --json` and <run-dir>/summary.json.
 std::string run_json(const RunReport& report);

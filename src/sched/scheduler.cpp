@@ -39,6 +39,15 @@ bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) con
   return a.second < b.second;                        // then manifest order
 }
 
+void Scheduler::set_demand(size_t job, const Resources& demand) {
+  Entry& e = jobs_[job];
+  assert(e.state != JobState::Running);
+  e.spec.demand = demand;
+  // A smaller demand lowers the floor admit_next() stops at; a larger one
+  // leaves it low, which only costs a scan.
+  smallest_ = min_each(smallest_, demand);
+}
+
 std::optional<size_t> Scheduler::admit_next() {
   Resources free = tracker_.free();
   // Once not even the smallest demand of every dimension fits, no job can:

@@ -51,6 +51,13 @@ class Scheduler {
   void retry_later(size_t job);
   void requeue(size_t job);
 
+  // A new demand for a job that does not hold one (waiting, ready or in
+  // backoff): a prediction made once its inputs exist, or more memory for a
+  // retry after an OOM kill.
+  void set_demand(size_t job, const Resources& demand);
+  const Resources& demand(size_t job) const { return jobs_[job].spec.demand; }
+  const std::vector<size_t>& dependents(size_t job) const { return jobs_[job].dependents; }
+
   // Nothing new starts from now on: jobs that never started are skipped with
   // `reason`. Retries of started jobs still run unless `cancel_retries`.
   void stop(const std::string& reason, bool cancel_retries);

@@ -41,6 +41,15 @@ class LimitedCgroup {
 // Why job cgroups cannot be tested here ("not root", ...), or empty.
 std::string job_cgroups_unavailable();
 
+// Ends a test that needs job cgroups, with a warning, where there are none.
+#define SKIP_WITHOUT_JOB_CGROUPS()                                   \
+  do {                                                               \
+    if (std::string why = job_cgroups_unavailable(); !why.empty()) { \
+      WARN("skipped: " << why);                                      \
+      return;                                                        \
+    }                                                                \
+  } while (false)
+
 // The "wp-<pid>-<start>" run directories wp created under this process's
 // cgroup in every hierarchy (v1 controllers and the unified one), and below
 // their parents (cgroup v2 may put a run beside wp's cgroup).

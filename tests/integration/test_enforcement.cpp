@@ -43,14 +43,6 @@ bool dies(pid_t pid, milliseconds timeout = milliseconds(5000)) {
   return dead;
 }
 
-#define SKIP_WITHOUT_JOB_CGROUPS()                                   \
-  do {                                                               \
-    if (std::string why = job_cgroups_unavailable(); !why.empty()) { \
-      WARN("skipped: " << why);                                      \
-      return;                                                        \
-    }                                                                \
-  } while (false)
-
 // The pid of wp's sentinel: the child of `wp` named wp-sentinel.
 pid_t sentinel_of(pid_t wp) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -95,8 +87,18 @@ TEST_CASE("enforcement: a job over its memory limit is killed alone and reported
   CHECK(attempt["exceeded_memory"].as_bool());
   CHECK(attempt["usage"]["oom_killed"].as_bool());
   CHECK(attempt["limits"]["memory"].as_number() == 80 * kMiB);
-  CHECK(contains(run.err, "hog: exceeded memory: limit 80 MiB, peak "));
+  CHECK(contains(run.err, "hog failed: exceeded memory: limit 80 MiB, peak "));
   CHECK(contains(run.err, "(OOM)"));
+  // The one retry an OOM kill earns, with twice the limit it hit: 160 MiB
+  // admitted, a 200 MiB limit, still not enough for 200 MiB and the program.
+  REQUIRE(hog["attempts"].size() == 2);
+  CHECK(attempt["memory_retry"].as_bool());
+  const Json& retry = hog["attempts"][1];
+  CHECK(retry["admitted"]["memory"].as_number() == 160 * kMiB);
+  CHECK(retry["limits"]["memory"].as_number() == 200 * kMiB);
+  CHECK(retry["exceeded_memory"].as_bool());
+  CHECK_FALSE(retry["memory_retry"].as_bool());
+  CHECK(contains(run.err, "FAILED hog: exceeded memory: limit 200 MiB"));
   // Never another job, never wp.
   CHECK(job_named(summary, "neighbour-0")["status"].as_string() == "ok");
   CHECK(job_named(summary, "neighbour-1")["status"].as_string() == "ok");

@@ -158,6 +158,23 @@ TEST_CASE("measurement: /proc sampling measures memory and CPU within 10% withou
   CHECK(attempt["limits"]["memory"].is_null());  // nothing to enforce it with
 }
 
+// A vforked job borrows wp's memory until exec, and exec leaves wp's
+// high-water mark in the job's ru_maxrss: a small job under a large wp (the
+// sanitizer build's wp holds tens of MiB) must still measure small.
+TEST_CASE("measurement: /proc: a small job is not charged wp's own memory",
+          "[integration][measurement]") {
+  TempDir dir;
+  RunResult run;
+  Json attempt = run_single(dir, "argv = " + usejob_argv({"--memory-mib", "8", "--hold-ms", "100"}),
+                            {"--cgroup", "off"}, run);
+  INFO(run.describe());
+  REQUIRE(run.exit_code == 0);
+  double peak = attempt["usage"]["peak_memory"].as_number();
+  CHECK(peak >= 8.0 * kMiB);
+  // usejob itself is a few MiB; wp under the sanitizers is far more than 24.
+  CHECK(peak <= 32.0 * kMiB);
+}
+
 TEST_CASE("measurement: average and peak cores of a job on two threads",
           "[integration][measurement]") {
   if (online_cpus() < 2) {

@@ -295,3 +295,25 @@ gpu = 1
   capacity.iops = 5000;
   CHECK(check_fits(m, capacity).empty());
 }
+
+TEST_CASE("namespace and profile name a job's history", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+namespace = "team-a/app"
+[[job]]
+name = "test-{shard}"
+matrix = { shard = [1, 2] }
+profile = "tests"
+command = "true"
+[[job]]
+name = "lint"
+profile = "lint-{x}"
+command = "true"
+)");
+  CHECK(m.space == "team-a/app");
+  REQUIRE(m.jobs.size() == 3);
+  CHECK(m.jobs[0].profile == "tests");
+  CHECK(m.jobs[1].profile == "tests");
+  // Braces not naming a matrix key are left alone, as everywhere.
+  CHECK(m.jobs[2].profile == "lint-{x}");
+  CHECK(load_ok("[[job]]\nname = \"a\"\ncommand = \"true\"\n").space.empty());
+}

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -331,14 +332,23 @@ TEST_CASE("proc tree: finish() takes the main process's rusage where it says mor
   meter.sample();
 
   rusage usage{};
+  SECTION("a ru_maxrss no larger than wp's own peak may be wp's: not used") {
+    // A vforked child inherits the parent's high-water mark at exec. Touch
+    // 32 MiB so that this process's own high-water mark is above 20 MiB.
+    std::vector<char> ballast(32 * kMiB, 1);
+    REQUIRE(ballast[ballast.size() / 2] == 1);
+    usage.ru_maxrss = 20 * 1024;
+    CHECK(meter.finish(usage).peak_rss == 10 * kMiB);
+  }
   SECTION("rusage larger than the samples") {
-    usage.ru_maxrss = 50 * 1024;  // KiB
+    // Above this test's own peak resident memory: no borrowed vfork figure.
+    usage.ru_maxrss = 64L * 1024 * 1024 * 1024;  // KiB: 64 TiB
     usage.ru_utime = {2, 500'000};
     usage.ru_stime = {0, 500'000};
     usage.ru_inblock = 64;  // 512-byte blocks
     usage.ru_oublock = 16;
     TreeUsage result = meter.finish(usage);
-    CHECK(result.peak_rss == 50 * kMiB);
+    CHECK(result.peak_rss == 64ull << 40);
     CHECK(result.cpu_seconds == Approx(3.0));
     CHECK(result.user_seconds == Approx(2.5));
     CHECK(result.system_seconds == Approx(0.5));

@@ -12,6 +12,8 @@
 #include "profile/sqlite.h"
 #include "profile/store.h"
 
+#include <fmt/format.h>
+
 using namespace wp;
 using namespace wp::profile;
 
@@ -184,4 +186,136 @@ TEST_CASE("store: --db wins over WP_DB, which wins over XDG_STATE_HOME", "[profi
   ::setenv("HOME", "/home/someone", 1);
   CHECK(resolve_db_path("").value() == fs::path("/home/someone/.local/state/wp/wp.db"));
   if (home != nullptr) ::setenv("HOME", saved.c_str(), 1);
+}
+
+namespace {
+
+AttemptRecord attempt(const std::string& name, int i, Bytes peak) {
+  AttemptRecord a;
+  a.uid = "run" + std::to_string(i) + "/" + name + "/1";
+  a.key = {"github.com/acme/app:jobs.toml", name};
+  a.job = name;
+  a.fingerprint = "00000000000000ab";
+  a.command = "make " + name;
+  a.run_uuid = "run" + std::to_string(i);
+  a.manifest = "/src/app/jobs.toml";
+  a.started = fmt::format("2026-11-{:02}T10:00:00.000Z", i + 1);
+  a.wall_seconds = 2.5;
+  a.exit_code = 0;
+  a.declared.memory = 1ull << 30;
+  a.admitted.memory = 1ull << 30;
+  a.predicted.memory = peak + 10;
+  a.usage.method = "cgroup v2";
+  a.usage.peak_memory = peak;
+  a.usage.cpu_seconds = 1.5;
+  a.usage.read_ops = 7;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("store: attempts round-trip with every figure, and a uid is stored once", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  AttemptRecord a = attempt("build", 0, 300u << 20);
+  a.usage.write_calls = 99;
+  a.input_bytes = 12345;
+  a.signal = 9;
+  REQUIRE(*store->add_attempt(a));
+  auto again = store->add_attempt(a);
+  REQUIRE(again);
+  CHECK_FALSE(*again);
+  auto stored = store->attempts(a.key);
+  REQUIRE(stored);
+  REQUIRE(stored->size() == 1);
+  const AttemptRecord& b = stored->front();
+  CHECK(b.uid == a.uid);
+  CHECK(b.started == a.started);
+  CHECK(b.usage.peak_memory == a.usage.peak_memory);
+  CHECK(b.usage.write_calls == 99u);
+  CHECK_FALSE(b.usage.write_ops.has_value());
+  CHECK(b.usage.read_ops == 7u);
+  CHECK(b.input_bytes == 12345u);
+  CHECK(b.signal == 9);
+  CHECK(b.predicted.memory == a.predicted.memory);
+  CHECK_FALSE(b.predicted.cores.has_value());
+  auto profiles = store->profiles();
+  REQUIRE(profiles);
+  REQUIRE(profiles->size() == 1);
+  CHECK(profiles->front().attempts == 1);  // the duplicate added nothing
+  CHECK(profiles->front().runs == 1);
+}
+
+TEST_CASE("store: keeps the newest attempts and the lifetime aggregates", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  for (int i = 0; i < 12; ++i)
+    REQUIRE(store->add_attempt(attempt("build", i, static_cast<Bytes>(100 + i) << 20), 5));
+  auto kept = store->attempts({"github.com/acme/app:jobs.toml", "build"});
+  REQUIRE(kept);
+  REQUIRE(kept->size() == 5);
+  CHECK(kept->front().uid == "run7/build/1");  // oldest first
+  CHECK(kept->back().uid == "run11/build/1");
+  auto limited = store->attempts({"github.com/acme/app:jobs.toml", "build"}, "2026-11-10", 2);
+  REQUIRE(limited);
+  REQUIRE(limited->size() == 2);
+  CHECK(limited->front().uid == "run10/build/1");
+  auto profiles = store->profiles({}, "build");
+  REQUIRE(profiles);
+  REQUIRE(profiles->size() == 1);
+  const ProfileSummary& p = profiles->front();
+  CHECK(p.attempts == 12);
+  CHECK(p.kept == 5);
+  CHECK(p.max_memory == 111ull << 20);
+  CHECK(p.cpu_seconds == Approx(18.0));
+  CHECK(p.first_seen == "2026-11-01T10:00:00.000Z");
+  CHECK(p.last_seen == "2026-11-12T10:00:00.000Z");
+}
+
+TEST_CASE("store: family attempts, filters and forget", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  for (int shard = 1; shard <= 3; ++shard) {
+    AttemptRecord a = attempt("test-" + std::to_string(shard), shard, 50u << 20);
+    a.family = "test-{shard}";
+    REQUIRE(store->add_attempt(a));
+  }
+  AttemptRecord other = attempt("build", 9, 1u << 30);
+  other.key.space = "elsewhere";
+  REQUIRE(store->add_attempt(other));
+  auto family = store->family_attempts("github.com/acme/app:jobs.toml", "test-{shard}", 10);
+  REQUIRE(family);
+  CHECK(family->size() == 3);
+  CHECK(store->profiles("elsewhere")->size() == 1);
+  CHECK(store->forget("elsewhere", "build").value() == 1);
+  CHECK(store->all_attempts()->size() == 3);
+  CHECK(store->forget({}, {}).value() == 3);
+  CHECK(store->all_attempts()->empty());
+}
+
+TEST_CASE("store: a version 1 file migrates and keeps its calibrations", "[profile]") {
+  ScratchDir dir;
+  fs::path path = dir.path() / "old.db";
+  {
+    auto db = sqlite::Database::open(path);
+    REQUIRE(db);
+    REQUIRE(
+        db->exec("CREATE TABLE calibration(id INTEGER PRIMARY KEY, filesystem TEXT NOT NULL, "
+                 "device TEXT NOT NULL, read_iops INTEGER NOT NULL, write_iops INTEGER NOT "
+                 "NULL, measured_at TEXT NOT NULL, seconds REAL NOT NULL);"
+                 "INSERT INTO calibration VALUES(1, 'ext4 at /', '8:0', 900, 400, "
+                 "'2026-01-01T00:00:00Z', 3.0); PRAGMA user_version=1;"));
+  }
+  auto store = Store::open(path);
+  REQUIRE(store);
+  CHECK(store->schema_version().value() == kSchemaVersion);
+  auto calibration = store->latest_calibration("8:0");
+  REQUIRE(calibration);
+  REQUIRE(calibration->has_value());
+  CHECK((*calibration)->read_iops == 900);
+  REQUIRE(store->add_attempt(attempt("build", 0, 1u << 20)));
+  CHECK(store->all_attempts()->size() == 1);
 }

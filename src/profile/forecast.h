@@ -1,0 +1,50 @@
+// From a profile's stored attempts to what admission needs: a prediction per
+// resource (peak memory, cores, wall time, IOPS), and how accurate past
+// predictions were. Pure: the attempts come from the store.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+
+#include "profile/predict.h"
+#include "profile/records.h"
+
+namespace wp::profile {
+
+enum class Resource { Memory, Cores, Wall, Iops };
+std::string_view to_string(Resource resource);  // "memory", "cores", "wall", "iops"
+
+// The figure an attempt gives for a resource, if it was measured:
+// peak memory (bytes), peak cores (else average cores), wall seconds, and
+// average device IOPS. Only attempts that ran to an exit of their own count
+// as samples (not requeued, timed out, interrupted or killed by a signal;
+// OOM-killed ones do not either: their peak is the limit, not the need).
+std::optional<double> figure_of(const AttemptRecord& attempt, Resource resource);
+
+struct Forecast {
+  std::optional<Prediction> memory;  // bytes
+  std::optional<Prediction> cores;
+  std::optional<Prediction> wall;  // seconds
+  std::optional<Prediction> iops;
+  size_t samples = 0;  // usable attempts in the history
+  const std::optional<Prediction>& of(Resource resource) const;
+};
+
+// Predicts every resource from `history` (oldest first), for a next run
+// whose inputs total `input_bytes`.
+Forecast forecast(std::span<const AttemptRecord> history, std::optional<double> input_bytes,
+                  const PredictOptions& options = {});
+
+// How past predictions of one resource fared against what was measured.
+struct Accuracy {
+  size_t predicted = 0;                    // attempts that carried a prediction and a measurement
+  size_t within = 0;                       // actual <= predicted <= 1.25 x actual
+  size_t under = 0;                        // predicted < actual
+  double mean_abs_error = 0;               // mean |predicted - actual| / actual
+  std::optional<double> hit_rate() const;  // within / predicted
+};
+
+Accuracy accuracy(std::span<const AttemptRecord> history, Resource resource);
+
+}  // namespace wp::profile

@@ -1,0 +1,136 @@
+// Learning in a run: each job's history loaded before it starts, the
+// admission decided from its prediction (--learn), every attempt recorded as
+// it ends, and the jobs that used clearly more than usual flagged at the end.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exec/runner.h"
+#include "manifest/manifest.h"
+#include "profile/forecast.h"
+#include "profile/recorder.h"
+#include "profile/records.h"
+#include "profile/store.h"
+#include "report/run_report.h"
+
+namespace wp::profile {
+
+enum class LearnMode {
+  Auto,          // admit by a confident prediction, lower or higher than declared
+  Conservative,  // only ever raise a declaration
+  Off,           // declarations alone (history is still recorded)
+};
+std::string_view to_string(LearnMode mode);
+
+struct LearnOptions {
+  LearnMode mode = LearnMode::Auto;
+  // To lower a declaration; raising one takes half. Below it a prediction is
+  // recorded and shown, not used.
+  double min_confidence = 0.5;
+  // Safety margins over the prediction. 1.1 puts a steady job's memory
+  // within [actual, 1.25 x actual] with room for ordinary noise.
+  double memory_margin = 1.1;
+  double cores_margin = 1.1;
+  double iops_margin = 1.1;
+  int keep = kDefaultKeep;             // attempts kept per profile
+  double regression_threshold = 0.25;  // flag a rise of more than this over the median
+};
+
+// What admission uses for one job, and why.
+struct Decision {
+  Resources demand;
+  Predicted predicted;  // with margins, whether or not admission used them
+  std::optional<Bytes> memory_upper;
+  // "memory 4 GiB -> 1.1 GiB (p95 of 12 runs, confidence 0.92)", one per
+  // resource admission changed.
+  std::vector<std::string> changes;
+};
+
+// Pure: the declaration, the forecast, the machine and the mode in; the
+// demand out, never above capacity. `confidence_scale` lowers every
+// prediction's confidence (history of an earlier command).
+Decision decide(const Resources& declared, const Forecast& forecast, const Resources& capacity,
+                const LearnOptions& options, double confidence_scale = 1.0);
+
+// Peak memory and wall time of `attempt` against the median of `history`
+// (oldest first; the newest 20 usable attempts count), when the rise is
+// beyond `threshold` and not trivially small.
+std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
+                                            std::span<const AttemptRecord> history,
+                                            double threshold);
+
+// Attempts shared between plans: the members of a matrix family all read
+// the same family history.
+using History = std::shared_ptr<const std::vector<AttemptRecord>>;
+
+// One job's identity and history for the run.
+struct JobPlan {
+  ProfileKey key;
+  std::string family;  // matrix family, empty when the job has no matrix
+  std::string fingerprint;
+  std::string command;
+  std::optional<uint64_t> input_bytes;
+  History history;  // what its predictions draw on, oldest first; null: none
+  History own;      // its own attempts with this command, for regressions
+  // Where `history` comes from: "" (none), "own", "earlier command", "family".
+  std::string source;
+  Forecast forecast;
+  Decision decision;
+};
+
+class Learning final : public exec::RunObserver {
+ public:
+  // Opens nothing itself: `store` may be null (no database), and a history
+  // that cannot be read is warned about and means declarations for that run.
+  Learning(Store* store, const manifest::Manifest& manifest, const Resources& capacity,
+           LearnOptions options);
+
+  // Loads histories, decides, logs what changed, and records the run's start.
+  void prepare(const std::string& started);
+  std::vector<exec::Admission> admissions() const;
+  const JobPlan& plan(size_t job) const { return plans_[job]; }
+  // "auto: 3 of 5 jobs admitted by prediction"
+  std::string summary() const;
+
+  std::optional<exec::Admission> job_ready(size_t job) override;
+  void attempt_ended(size_t job, const report::Attempt& attempt) override;
+
+  // Records the run's end and flags regressions into the report.
+  void finish(report::RunReport& report);
+
+ private:
+  void load_history(size_t job);
+  bool load_family(JobPlan& plan);
+  void decide_job(size_t job);
+  AttemptRecord record_of(size_t job, const report::Attempt& attempt) const;
+  void store_failed(const Error& error);
+
+  Store* store_;
+  const manifest::Manifest& manifest_;
+  Resources capacity_;
+  LearnOptions options_;
+  std::string space_;
+  std::string run_uuid_;
+  std::string manifest_path_;
+  std::vector<JobPlan> plans_;
+  std::vector<std::optional<AttemptRecord>> last_;  // by job: its newest recorded attempt
+  // By matrix family, read once a run: with thousands of new members the
+  // same rows would otherwise be read and predicted from thousands of times.
+  std::map<std::string, History> families_;
+  std::map<std::string, std::vector<AttemptRecord>> histories_;  // by profile name, while preparing
+  std::map<std::string, Forecast> family_forecasts_;             // for members without inputs
+  std::optional<Recorder> recorder_;                             // set while the run records
+  bool warned_ = false;
+};
+
+// 32 random hex digits.
+std::string random_uuid();
+
+}  // namespace wp::profile

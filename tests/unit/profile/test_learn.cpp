@@ -1,0 +1,172 @@
+// Admission decisions from forecasts (--learn auto/conservative/off) and the
+// regression flags, on fixed predictions and histories.
+#include <catch2/catch.hpp>
+
+#include "profile/learn.h"
+
+using namespace wp;
+using namespace wp::profile;
+
+namespace {
+
+constexpr Bytes kMiB = 1ull << 20;
+constexpr Bytes kGiB = 1ull << 30;
+
+Prediction prediction(double value, double confidence) {
+  Prediction p;
+  p.value = value;
+  p.upper = value * 1.2;
+  p.confidence = confidence;
+  p.predictor = Predictor::P95;
+  p.samples = 12;
+  return p;
+}
+
+Resources declared(double cpu, Bytes memory) {
+  Resources r;
+  r.cpu = Cores::from_double(cpu);
+  r.memory = memory;
+  return r;
+}
+
+Resources machine() {
+  Resources r;
+  r.cpu = Cores::from_double(8);
+  r.memory = 16 * kGiB;
+  r.iops = Resources::kUnlimited;
+  return r;
+}
+
+LearnOptions mode(LearnMode m) {
+  LearnOptions options;
+  options.mode = m;
+  return options;
+}
+
+AttemptRecord measured(double seconds, Bytes peak) {
+  AttemptRecord a;
+  a.exit_code = 0;
+  a.wall_seconds = seconds;
+  a.usage.peak_memory = peak;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("learn: auto lowers an over-declared job to the prediction plus margin", "[profile]") {
+  Forecast f;
+  f.memory = prediction(1000.0 * kMiB, 0.9);
+  Decision d = decide(declared(1, 4 * kGiB), f, machine(), mode(LearnMode::Auto));
+  // 1000 MiB x 1.1 = 1100 MiB, whole MiB.
+  CHECK(d.demand.memory == 1100 * kMiB);
+  CHECK(d.predicted.memory == 1100 * kMiB);
+  REQUIRE(d.changes.size() == 1);
+  CHECK(d.changes[0].find("memory 4 GiB -> ") == 0);
+  CHECK(d.changes[0].find("p95 of 12 runs, confidence 0.90") != std::string::npos);
+}
+
+TEST_CASE("learn: auto raises an under-declared job", "[profile]") {
+  Forecast f;
+  f.memory = prediction(2.0 * kGiB, 0.9);
+  Decision d = decide(declared(1, 512 * kMiB), f, machine(), mode(LearnMode::Auto));
+  CHECK(d.demand.memory > 2 * kGiB);
+}
+
+TEST_CASE("learn: conservative only raises", "[profile]") {
+  Forecast low;
+  low.memory = prediction(100.0 * kMiB, 0.95);
+  Decision kept = decide(declared(1, 4 * kGiB), low, machine(), mode(LearnMode::Conservative));
+  CHECK(kept.demand.memory == 4 * kGiB);
+  CHECK(kept.changes.empty());
+  // The prediction is still recorded, for accuracy.
+  CHECK(kept.predicted.memory == 110 * kMiB);
+
+  Forecast high;
+  high.memory = prediction(6.0 * kGiB, 0.95);
+  Decision raised = decide(declared(1, 4 * kGiB), high, machine(), mode(LearnMode::Conservative));
+  CHECK(raised.demand.memory > 6 * kGiB);
+}
+
+TEST_CASE("learn: off keeps every declaration", "[profile]") {
+  Forecast f;
+  f.memory = prediction(100.0 * kMiB, 1.0);
+  f.cores = prediction(0.2, 1.0);
+  Decision d = decide(declared(4, 4 * kGiB), f, machine(), mode(LearnMode::Off));
+  CHECK(d.demand == declared(4, 4 * kGiB));
+  CHECK(d.changes.empty());
+  CHECK(d.predicted.memory.has_value());
+}
+
+TEST_CASE("learn: a prediction below the confidence threshold is not used to lower", "[profile]") {
+  Forecast f;
+  f.memory = prediction(100.0 * kMiB, 0.4);
+  Decision d = decide(declared(1, 4 * kGiB), f, machine(), mode(LearnMode::Auto));
+  CHECK(d.demand.memory == 4 * kGiB);
+  // Raising takes half the confidence: 0.4 is enough for that.
+  Forecast up;
+  up.memory = prediction(8.0 * kGiB, 0.4);
+  CHECK(decide(declared(1, 4 * kGiB), up, machine(), mode(LearnMode::Auto)).demand.memory >
+        8 * kGiB);
+  // An earlier command's history counts at half: 0.6 x 0.5 does not lower.
+  Forecast earlier;
+  earlier.memory = prediction(100.0 * kMiB, 0.6);
+  CHECK(
+      decide(declared(1, 4 * kGiB), earlier, machine(), mode(LearnMode::Auto), 0.5).demand.memory ==
+      4 * kGiB);
+}
+
+TEST_CASE("learn: a decision never exceeds the capacity", "[profile]") {
+  Forecast f;
+  f.memory = prediction(40.0 * kGiB, 0.9);
+  f.cores = prediction(30, 0.9);
+  Decision d = decide(declared(1, 4 * kGiB), f, machine(), mode(LearnMode::Auto));
+  CHECK(d.demand.memory == 16 * kGiB);
+  CHECK(d.demand.cpu == Cores::from_double(8));
+}
+
+TEST_CASE("learn: cores round up to a tenth and never below one", "[profile]") {
+  Forecast f;
+  f.cores = prediction(0.01, 0.9);
+  Decision d = decide(declared(2, kGiB), f, machine(), mode(LearnMode::Auto));
+  CHECK(d.demand.cpu == Cores::from_double(0.1));
+  f.cores = prediction(1.5, 0.9);  // x 1.1 = 1.65 -> 1.7
+  CHECK(decide(declared(2, kGiB), f, machine(), mode(LearnMode::Auto)).demand.cpu ==
+        Cores::from_double(1.7));
+}
+
+TEST_CASE("learn: IOPS are learned only when the capacity limits them", "[profile]") {
+  Forecast f;
+  f.iops = prediction(100, 0.9);
+  Resources limited = machine();
+  limited.iops = 1000;
+  Resources job = declared(1, kGiB);
+  job.iops = 500;
+  CHECK(decide(job, f, limited, mode(LearnMode::Auto)).demand.iops == 110);
+  CHECK(decide(job, f, machine(), mode(LearnMode::Auto)).demand.iops == 500);
+}
+
+TEST_CASE("learn: a rise beyond the threshold over the median is a regression", "[profile]") {
+  std::vector<AttemptRecord> history;
+  for (int i = 0; i < 20; ++i)
+    history.push_back(measured(10.0 + i % 3, 2 * kGiB));
+  auto found = regressions("build", measured(10.5, 3 * kGiB), history, 0.25);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].resource == "peak memory");
+  CHECK(found[0].samples == 20);
+  CHECK(found[0].describe() == "build: peak memory 3 GiB, +50% vs median of last 20");
+
+  auto slow = regressions("build", measured(30, 2 * kGiB), history, 0.25);
+  REQUIRE(slow.size() == 1);
+  CHECK(slow[0].resource == "wall time");
+  CHECK(regressions("build", measured(12, 2 * kGiB + 100 * kMiB), history, 0.25).empty());
+}
+
+TEST_CASE("learn: small absolute rises and short histories are not regressions", "[profile]") {
+  std::vector<AttemptRecord> tiny;
+  for (int i = 0; i < 10; ++i)
+    tiny.push_back(measured(0.01, 2 * kMiB));
+  // +400% but only 8 MiB and 0.04 s more: noise.
+  CHECK(regressions("t", measured(0.05, 10 * kMiB), tiny, 0.25).empty());
+  std::vector<AttemptRecord> two{measured(10, kGiB), measured(10, kGiB)};
+  CHECK(regressions("t", measured(100, 4 * kGiB), two, 0.25).empty());
+}
