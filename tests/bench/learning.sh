@@ -14,9 +14,9 @@
 # Needs the sqlite3 shell (apt-get install sqlite3). Set WP_BENCH_FLAGS for
 # more `wp run` flags (e.g. "--cgroup off" to measure from /proc), and
 # WP_BENCH_KEEP=1 to keep the temporary directory (manifest, logs, database).
-# Each job touches its memory over 400 ms, not at once: touching 400 MiB at
-# once takes a whole core for a moment, and learning would (rightly) raise
-# its cpu and blur what this measures.
+# Each job touches its memory over 400 ms, not at once, and burns little CPU:
+# memory, not CPU, is what the run is short of, so the makespan shows what
+# learning memory is worth.
 set -euo pipefail
 wp=${1:-build/release/wp}
 usejob=${2:-build/release/tests/wp_usejob}
