@@ -163,12 +163,14 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "conservative", "off"}))
       ->capture_default_str();
   run_app->add_option("--keep", run.keep, "Attempts of each job kept in the history")
+      ->check(CLI::Number)
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   run_app
       ->add_option("--regression-threshold", run.regression_threshold,
                    "Flag a job whose peak memory or wall time is this many percent above the "
                    "median of its last 20 runs")
+      ->check(CLI::Number)
       ->check(CLI::Range(0.0, 100000.0))
       ->capture_default_str();
   run_app->add_option("--memory-reserve", run.memory_reserve,

@@ -165,10 +165,15 @@ size_t usable(std::span<const AttemptRecord> attempts) {
 Result<ProfileOutlook> outlook_of(profile::Store& store, const profile::ProfileKey& key) {
   auto history = store.attempts(key);
   if (!history) return history.error();
+  // A profile several jobs record to (`profile = ...`) pools their
+  // commands by design, as `wp run` does.
+  std::set<std::string> jobs;
+  for (const AttemptRecord& a : *history)
+    jobs.insert(a.job);
   std::vector<AttemptRecord> current;
   if (!history->empty()) {
     for (const AttemptRecord& a : *history)
-      if (a.fingerprint == history->back().fingerprint) current.push_back(a);
+      if (jobs.size() > 1 || a.fingerprint == history->back().fingerprint) current.push_back(a);
   }
   bool earlier =
       usable(current) < profile::PredictOptions{}.min_samples && current.size() < history->size();
@@ -538,9 +543,9 @@ int import_profiles(const ProfileCommand& command, const fs::path& db) {
   size_t present = considered.size() - imported;
   size_t profiles = profile_count(considered);
   if (!command.json) {
-    return print(fmt::format("imported {} ({} already present) into {}\n",
-                             count_of(imported, "attempt"), present,
-                             count_of(profiles, "profile")));
+    return print(
+        fmt::format("imported {} ({} already present or older than the kept history) into {}\n",
+                    count_of(imported, "attempt"), present, count_of(profiles, "profile")));
   }
   report::JsonWriter json;
   json.begin_object();

@@ -107,7 +107,9 @@ report::Usage AttemptMeter::finish(const struct rusage& main_usage, double wall_
   } else if (tree_) {
     platform::TreeUsage sampled = tree_->finish(main_usage);
     usage.method = "procfs";
-    usage.peak_memory = sampled.peak_rss;
+    // Nothing sampled and no usable ru_maxrss (a job gone before its first
+    // sample, smaller than wp): unknown, which is not the same as 0 bytes.
+    if (sampled.peak_rss > 0) usage.peak_memory = sampled.peak_rss;
     usage.cpu_seconds = sampled.cpu_seconds;
     usage.user_seconds = sampled.user_seconds;
     usage.system_seconds = sampled.system_seconds;

@@ -12,14 +12,14 @@ namespace {
 // with), not the margin itself.
 constexpr double kWithinFactor = 1.25;
 
-// An attempt that ended by an exit of its own, failed or not, ran its
-// course: its peak is what the job needs. The others were cut short (timed
-// out, requeued, signalled: interrupted attempts are among those) and saw
-// less than the need, or were OOM-killed and saw the limit instead of it.
-// succeeded() implies an exit code, so this is "has one" plus the rest.
+// Only an attempt that succeeded shows what the job needs. A failed one may
+// have stopped at its first line (a missing file, a syntax error): learning
+// from it would let a crash talk wp into packing the real job ten times over.
+// The others were cut short (timed out, requeued, signalled: interrupted
+// attempts are among those) or were OOM-killed and saw the limit instead of
+// the need.
 bool ran_its_course(const AttemptRecord& attempt) {
-  return (attempt.succeeded() || attempt.exit_code.has_value()) && !attempt.requeued &&
-         !attempt.timed_out && !attempt.signal && !attempt.usage.oom_killed;
+  return attempt.succeeded() && !attempt.requeued && !attempt.signal && !attempt.usage.oom_killed;
 }
 
 std::optional<double> measured(const AttemptRecord& attempt, Resource resource) {

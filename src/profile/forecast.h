@@ -16,10 +16,10 @@ enum class Resource { Memory, Cores, Wall, Iops };
 std::string_view to_string(Resource resource);  // "memory", "cores", "wall", "iops"
 
 // The figure an attempt gives for a resource, if it was measured:
-// peak memory (bytes), peak cores (else average cores), wall seconds, and
-// average device IOPS. Only attempts that ran to an exit of their own count
-// as samples (not requeued, timed out, interrupted or killed by a signal;
-// OOM-killed ones do not either: their peak is the limit, not the need).
+// peak memory (bytes), average cores (else peak cores), wall seconds, and
+// average device IOPS. Only attempts that succeeded count as samples (not
+// failed, requeued, timed out, interrupted or killed by a signal; OOM-killed
+// ones do not either: their peak is the limit, not the need).
 std::optional<double> figure_of(const AttemptRecord& attempt, Resource resource);
 
 struct Forecast {

@@ -91,7 +91,7 @@ std::string_view to_string(LearnMode mode) {
 }
 
 Decision decide(const Resources& declared, const Forecast& forecast, const Resources& capacity,
-                const LearnOptions& options, double scale) {
+                const LearnOptions& options, double scale, std::optional<Bytes> memory_floor) {
   Decision d;
   d.demand = declared;
   if (forecast.memory) {
@@ -121,13 +121,52 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
           [](Iops v) { return std::to_string(v); }, d.changes);
     }
   }
+  if (memory_floor && options.mode != LearnMode::Off) {
+    Bytes floor = std::min(capacity.memory, round_up_mib(static_cast<double>(*memory_floor)));
+    if (floor > d.demand.memory) {
+      d.changes.push_back(fmt::format("memory {} -> {} (OOM-killed in an earlier run)",
+                                      format_bytes(d.demand.memory), format_bytes(floor)));
+      d.demand.memory = floor;
+    }
+  }
   return d;
+}
+
+std::optional<Bytes> memory_after_oom(std::span<const AttemptRecord> history, double margin) {
+  auto last_oom = std::find_if(history.rbegin(), history.rend(),
+                               [](const AttemptRecord& a) { return a.usage.oom_killed; });
+  if (last_oom == history.rend()) return std::nullopt;
+  // What succeeded since shows the need; failing that, what the one retry
+  // an OOM kill earns would have had.
+  std::optional<Bytes> peak;
+  for (auto it = history.rbegin(); it != last_oom; ++it) {
+    if (auto value = figure_of(*it, Resource::Memory)) {
+      peak = std::max(peak.value_or(0), static_cast<Bytes>(*value));
+    }
+  }
+  if (peak) return static_cast<Bytes>(static_cast<double>(*peak) * margin);
+  Bytes hit = std::max(last_oom->admitted.memory, last_oom->usage.peak_memory.value_or(0));
+  return hit * 2;
 }
 
 std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
                                             std::span<const AttemptRecord> history,
                                             double threshold) {
   std::vector<report::Regression> found;
+  // A job whose inputs grew as much is doing more work, not regressing.
+  if (attempt.input_bytes) {
+    std::vector<double> inputs;
+    for (auto it = history.rbegin(); it != history.rend() && inputs.size() < kRegressionWindow;
+         ++it) {
+      if (it->input_bytes && figure_of(*it, Resource::Wall)) {
+        inputs.push_back(static_cast<double>(*it->input_bytes));
+      }
+    }
+    if (!inputs.empty()) {
+      double usual = median_of(inputs);
+      if (static_cast<double>(*attempt.input_bytes) > usual * (1.0 + threshold)) return found;
+    }
+  }
   auto check = [&](Resource resource, std::string_view what, double floor) {
     std::optional<double> now = figure_of(attempt, resource);
     if (!now) return;
@@ -138,6 +177,7 @@ std::vector<report::Regression> regressions(const std::string& job, const Attemp
     }
     if (past.size() < 3) return;
     double median = median_of(past);
+    if (median <= 0) return;
     if (*now > median * (1.0 + threshold) && *now - median >= floor) {
       found.push_back({job, std::string(what), *now, median, past.size()});
     }
@@ -222,12 +262,15 @@ void Learning::load_history(size_t job) {
   std::vector<AttemptRecord> none;
   auto found = histories_.find(plan.key.name);
   std::vector<AttemptRecord>* own = found == histories_.end() ? &none : &found->second;
+  // Jobs that share a profile (`profile = ...`) have different commands by
+  // design, a matrix's members above all: they pool their samples.
+  bool shared = !manifest_.jobs[job].profile.empty();
   std::vector<AttemptRecord> same;
   for (const AttemptRecord& a : *own) {
-    if (a.fingerprint == plan.fingerprint) same.push_back(a);
+    if (shared || a.fingerprint == plan.fingerprint) same.push_back(a);
   }
   size_t earlier = own->size() - same.size();
-  bool changed = !own->empty() && own->back().fingerprint != plan.fingerprint;
+  bool changed = !shared && !own->empty() && own->back().fingerprint != plan.fingerprint;
   plan.own = std::make_shared<const std::vector<AttemptRecord>>(std::move(same));
   PredictOptions defaults;
   if (usable(*plan.own) >= defaults.min_samples) {
@@ -282,7 +325,10 @@ void Learning::decide_job(size_t job) {
     plan.forecast = forecast(*plan.history, input);
   }
   double scale = plan.source == "earlier command" ? 0.5 : 1.0;
-  plan.decision = decide(manifest_.jobs[job].request, plan.forecast, capacity_, options_, scale);
+  std::optional<Bytes> floor =
+      plan.own ? memory_after_oom(*plan.own, options_.memory_margin) : std::nullopt;
+  plan.decision =
+      decide(manifest_.jobs[job].request, plan.forecast, capacity_, options_, scale, floor);
 }
 
 std::vector<exec::Admission> Learning::admissions() const {

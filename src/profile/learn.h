@@ -55,9 +55,17 @@ struct Decision {
 
 // Pure: the declaration, the forecast, the machine and the mode in; the
 // demand out, never above capacity. `confidence_scale` lowers every
-// prediction's confidence (history of an earlier command).
+// prediction's confidence (history of an earlier command). `memory_floor`
+// (see memory_after_oom) raises memory whatever the confidence, unless off.
 Decision decide(const Resources& declared, const Forecast& forecast, const Resources& capacity,
-                const LearnOptions& options, double confidence_scale = 1.0);
+                const LearnOptions& options, double confidence_scale = 1.0,
+                std::optional<Bytes> memory_floor = std::nullopt);
+
+// After an OOM kill in `history` (oldest first): the most memory a success
+// since then used, times `margin`, or twice what the killed attempt had when
+// none succeeded since. nullopt without an OOM kill. An OOM kill is not
+// waited out for three samples: the next run starts where the retry ended.
+std::optional<Bytes> memory_after_oom(std::span<const AttemptRecord> history, double margin);
 
 // Peak memory and wall time of `attempt` against the median of `history`
 // (oldest first; the newest 20 usable attempts count), when the rise is

@@ -106,6 +106,12 @@ CREATE TABLE attempt(
 );
 CREATE INDEX attempt_by_profile ON attempt(profile_id, started);
 )sql",
+    // 3: where retention has cut a profile's history. An import of attempts
+    // older than that would add them (and count them in the aggregates) only
+    // for retention to drop them again, on every import.
+    R"sql(
+ALTER TABLE profile ADD COLUMN kept_since TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 std::optional<std::string> env(const char* name) {

@@ -25,7 +25,7 @@
 namespace wp::profile {
 
 // The schema this wp writes; PRAGMA user_version holds the file's.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Attempts kept per profile unless --keep says otherwise.
 inline constexpr int kDefaultKeep = 100;
@@ -65,7 +65,9 @@ class Store {
   // Records an attempt (creating its profile on first sight), updates the
   // profile's aggregates and keeps only the newest `keep` attempts of it.
   // Returns false, changing nothing, when an attempt with its uid is stored
-  // already (an import of what this database holds).
+  // already (an import of what this database holds), or when it is older
+  // than the oldest attempt retention kept (it was dropped once already, or
+  // would be at once).
   Result<bool> add_attempt(const AttemptRecord& attempt, int keep = kDefaultKeep);
   // The same for many, in one transaction; returns how many were new.
   Result<size_t> add_attempts(std::span<const AttemptRecord> attempts, int keep = kDefaultKeep);

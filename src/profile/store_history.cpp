@@ -202,6 +202,16 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
       .bind(6, std::string_view(a.started));
   if (auto done = upsert.step(); !done) return done.error();
 
+  auto kept_cached = prepared("SELECT kept_since FROM profile WHERE namespace = ?1 AND name = ?2");
+  if (!kept_cached) return kept_cached.error();
+  sqlite::Statement& kept = **kept_cached;
+  kept.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
+  auto kept_row = kept.step();
+  if (!kept_row) return kept_row.error();
+  bool too_old = *kept_row && a.started < kept.column_text(0);
+  kept.reset();
+  if (too_old) return false;
+
   auto insert_cached = prepared(
       "INSERT OR IGNORE INTO attempt(uid, profile_id, run_uuid, manifest, job, number, "
       "fingerprint, command, started, wall_seconds, exit_code, signal, timed_out, requeued, "
@@ -294,6 +304,15 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
       .bind(2, std::string_view(a.key.name))
       .bind(3, static_cast<int64_t>(std::max(1, keep)));
   if (auto done = trim.step(); !done) return done.error();
+  if (trim.changes() > 0) {
+    auto mark_cached = prepared(
+        "UPDATE profile SET kept_since = (SELECT min(started) FROM attempt WHERE profile_id = "
+        "profile.id) WHERE namespace = ?1 AND name = ?2");
+    if (!mark_cached) return mark_cached.error();
+    sqlite::Statement& mark = **mark_cached;
+    mark.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
+    if (auto done = mark.step(); !done) return done.error();
+  }
   return true;
 }
 

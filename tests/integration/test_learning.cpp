@@ -20,6 +20,7 @@
 #include "cgroup_fixture.h"
 #include "mini_json.h"
 #include "profile/sqlite.h"
+#include "profile/store.h"
 #include "wp_harness.h"
 
 using namespace wpit;
@@ -303,6 +304,19 @@ TEST_CASE("learning: an OOM-killed attempt is retried once with more memory, wit
     CHECK(db.integer("SELECT count(*) FROM attempt WHERE job = 'grows'") == 2);
     CHECK(db.integer("SELECT count(*) FROM attempt WHERE job = 'grows' AND oom_killed = 1") == 1);
     CHECK(db.integer("SELECT oom_kills FROM profile WHERE name = 'grows'") == 1);
+
+    // The next run remembers: it starts above what the retry used, with
+    // one sample only, and is not killed again.
+    RunResult next = run_wp(args);
+    INFO(next.describe());
+    CHECK(next.exit_code == 0);
+    CHECK(contains(next.err, "grows: memory 64 MiB -> "));
+    CHECK(contains(next.err, "(OOM-killed in an earlier run)"));
+    Json next_summary = parse_json(next.out);
+    const Json& again = job_named(next_summary, "grows");
+    REQUIRE(again["attempts"].size() == 1);
+    CHECK(again["attempts"][0]["admitted"]["memory"].as_number() >= 100 * kMiB);
+    CHECK_FALSE(again["attempts"][0]["exceeded_memory"].as_bool());
   }
 
   SECTION("a job that needs more than the capacity fails after at most one memory retry") {
@@ -450,7 +464,7 @@ PRAGMA user_version=1;
   CHECK(r.exit_code == 0);
   CHECK(line_with(r.err, "history not").empty());
   Db db(dir / "wp.db");
-  CHECK(db.integer("PRAGMA user_version") == 2);
+  CHECK(db.integer("PRAGMA user_version") == wp::profile::kSchemaVersion);
   CHECK(db.integer("SELECT count(*) FROM calibration") == 1);
   CHECK(db.text("SELECT filesystem || ' ' || device || ' ' || read_iops || ' ' || write_iops || "
                 "' ' || measured_at FROM calibration") ==
@@ -553,6 +567,54 @@ TEST_CASE("learning: a new matrix member starts from its family's history",
   // Fifteen family samples are confident enough to admit it by them.
   CHECK(admitted_memory(parse_json(r.out), "test-4") < 300 * kMiB);
   CHECK(contains(r.err, "test-4: memory 512 MiB -> "));
+}
+
+TEST_CASE("learning: failed attempts teach nothing", "[integration][learning]") {
+  TempDir dir;
+  // Fails at once while the file `broken` exists: a crash at its first line.
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"etl\"\nmemory = \"600MiB\"\ncommand = \"test ! -e broken && exec " +
+                 usejob() + " --memory-mib 150 --hold-ms 100\"\n");
+  write_file(dir / "broken", "");
+  for (int run = 1; run <= 7; ++run) {
+    RunResult r = run_learning(dir);
+    INFO("run " << run << "\n" << r.describe());
+    REQUIRE(r.exit_code == 1);
+  }
+  std::filesystem::remove(dir / "broken");
+  RunResult r = run_learning(dir);
+  INFO(r.describe());
+  CHECK(r.exit_code == 0);
+  // Seven failures are not seven samples: the declaration stands, and the
+  // first real run is no regression against them.
+  CHECK(admitted_memory(parse_json(r.out), "etl") == 600 * kMiB);
+  CHECK_FALSE(contains(r.err, "etl: memory"));
+  CHECK_FALSE(contains(r.err, "regression"));
+}
+
+TEST_CASE("learning: jobs sharing a profile pool their samples, whatever their commands",
+          "[integration][learning]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"test-{shard}\"\nmatrix = { shard = [1, 2, 3] }\nprofile = "
+             "\"unit-tests\"\nmemory = \"600MiB\"\ncommand = \"exec " +
+                 usejob() + " --memory-mib 150 --hold-ms 50 # shard {shard}\"\n");
+  for (int run = 1; run <= 3; ++run) {
+    RunResult r = run_learning(dir);
+    INFO("run " << run << "\n" << r.describe());
+    REQUIRE(r.exit_code == 0);
+    CHECK_FALSE(contains(r.err, "command changed"));
+  }
+  // Nine samples of one profile after three runs: enough to lower all three.
+  RunResult r = run_learning(dir);
+  INFO(r.describe());
+  REQUIRE(r.exit_code == 0);
+  Json summary = parse_json(r.out);
+  for (const char* name : {"test-1", "test-2", "test-3"})
+    CHECK(admitted_memory(summary, name) < 300 * kMiB);
+  Db db(dir / "wp.db");
+  CHECK(db.integer("SELECT count(*) FROM profile") == 1);
+  CHECK(db.integer("SELECT attempts FROM profile WHERE name = 'unit-tests'") == 12);
 }
 
 TEST_CASE("learning: a changed command is noted and both histories are kept",

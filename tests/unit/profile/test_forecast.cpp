@@ -71,10 +71,11 @@ TEST_CASE("forecast: the figure an attempt gives for each resource", "[profile]"
   CHECK_FALSE(figure_of(attempt, Resource::Wall).has_value());
 }
 
-TEST_CASE("forecast: only attempts that exited on their own are samples", "[profile]") {
+TEST_CASE("forecast: only attempts that succeeded are samples", "[profile]") {
+  CHECK(figure_of(ran(kMiB), Resource::Memory).has_value());
   AttemptRecord failed = ran(kMiB);
-  failed.exit_code = 2;  // a failure still ran its course
-  CHECK(figure_of(failed, Resource::Memory).has_value());
+  failed.exit_code = 2;  // may have stopped at its first line
+  CHECK_FALSE(figure_of(failed, Resource::Memory).has_value());
 
   AttemptRecord timed_out = ran(kMiB);
   timed_out.timed_out = true;

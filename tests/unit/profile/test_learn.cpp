@@ -170,3 +170,57 @@ TEST_CASE("learn: small absolute rises and short histories are not regressions",
   std::vector<AttemptRecord> two{measured(10, kGiB), measured(10, kGiB)};
   CHECK(regressions("t", measured(100, 4 * kGiB), two, 0.25).empty());
 }
+
+TEST_CASE("learn: an OOM kill raises the next run to what succeeded since", "[profile]") {
+  std::vector<AttemptRecord> history{measured(1, 40 * kMiB)};
+  CHECK_FALSE(memory_after_oom(history, 1.1).has_value());
+
+  AttemptRecord killed = measured(1, 62 * kMiB);
+  killed.usage.oom_killed = true;
+  killed.signal = 9;
+  killed.exit_code.reset();
+  killed.admitted.memory = 50 * kMiB;
+  history.push_back(killed);
+  // Nothing succeeded since: twice what it had (its 62 MiB peak was the limit).
+  CHECK(memory_after_oom(history, 1.1) == 124 * kMiB);
+
+  history.push_back(measured(1, 150 * kMiB));  // the retry, with more memory
+  std::optional<Bytes> floor = memory_after_oom(history, 1.1);
+  REQUIRE(floor);
+  CHECK(*floor == static_cast<Bytes>(150.0 * kMiB * 1.1));
+
+  // No confident prediction (one sample), yet the floor raises the demand.
+  Decision d =
+      decide(declared(1, 50 * kMiB), Forecast{}, machine(), mode(LearnMode::Auto), 1.0, floor);
+  CHECK(d.demand.memory == 165 * kMiB);
+  REQUIRE(d.changes.size() == 1);
+  CHECK(d.changes[0] == "memory 50 MiB -> 165 MiB (OOM-killed in an earlier run)");
+  CHECK(decide(declared(1, 50 * kMiB), Forecast{}, machine(), mode(LearnMode::Conservative), 1.0,
+               floor)
+            .demand.memory == 165 * kMiB);
+  CHECK(decide(declared(1, 50 * kMiB), Forecast{}, machine(), mode(LearnMode::Off), 1.0, floor)
+            .demand.memory == 50 * kMiB);
+  // Never above the capacity.
+  CHECK(decide(declared(1, 50 * kMiB), Forecast{}, machine(), mode(LearnMode::Auto), 1.0, 64 * kGiB)
+            .demand.memory == 16 * kGiB);
+}
+
+TEST_CASE("learn: no regression against a median of nothing", "[profile]") {
+  std::vector<AttemptRecord> unmeasured;
+  for (int i = 0; i < 5; ++i)
+    unmeasured.push_back(measured(0.5, 0));
+  CHECK(regressions("q", measured(0.5, 20 * kMiB), unmeasured, 0.25).empty());
+}
+
+TEST_CASE("learn: a rise its inputs explain is not a regression", "[profile]") {
+  std::vector<AttemptRecord> history;
+  for (int i = 0; i < 6; ++i) {
+    history.push_back(measured(10, kGiB));
+    history.back().input_bytes = 100 * kMiB;
+  }
+  AttemptRecord bigger = measured(40, 4 * kGiB);
+  bigger.input_bytes = 400 * kMiB;
+  CHECK(regressions("etl", bigger, history, 0.25).empty());
+  bigger.input_bytes = 110 * kMiB;  // the same work, four times the memory
+  CHECK(regressions("etl", bigger, history, 0.25).size() == 2);
+}

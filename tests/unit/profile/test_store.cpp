@@ -319,3 +319,39 @@ TEST_CASE("store: a version 1 file migrates and keeps its calibrations", "[profi
   REQUIRE(store->add_attempt(attempt("build", 0, 1u << 20)));
   CHECK(store->all_attempts()->size() == 1);
 }
+
+TEST_CASE("store: attempts retention dropped are not added again by an import", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  std::vector<AttemptRecord> all;
+  for (int i = 0; i < 12; ++i)
+    all.push_back(attempt("build", i, 100u << 20));
+  REQUIRE(store->add_attempts(all, 5).value() == 12);
+  // The same document again: the 5 kept are present, the 7 dropped too old.
+  CHECK(store->add_attempts(all, 5).value() == 0);
+  auto profile = store->profiles({}, "build");
+  REQUIRE(profile);
+  CHECK(profile->front().attempts == 12);
+  CHECK(profile->front().kept == 5);
+  // A newer attempt still goes in, and pushes the oldest kept one out.
+  CHECK(store->add_attempt(attempt("build", 20, 1u << 20), 5).value());
+  CHECK(store->attempts({"github.com/acme/app:jobs.toml", "build"})->front().uid == "run8/build/1");
+}
+
+TEST_CASE("store: a version 2 file gains the retention mark", "[profile]") {
+  ScratchDir dir;
+  fs::path path = dir.path() / "v2.db";
+  {
+    auto store = Store::open(path);
+    REQUIRE(store);
+    REQUIRE(store->add_attempt(attempt("build", 0, 1u << 20)));
+    REQUIRE(store->database().exec(
+        "ALTER TABLE profile DROP COLUMN kept_since; PRAGMA user_version=2;"));
+  }
+  auto store = Store::open(path);
+  REQUIRE(store);
+  CHECK(store->schema_version().value() == kSchemaVersion);
+  CHECK(store->all_attempts()->size() == 1);
+  CHECK(count_rows(store->database(), "SELECT count(*) FROM profile WHERE kept_since = ''") == 1);
+}
