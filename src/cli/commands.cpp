@@ -234,9 +234,10 @@ int run_command(RunCommand& command) {
   log->debug("cpu: {}; memory: {}; iops: {}", capacity.cpu_source, capacity.memory_source,
              capacity.iops_source);
   if (command.keep < 3 && command.learn != "off") {
-    log->warn("--keep {} keeps fewer attempts than a prediction needs (3): jobs are admitted by "
-              "their declarations",
-              command.keep);
+    log->warn(
+        "--keep {} keeps fewer attempts than a prediction needs (3): jobs are admitted by "
+        "their declarations",
+        command.keep);
   }
   std::optional<profile::Store> store = open_history(command.db);
   profile::Learning learning(store ? &*store : nullptr, manifest, capacity.total,
