@@ -152,12 +152,6 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-size_t usable(std::span<const AttemptRecord> attempts) {
-  return static_cast<size_t>(std::count_if(attempts.begin(), attempts.end(), [](const auto& a) {
-    return profile::figure_of(a, Resource::Wall).has_value();
-  }));
-}
-
 // Predicted as a run predicts (LEARNING in wp-run(1)): from the attempts of
 // the newest command once enough of them ran their course, else from every
 // stored attempt at half the confidence. Accuracy looks at every attempt:
@@ -170,13 +164,12 @@ Result<ProfileOutlook> outlook_of(profile::Store& store, const profile::ProfileK
   std::set<std::string> jobs;
   for (const AttemptRecord& a : *history)
     jobs.insert(a.job);
-  std::vector<AttemptRecord> current;
-  if (!history->empty()) {
-    for (const AttemptRecord& a : *history)
-      if (jobs.size() > 1 || a.fingerprint == history->back().fingerprint) current.push_back(a);
-  }
-  bool earlier =
-      usable(current) < profile::PredictOptions{}.min_samples && current.size() < history->size();
+  std::vector<AttemptRecord> current =
+      history->empty()
+          ? std::vector<AttemptRecord>()
+          : profile::of_command(*history, history->back().fingerprint, jobs.size() > 1);
+  bool earlier = profile::usable_count(current) < profile::PredictOptions{}.min_samples &&
+                 current.size() < history->size();
   std::span<const AttemptRecord> basis = earlier ? std::span(*history) : std::span(current);
   // The next run's inputs are unknown here: the newest run's stand in.
   std::optional<double> input_bytes;
@@ -532,14 +525,13 @@ int import_profiles(const ProfileCommand& command, const fs::path& db) {
   auto store = profile::Store::open(db);
   if (!store) return report_failure(database_failure(store.error()));
   std::vector<AttemptRecord> considered;
-  size_t imported = 0;
   for (AttemptRecord& a : *attempts) {
-    if (!command.space.empty() && a.key.space != command.space) continue;
-    auto added = store->add_attempt(a, command.keep);
-    if (!added) return report_failure(database_failure(added.error()));
-    imported += *added ? 1 : 0;
-    considered.push_back(std::move(a));
+    if (command.space.empty() || a.key.space == command.space) considered.push_back(std::move(a));
   }
+  // One transaction: an import lands whole or not at all.
+  auto added = store->add_attempts(considered, command.keep);
+  if (!added) return report_failure(database_failure(added.error()));
+  size_t imported = *added;
   size_t present = considered.size() - imported;
   size_t profiles = profile_count(considered);
   if (!command.json) {

@@ -1,6 +1,7 @@
 // From stored attempts to samples, predictions and accuracy figures.
 #include "profile/forecast.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -109,6 +110,21 @@ const std::optional<Prediction>& Forecast::of(Resource resource) const {
       return iops;
   }
   return memory;  // unreachable: every enumerator is handled above
+}
+
+size_t usable_count(std::span<const AttemptRecord> attempts) {
+  return static_cast<size_t>(std::count_if(attempts.begin(), attempts.end(), [](const auto& a) {
+    return figure_of(a, Resource::Wall).has_value();
+  }));
+}
+
+std::vector<AttemptRecord> of_command(std::span<const AttemptRecord> history,
+                                      std::string_view fingerprint, bool shared) {
+  std::vector<AttemptRecord> same;
+  for (const AttemptRecord& a : history) {
+    if (shared || a.fingerprint == fingerprint) same.push_back(a);
+  }
+  return same;
 }
 
 Forecast forecast(std::span<const AttemptRecord> history, std::optional<double> input_bytes,

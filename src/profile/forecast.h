@@ -6,6 +6,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "profile/predict.h"
 #include "profile/records.h"
@@ -21,6 +23,18 @@ std::string_view to_string(Resource resource);  // "memory", "cores", "wall", "i
 // failed, requeued, timed out, interrupted or killed by a signal; OOM-killed
 // ones do not either: their peak is the limit, not the need).
 std::optional<double> figure_of(const AttemptRecord& attempt, Resource resource);
+
+// Attempts that give samples (see figure_of): the count predictions need
+// PredictOptions::min_samples of.
+size_t usable_count(std::span<const AttemptRecord> attempts);
+
+// A profile's attempts of the command `fingerprint` (oldest first): what
+// predictions draw on once usable_count() of them suffices, before falling
+// back to the earlier commands' at half confidence. A profile several jobs
+// record to (`profile = ...`) pools every attempt: their commands differ by
+// design.
+std::vector<AttemptRecord> of_command(std::span<const AttemptRecord> history,
+                                      std::string_view fingerprint, bool shared);
 
 struct Forecast {
   std::optional<Prediction> memory;  // bytes

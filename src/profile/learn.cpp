@@ -58,12 +58,6 @@ Bytes round_up_mib(double bytes) {
   return static_cast<Bytes>(ceil_clean(std::max(bytes, 1.0) / static_cast<double>(kMiB))) * kMiB;
 }
 
-size_t usable(std::span<const AttemptRecord> attempts) {
-  return static_cast<size_t>(std::count_if(attempts.begin(), attempts.end(), [](const auto& a) {
-    return figure_of(a, Resource::Wall).has_value();
-  }));
-}
-
 double median_of(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
@@ -265,18 +259,15 @@ void Learning::load_history(size_t job) {
   // Jobs that share a profile (`profile = ...`) have different commands by
   // design, a matrix's members above all: they pool their samples.
   bool shared = !manifest_.jobs[job].profile.empty();
-  std::vector<AttemptRecord> same;
-  for (const AttemptRecord& a : *own) {
-    if (shared || a.fingerprint == plan.fingerprint) same.push_back(a);
-  }
+  std::vector<AttemptRecord> same = of_command(*own, plan.fingerprint, shared);
   size_t earlier = own->size() - same.size();
   bool changed = !shared && !own->empty() && own->back().fingerprint != plan.fingerprint;
   plan.own = std::make_shared<const std::vector<AttemptRecord>>(std::move(same));
   PredictOptions defaults;
-  if (usable(*plan.own) >= defaults.min_samples) {
+  if (usable_count(*plan.own) >= defaults.min_samples) {
     plan.history = plan.own;
     plan.source = "own";
-  } else if (usable(*own) >= defaults.min_samples) {
+  } else if (usable_count(*own) >= defaults.min_samples) {
     // A changed command is noted, not silently merged: its earlier runs are
     // the best guess there is, at half the confidence.
     plan.history = std::make_shared<const std::vector<AttemptRecord>>(*own);
@@ -303,7 +294,7 @@ bool Learning::load_family(JobPlan& plan) {
     auto shared = std::make_shared<const std::vector<AttemptRecord>>(std::move(*family));
     cached = families_.emplace(plan.family, std::move(shared)).first;
   }
-  if (usable(*cached->second) >= PredictOptions{}.min_samples) {
+  if (usable_count(*cached->second) >= PredictOptions{}.min_samples) {
     plan.history = cached->second;
     plan.source = "family";
   }
