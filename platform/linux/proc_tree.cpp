@@ -380,7 +380,9 @@ TreeUsage ProcTreeMeter::finish(const struct rusage& main_usage) const {
   // high-water mark down to the child's ru_maxrss: a figure no larger than
   // wp's own peak may be wp's, not the job's, so it is not used.
   Bytes max_rss = static_cast<Bytes>(std::max<long>(main_usage.ru_maxrss, 0)) * 1024;
-  usage.peak_rss = max_rss > self_peak_rss() ? std::max(peak_rss_, max_rss) : peak_rss_;
+  // wp's own peak is read only when ru_maxrss could raise the sampled one.
+  bool raises = max_rss > peak_rss_ && max_rss > self_peak_rss();
+  usage.peak_rss = raises ? max_rss : peak_rss_;
   usage.user_seconds = seconds_of(main_usage.ru_utime);
   usage.system_seconds = seconds_of(main_usage.ru_stime);
   // wait4's rusage covers the main process and every descendant reaped below

@@ -82,7 +82,6 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       signals_(std::move(signals)),
       report_(std::move(report)),
       scheduler_(demands_of(manifest, options.admission), capacity.total),
-      capacity_(capacity.total),
       memory_retried_(manifest.jobs.size(), false),
       gpu_pool_(capacity.gpu_devices),
       log_(log::get("run")),
@@ -424,7 +423,7 @@ std::optional<Bytes> Runner::memory_for_retry(size_t job, const Attempt& attempt
   }
   double wanted = static_cast<double>(base) * 2.0;
   Bytes more = static_cast<Bytes>(std::ceil(wanted / static_cast<double>(kMiB))) * kMiB;
-  more = std::min(more, capacity_.memory);
+  more = std::min(more, scheduler_.tracker().capacity().memory);
   if (more <= attempt.admitted.memory) return std::nullopt;
   return more;
 }

@@ -126,7 +126,6 @@ class Runner {
   platform::SignalChannel signals_;
   report::RunReport report_;
   sched::Scheduler scheduler_;
-  Resources capacity_;
   std::vector<bool> memory_retried_;  // by job: has had its automatic OOM retry
   sched::GpuPool gpu_pool_;
   std::shared_ptr<spdlog::logger> log_;
