@@ -32,8 +32,6 @@
 #include "util/log.h"
 
 namespace wp::exec {
-namespace detail {
-namespace {
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
                                          const std::vector<Admission>& admission) {
@@ -41,11 +39,17 @@ std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
   demands.reserve(manifest.jobs.size());
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
     const manifest::Job& job = manifest.jobs[i];
-    const Resources& demand = i < admission.size() ? admission[i].demand : job.request;
-    demands.push_back({job.name, demand, job.priority, job.after});
+    const Admission* decided = i < admission.size() ? &admission[i] : nullptr;
+    std::optional<double> duration = decided ? decided->duration : std::nullopt;
+    if (!duration && job.timeout) duration = std::chrono::duration<double>(*job.timeout).count();
+    demands.push_back(
+        {job.name, decided ? decided->demand : job.request, job.priority, job.after, duration});
   }
   return demands;
 }
+
+namespace detail {
+namespace {
 
 // Limits follow the larger of the declaration and the admission: a job
 // admitted below what it declared, because its history says it needs less,
@@ -81,7 +85,7 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       sentinel_(std::move(sentinel)),
       signals_(std::move(signals)),
       report_(std::move(report)),
-      scheduler_(demands_of(manifest, options.admission), capacity.total),
+      scheduler_(demands_of(manifest, options.admission), capacity.total, options.policy),
       memory_retried_(manifest.jobs.size(), false),
       gpu_pool_(capacity.gpu_devices),
       log_(log::get("run")),
@@ -136,6 +140,13 @@ report::RunReport Runner::run() {
   if (interrupted_by_) report_.interrupted_by = interrupted_by_;
   report_.ended = report::Clock::now();
   return std::move(report_);
+}
+
+// Ends and readiness are stamped with the time of the loop turn that saw
+// them: a few milliseconds late at most, which aging and reservations
+// measured in seconds do not notice.
+void Runner::tell_time() {
+  scheduler_.set_now(std::chrono::duration<double>(SteadyClock::now() - began_).count());
 }
 
 void Runner::start_admitted() {
@@ -275,6 +286,7 @@ void Runner::wait_for_events() {
   }
   int ready = ::ppoll(fds.data(), fds.size(), timeout_ptr, nullptr);
   if (ready < 0 && errno != EINTR) log_->error("ppoll: {}", std::strerror(errno));
+  tell_time();  // what ends now makes its dependents ready now
   for (size_t i = 1; ready > 0 && i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
     if (read_stream(*streams[i]) == ReadResult::Closed) streams[i]->pipe.reset();

@@ -13,6 +13,7 @@
 #include "manifest/manifest.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
+#include "sched/scheduler.h"
 #include "util/result.h"
 
 namespace wp::exec {
@@ -24,6 +25,8 @@ struct Admission {
   // The prediction's upper bound of peak memory: a retry after an OOM kill
   // asks for more than this and than the measured peak.
   std::optional<Bytes> memory_upper;
+  // Expected run time in seconds, from history; none: unknown.
+  std::optional<double> duration;
 };
 
 // Told what happens, in the event loop's thread; what it does must be quick.
@@ -51,7 +54,14 @@ struct RunOptions {
   // By job index, when learning decided (else empty: the declarations).
   std::vector<Admission> admission;
   RunObserver* observer = nullptr;
+  sched::Policy policy;  // strategy and aging
 };
+
+// What the scheduler knows of each job: its admission where learning
+// decided (else its declaration), and its expected run time: predicted, else
+// its timeout (wp ends it by then), else unknown.
+std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
+                                         const std::vector<Admission>& admission);
 
 // Runs the manifest to completion or interruption. An Error means nothing
 // could be started (e.g. the run directory cannot be created).

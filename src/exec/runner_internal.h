@@ -92,6 +92,7 @@ class Runner {
 
  private:
   void start_admitted();
+  void tell_time();
   void start(size_t job);
   Status launch(Active& active);
   void fail_to_start(Active& active, const std::string& message);
@@ -140,7 +141,8 @@ class Runner {
   PressureWatch pressure_;
   bool admission_open_ = true;  // the memory-pressure guard's say
   sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
-  SteadyTime next_proc_scan_{};  // jobs measured from /proc: not before this
+  SteadyTime next_proc_scan_{};            // jobs measured from /proc: not before this
+  SteadyTime began_ = SteadyClock::now();  // the scheduler's time zero
 };
 
 }  // namespace wp::exec::detail

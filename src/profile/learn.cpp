@@ -70,6 +70,13 @@ std::string this_host() {
   return name;
 }
 
+// The scheduler's expectation of a job's run time: the prediction's upper
+// bound, since a backfilled job that overruns delays the job it was let past.
+std::optional<double> expected_seconds(const JobPlan& plan) {
+  if (!plan.forecast.wall) return std::nullopt;
+  return plan.forecast.wall->upper;
+}
+
 }  // namespace
 
 std::string_view to_string(LearnMode mode) {
@@ -213,6 +220,15 @@ Learning::Learning(Store* store, const manifest::Manifest& manifest, const Resou
 }
 
 void Learning::prepare(const std::string& started) {
+  decide();
+  if (store_ == nullptr) return;
+  recorder_.emplace(*store_, options_.keep);
+  RunRecord run{run_uuid_, manifest_path_, space_, this_host(), WP_VERSION, started,
+                {},        capacity_,      {}};
+  if (Status begun = store_->begin_run(run); !begun) store_failed(begun.error());
+}
+
+void Learning::decide() {
   auto log = log::get("learn");
   if (store_ != nullptr) {
     auto histories = store_->namespace_attempts(space_, kHistoryLimit);
@@ -243,11 +259,6 @@ void Learning::prepare(const std::string& started) {
   if (logged > kLoggedChanges) {
     log->info("... and {} more changes (see --verbose)", logged - kLoggedChanges);
   }
-  if (store_ == nullptr) return;
-  recorder_.emplace(*store_, options_.keep);
-  RunRecord run{run_uuid_, manifest_path_, space_, this_host(), WP_VERSION, started,
-                {},        capacity_,      {}};
-  if (Status begun = store_->begin_run(run); !begun) store_failed(begun.error());
 }
 
 void Learning::load_history(size_t job) {
@@ -318,15 +329,15 @@ void Learning::decide_job(size_t job) {
   double scale = plan.source == "earlier command" ? 0.5 : 1.0;
   std::optional<Bytes> floor =
       plan.own ? memory_after_oom(*plan.own, options_.memory_margin) : std::nullopt;
-  plan.decision =
-      decide(manifest_.jobs[job].request, plan.forecast, capacity_, options_, scale, floor);
+  plan.decision = profile::decide(manifest_.jobs[job].request, plan.forecast, capacity_, options_,
+                                  scale, floor);
 }
 
 std::vector<exec::Admission> Learning::admissions() const {
   std::vector<exec::Admission> out;
   out.reserve(plans_.size());
   for (const JobPlan& plan : plans_)
-    out.push_back({plan.decision.demand, plan.decision.memory_upper});
+    out.push_back({plan.decision.demand, plan.decision.memory_upper, expected_seconds(plan)});
   return out;
 }
 
@@ -357,7 +368,7 @@ std::optional<exec::Admission> Learning::job_ready(size_t job) {
       "{}: inputs now {}: {}", manifest_.jobs[job].name, format_bytes(now.value_or(0)),
       plan.decision.changes.empty() ? "back to its declaration"
                                     : fmt::format("{}", fmt::join(plan.decision.changes, ", ")));
-  return exec::Admission{plan.decision.demand, plan.decision.memory_upper};
+  return exec::Admission{plan.decision.demand, plan.decision.memory_upper, expected_seconds(plan)};
 }
 
 AttemptRecord Learning::record_of(size_t job, const report::Attempt& attempt) const {

@@ -100,7 +100,9 @@ class Learning final : public exec::RunObserver {
   Learning(Store* store, const manifest::Manifest& manifest, const Resources& capacity,
            LearnOptions options);
 
-  // Loads histories, decides, logs what changed, and records the run's start.
+  // Loads histories, decides and logs what changed; records nothing.
+  void decide();
+  // decide(), then records the run's start: what `wp run` does.
   void prepare(const std::string& started);
   std::vector<exec::Admission> admissions() const;
   const JobPlan& plan(size_t job) const { return plans_[job]; }

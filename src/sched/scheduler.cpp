@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 
 namespace wp::sched {
 namespace {
@@ -11,16 +12,56 @@ Resources min_each(const Resources& a, const Resources& b) {
                    std::min(a.gpu, b.gpu)};
 }
 
+// a - b in each dimension, 0 where b is larger.
+Resources saturating_minus(const Resources& a, const Resources& b) {
+  auto minus = [](auto x, auto y) { return x > y ? x - y : decltype(x){0}; };
+  return Resources{Cores::from_millis(std::max<int64_t>(a.cpu.millis() - b.cpu.millis(), 0)),
+                   minus(a.memory, b.memory), minus(a.iops, b.iops), minus(a.gpu, b.gpu)};
+}
+
+double median(std::vector<double> values) {
+  auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
 }  // namespace
 
-Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity) : tracker_(capacity) {
+std::string_view to_string(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::FirstFit:
+      return "first-fit";
+    case Strategy::BestFit:
+      return "best-fit";
+    case Strategy::WorstFit:
+      return "worst-fit";
+    case Strategy::Alignment:
+      return "alignment";
+  }
+  return "first-fit";
+}
+
+std::optional<Strategy> parse_strategy(std::string_view text) {
+  for (Strategy strategy : kStrategies) {
+    if (to_string(strategy) == text) return strategy;
+  }
+  return std::nullopt;
+}
+
+Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity, Policy policy)
+    : tracker_(capacity), policy_(policy) {
+  policy_.window = std::max<size_t>(policy_.window, 1);
   jobs_.resize(jobs.size());
+  int64_t highest = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     jobs_[i].spec = std::move(jobs[i]);
     jobs_[i].unmet = jobs_[i].spec.after.size();
     for (size_t dep : jobs_[i].spec.after)
       jobs_[dep].dependents.push_back(i);
+    highest = i == 0 ? jobs_[i].spec.priority : std::max(highest, jobs_[i].spec.priority);
   }
+  top_level_ = highest == std::numeric_limits<int64_t>::max() ? highest : highest + 1;
+  compute_paths();
   unfinished_ = jobs_.size();
   for (size_t i = 0; i < jobs_.size(); ++i) {
     if (jobs_[i].unmet == 0) make_ready(i);
@@ -28,15 +69,83 @@ Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity) : tracker_
   }
 }
 
-void Scheduler::make_ready(size_t job) {
-  Entry& e = jobs_[job];
-  e.state = JobState::Ready;
-  ready_.insert({e.spec.priority, job});
+// Longest path to the end of the graph, dependents before the jobs they
+// depend on (Kahn's order on the reversed graph); iterative, since a chain
+// of a hundred thousand jobs must not exhaust the stack.
+void Scheduler::compute_paths() {
+  // Unknown durations weigh as much as a typical known one.
+  std::vector<double> known;
+  for (const Entry& e : jobs_) {
+    if (e.spec.duration) known.push_back(*e.spec.duration);
+  }
+  double typical = known.empty() ? 1.0 : median(std::move(known));
+  std::vector<size_t> pending(jobs_.size());
+  std::vector<size_t> order;
+  order.reserve(jobs_.size());
+  for (size_t i = 0; i < jobs_.size(); ++i) {
+    pending[i] = jobs_[i].dependents.size();
+    if (pending[i] == 0) order.push_back(i);
+  }
+  for (size_t next = 0; next < order.size(); ++next) {
+    Entry& e = jobs_[order[next]];
+    double longest_after = 0;
+    for (size_t dependent : e.dependents)
+      longest_after = std::max(longest_after, jobs_[dependent].path);
+    e.path = e.spec.duration.value_or(typical) + longest_after;
+    for (size_t dep : e.spec.after) {
+      if (--pending[dep] == 0) order.push_back(dep);
+    }
+  }
 }
 
 bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) const {
-  if (a.first != b.first) return a.first > b.first;  // higher priority first
-  return a.second < b.second;                        // then manifest order
+  if (a.level != b.level) return a.level > b.level;  // higher priority first
+  if (a.path != b.path) return a.path > b.path;      // then the longer way to go
+  return a.job < b.job;                              // then manifest order
+}
+
+void Scheduler::set_now(double seconds) {
+  now_ = std::max(now_, seconds);
+}
+
+void Scheduler::make_ready(size_t job) {
+  Entry& e = jobs_[job];
+  e.state = JobState::Ready;
+  e.level = e.spec.priority;
+  e.ready_at = now_;
+  e.head_since = -1;
+  ++e.ticket;
+  ready_.insert({e.level, e.path, job});
+  if (policy_.aging > 0 && e.level < top_level_) {
+    promotions_.push({now_ + policy_.aging, job, e.ticket});
+  }
+}
+
+void Scheduler::unqueue(size_t job) {
+  Entry& e = jobs_[job];
+  ready_.erase({e.level, e.path, job});
+}
+
+// Raises each job that has waited another aging interval by one step,
+// oldest first. A promotion is stale once its job left the queue, even if it
+// came back since: the job's ticket has moved on. A thousand at most a
+// decision: a hundred thousand jobs queued at once come due at once, and
+// promoting them all in one decision would stall the event loop for a tenth
+// of a second; a thousand take about half a millisecond, and the rest wait a
+// few decisions more.
+void Scheduler::promote_waiting() {
+  constexpr size_t kMostPerDecision = 1024;
+  for (size_t done = 0;
+       done < kMostPerDecision && !promotions_.empty() && promotions_.top().due <= now_; ++done) {
+    Promotion due = promotions_.top();
+    promotions_.pop();
+    Entry& e = jobs_[due.job];
+    if (e.state != JobState::Ready || e.ticket != due.ticket || e.level >= top_level_) continue;
+    unqueue(due.job);
+    ++e.level;
+    ready_.insert({e.level, e.path, due.job});
+    if (e.level < top_level_) promotions_.push({due.due + policy_.aging, due.job, e.ticket});
+  }
 }
 
 void Scheduler::set_demand(size_t job, const Resources& demand) {
@@ -48,22 +157,128 @@ void Scheduler::set_demand(size_t job, const Resources& demand) {
   smallest_ = min_each(smallest_, demand);
 }
 
+std::optional<Reservation> Scheduler::reservation() const {
+  if (ready_.empty()) return std::nullopt;
+  size_t head = ready_.begin()->job;
+  const Resources& need = jobs_[head].spec.demand;
+  Resources free = tracker_.free();
+  if (need.fits_in(free)) return std::nullopt;
+  // Running jobs give their demand back in the order they are expected to
+  // end; the head can start once it fits in what is free then. A job past
+  // its expected end is taken to end now.
+  for (const auto& [ends, job] : running_) {
+    free += jobs_[job].spec.demand;
+    if (need.fits_in(free)) return Reservation{head, std::max(ends, now_), free - need};
+  }
+  // Only if the head asks for more than the capacity: it will never start.
+  return Reservation{head, kNever, Resources{}};
+}
+
+double Scheduler::score(const Resources& demand, const Resources& free) const {
+  const Resources& cap = tracker_.capacity();
+  double leftover = 0, alignment = 0;
+  auto add = [&](double want, double left, double total) {
+    if (!(total > 0)) return;
+    leftover += (left - want) / total;
+    alignment += (want / total) * (left / total);
+  };
+  add(static_cast<double>(demand.cpu.millis()), static_cast<double>(free.cpu.millis()),
+      static_cast<double>(cap.cpu.millis()));
+  add(static_cast<double>(demand.memory), static_cast<double>(free.memory),
+      static_cast<double>(cap.memory));
+  // IOPS count only where the capacity has a figure.
+  if (cap.iops != Resources::kUnlimited) {
+    add(static_cast<double>(demand.iops), static_cast<double>(free.iops),
+        static_cast<double>(cap.iops));
+  }
+  add(demand.gpu, free.gpu, cap.gpu);
+  switch (policy_.strategy) {
+    case Strategy::BestFit:
+      return -leftover;
+    case Strategy::WorstFit:
+      return leftover;
+    case Strategy::Alignment:
+      return alignment;
+    case Strategy::FirstFit:
+      break;
+  }
+  return 0;
+}
+
+// The head fits: it starts, unless a packing strategy prefers another job of
+// its effective priority within the window. Jobs of lower priority never go
+// first while one of higher priority fits.
+Scheduler::Queue::iterator Scheduler::choose(Queue::iterator head, const Resources& free) {
+  if (policy_.strategy == Strategy::FirstFit) return head;
+  Queue::iterator best = head;
+  double best_score = score(jobs_[head->job].spec.demand, free);
+  size_t looked = 1;
+  for (auto it = std::next(head); it != ready_.end() && looked < policy_.window; ++it, ++looked) {
+    if (it->level != head->level) break;
+    const Resources& demand = jobs_[it->job].spec.demand;
+    if (!demand.fits_in(free)) continue;
+    double s = score(demand, free);
+    if (s > best_score) best = it, best_score = s;
+  }
+  return best;
+}
+
+// The head does not fit: EASY backfilling behind its reservation.
+Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, const Resources& free) {
+  Entry& first = jobs_[head->job];
+  if (first.head_since < 0) first.head_since = now_;
+  // After waiting an aging interval at the head, it stops trusting expected
+  // durations: only what it will leave free may be used.
+  bool patient = policy_.aging <= 0 || now_ - first.head_since < policy_.aging;
+  Resources spare = saturating_minus(free, first.spec.demand);
+  double start = now_;
+  if (patient) {
+    std::optional<Reservation> held = reservation();
+    spare = held->spare;
+    start = held->start;
+  }
+  Queue::iterator best = ready_.end();
+  double best_score = 0;
+  size_t looked = 1;
+  for (auto it = std::next(head); it != ready_.end() && looked < policy_.window; ++it, ++looked) {
+    const Entry& e = jobs_[it->job];
+    if (!e.spec.demand.fits_in(free)) continue;
+    // With the reservation unknown (it waits on a job of unknown duration),
+    // anything that fits may start until patience runs out.
+    bool ends_in_time = patient && e.spec.duration && now_ + *e.spec.duration <= start;
+    bool unknown_start = patient && start == kNever;
+    if (!ends_in_time && !unknown_start && !e.spec.demand.fits_in(spare)) continue;
+    if (policy_.strategy == Strategy::FirstFit) return it;
+    double s = score(e.spec.demand, free);
+    if (best == ready_.end() || s > best_score) best = it, best_score = s;
+  }
+  return best;
+}
+
+void Scheduler::start(Queue::iterator it) {
+  size_t job = it->job;
+  Entry& e = jobs_[job];
+  tracker_.acquire(e.spec.demand);
+  e.state = JobState::Running;
+  e.started = true;
+  e.ends_at = e.spec.duration ? now_ + *e.spec.duration : kNever;
+  running_.insert({e.ends_at, job});
+  ready_.erase(it);
+}
+
 std::optional<size_t> Scheduler::admit_next() {
   Resources free = tracker_.free();
   // Once not even the smallest demand of every dimension fits, no job can:
   // a saturated machine costs one comparison per event, not a queue scan.
-  if (!smallest_.fits_in(free)) return std::nullopt;
-  for (auto it = ready_.begin(); it != ready_.end(); ++it) {
-    size_t job = it->second;
-    Entry& e = jobs_[job];
-    if (!e.spec.demand.fits_in(free)) continue;
-    tracker_.acquire(e.spec.demand);
-    e.state = JobState::Running;
-    e.started = true;
-    ready_.erase(it);
-    return job;
-  }
-  return std::nullopt;
+  if (ready_.empty() || !smallest_.fits_in(free)) return std::nullopt;
+  promote_waiting();
+  Queue::iterator head = ready_.begin();
+  Queue::iterator chosen =
+      jobs_[head->job].spec.demand.fits_in(free) ? choose(head, free) : choose_backfill(head, free);
+  if (chosen == ready_.end()) return std::nullopt;
+  size_t job = chosen->job;
+  start(chosen);
+  return job;
 }
 
 std::vector<size_t> Scheduler::admit() {
@@ -77,6 +292,7 @@ void Scheduler::finished(size_t job, bool succeeded) {
   Entry& e = jobs_[job];
   assert(e.state == JobState::Running);
   tracker_.release(e.spec.demand);
+  running_.erase({e.ends_at, job});
   --unfinished_;
   if (!succeeded) {
     e.state = JobState::Failed;
@@ -96,6 +312,7 @@ void Scheduler::retry_later(size_t job) {
   Entry& e = jobs_[job];
   assert(e.state == JobState::Running);
   tracker_.release(e.spec.demand);
+  running_.erase({e.ends_at, job});
   e.state = JobState::Backoff;
 }
 
@@ -105,7 +322,7 @@ void Scheduler::requeue(size_t job) {
 
 void Scheduler::skip(size_t job, const std::string& reason) {
   Entry& e = jobs_[job];
-  if (e.state == JobState::Ready) ready_.erase({e.spec.priority, job});
+  if (e.state == JobState::Ready) unqueue(job);
   e.state = JobState::Skipped;
   e.reason = reason;
   --unfinished_;

@@ -1,17 +1,31 @@
-// Which job starts next. Pure bookkeeping, no processes and no clock: the
-// runner reports what happened and asks what to start, which is also how the
-// tests drive it.
+// Which job starts next. Pure bookkeeping, no processes and no clock of its
+// own: the runner (or the simulator) says what time it is and what happened,
+// and asks what to start, which is also how the tests drive it.
+//
+// The queue of ready jobs is ordered by effective priority (the declared
+// priority, raised one step for every Policy::aging seconds waited, up to one
+// above the highest declared), then by the longest path of expected run time
+// from the job to the end of the graph (critical path), then manifest order.
+// The job at the head starts as soon as it fits. While it does not, it holds
+// a reservation: the earliest time enough will be free, from the expected
+// ends of the running jobs. Other jobs start past it (backfill) only if they
+// fit now and are expected to end by then, or use only what the head will
+// leave free (EASY backfilling). Among the jobs allowed to start, the
+// Strategy chooses.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "resources/quantity.h"
+#include "sched/policy.h"
 #include "sched/tracker.h"
 
 namespace wp::sched {
@@ -21,6 +35,9 @@ struct JobDemand {
   Resources demand;
   int64_t priority = 0;
   std::vector<size_t> after;  // indices of jobs that must succeed first
+  // Expected run time in seconds (predicted, or the declared timeout); none:
+  // unknown, and such a job backfills only into what the head leaves free.
+  std::optional<double> duration;
 };
 
 enum class JobState {
@@ -33,13 +50,29 @@ enum class JobState {
   Skipped,  // never (re)started: see reason()
 };
 
+// The head of the queue's claim while it does not fit.
+struct Reservation {
+  size_t job = 0;
+  // When enough is expected to be free; infinity when that depends on a job
+  // whose duration is unknown.
+  double start = 0;
+  Resources spare;  // what will be free then beyond the job's demand
+};
+
 class Scheduler {
  public:
-  Scheduler(std::vector<JobDemand> jobs, Resources capacity);
+  static constexpr double kNever = std::numeric_limits<double>::infinity();
 
-  // Admits the first ready job in queue order (priority, then manifest
-  // order) that fits; its demand is held until finished() or retry_later().
-  // One at a time, so that a stop() after a start takes effect at once.
+  Scheduler(std::vector<JobDemand> jobs, Resources capacity, Policy policy = {});
+
+  // Seconds since the run began; never goes back. Aging, reservations and
+  // the expected ends of started jobs are reckoned from it.
+  void set_now(double seconds);
+  double now() const { return now_; }
+
+  // Admits the job the policy chooses among those allowed to start now; its
+  // demand is held until finished() or retry_later(). One at a time, so that
+  // a stop() after a start takes effect at once.
   std::optional<size_t> admit_next();
   // Every job admit_next() would admit now, in order.
   std::vector<size_t> admit();
@@ -67,8 +100,26 @@ class Scheduler {
   JobState state(size_t job) const { return jobs_[job].state; }
   const std::string& reason(size_t job) const { return jobs_[job].reason; }
   const ResourceTracker& tracker() const { return tracker_; }
+  const Policy& policy() const { return policy_; }
+
+  // Expected seconds from the start of `job` to the end of the last job that
+  // depends on it, through its longest chain of dependents. Unknown
+  // durations count as the median of the known ones (1 s if none is known).
+  double critical_path(size_t job) const { return jobs_[job].path; }
+  // The declared priority plus what waiting has added.
+  int64_t effective_priority(size_t job) const { return jobs_[job].level; }
+  // The head's reservation, when the head does not fit now.
+  std::optional<Reservation> reservation() const;
 
  private:
+  struct QueueKey {
+    int64_t level;  // effective priority
+    double path;    // critical path
+    size_t job;     // manifest order
+  };
+  struct QueueOrder {
+    bool operator()(const QueueKey& a, const QueueKey& b) const;
+  };
   struct Entry {
     JobDemand spec;
     JobState state = JobState::Waiting;
@@ -76,22 +127,43 @@ class Scheduler {
     bool started = false;  // has had at least one attempt
     std::vector<size_t> dependents;
     std::string reason;
+    double path = 0;          // critical path
+    int64_t level = 0;        // effective priority while ready
+    double ready_at = 0;      // when it last became ready
+    double head_since = -1;   // when it first reached the head of the queue
+    double ends_at = kNever;  // while running: expected end
+    uint64_t ticket = 0;      // counts its entries into the queue
   };
-  // Queue key: priority and manifest index. The order compares instead of
-  // negating, since -INT64_MIN does not exist.
-  using QueueKey = std::pair<int64_t, size_t>;
-  struct QueueOrder {
-    bool operator()(const QueueKey& a, const QueueKey& b) const;
-  };
+  using Queue = std::set<QueueKey, QueueOrder>;
 
+  void compute_paths();
   void make_ready(size_t job);
+  void unqueue(size_t job);
+  void promote_waiting();
+  void start(Queue::iterator it);
+  Queue::iterator choose(Queue::iterator head, const Resources& free);
+  Queue::iterator choose_backfill(Queue::iterator head, const Resources& free);
+  double score(const Resources& demand, const Resources& free) const;
   void skip(size_t job, const std::string& reason);
   void skip_dependents(size_t job, const std::string& reason);
 
   std::vector<Entry> jobs_;
-  std::set<QueueKey, QueueOrder> ready_;
+  Queue ready_;
+  // Jobs due one more step of priority, earliest first; entries whose job
+  // has since started or been promoted are dropped when they come up.
+  struct Promotion {
+    double due;
+    size_t job;
+    uint64_t ticket;  // the job's, when this was due
+    bool operator>(const Promotion& other) const { return due > other.due; }
+  };
+  std::priority_queue<Promotion, std::vector<Promotion>, std::greater<>> promotions_;
+  std::set<std::pair<double, size_t>> running_;  // (expected end, job)
   ResourceTracker tracker_;
-  Resources smallest_;  // the least any job asks for, in each dimension
+  Policy policy_;
+  Resources smallest_;     // the least any job asks for, in each dimension
+  int64_t top_level_ = 0;  // one above the highest declared priority
+  double now_ = 0;
   size_t unfinished_ = 0;
   bool stopped_ = false;
 };

@@ -1,0 +1,40 @@
+// How the scheduler chooses among ready jobs: the packing strategy and the
+// knobs of aging. Shared by `wp run`, `wp plan` and the tests.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace wp::sched {
+
+// Which of the ready jobs that fit is started. Every strategy looks at the
+// same jobs (see Policy::window) and keeps priorities and the reservation of
+// the job at the head of the queue; they differ only in which one they take.
+enum class Strategy {
+  FirstFit,   // the first in queue order
+  BestFit,    // the one that leaves the least free, summed over dimensions
+  WorstFit,   // the one that leaves the most free
+  Alignment,  // the one whose demand points most the way the free resources do
+};
+
+inline constexpr std::array<Strategy, 4> kStrategies{Strategy::FirstFit, Strategy::BestFit,
+                                                     Strategy::WorstFit, Strategy::Alignment};
+
+// "first-fit", "best-fit", "worst-fit", "alignment".
+std::string_view to_string(Strategy strategy);
+std::optional<Strategy> parse_strategy(std::string_view text);
+
+struct Policy {
+  Strategy strategy = Strategy::Alignment;
+  // How many queued jobs one decision looks at, from the head of the queue:
+  // a decision costs O(window), whatever the length of the queue.
+  size_t window = 64;
+  // Seconds of waiting worth one step of priority. A job at the head of the
+  // queue for this long also stops backfill that would take what it waits
+  // for. 0 turns both off.
+  double aging = 300;
+};
+
+}  // namespace wp::sched

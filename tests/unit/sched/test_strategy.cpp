@@ -1,0 +1,273 @@
+// Strategies, aging, critical paths and backfilling, on small fixed
+// scenarios through the simulator (the Scheduler driven by a clock that
+// jumps from one job's end to the next): the answers are worked out by hand
+// in the comments.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sched/scheduler.h"
+#include "sched/simulate.h"
+
+using wp::Cores;
+using wp::Resources;
+using wp::sched::JobDemand;
+using wp::sched::Policy;
+using wp::sched::Scheduler;
+using wp::sched::Simulation;
+using wp::sched::Strategy;
+
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+Resources need(double cpu, uint64_t mib = 100) {
+  Resources r;
+  r.cpu = Cores::from_double(cpu);
+  r.memory = mib * kMiB;
+  return r;
+}
+
+Resources capacity(double cpu, uint64_t mib) {
+  Resources r = need(cpu, mib);
+  r.iops = Resources::kUnlimited;
+  return r;
+}
+
+JobDemand job(std::string name, Resources demand, std::optional<double> duration,
+              int64_t priority = 0, std::vector<size_t> after = {}) {
+  return JobDemand{std::move(name), demand, priority, std::move(after), duration};
+}
+
+Policy policy(Strategy strategy, double aging = 300) {
+  Policy p;
+  p.strategy = strategy;
+  p.aging = aging;
+  return p;
+}
+
+// Simulates with every job taking what it is expected to (or `actual`).
+Simulation plan(const std::vector<JobDemand>& jobs, const Resources& cap, const Policy& p,
+                std::vector<double> actual = {}) {
+  if (actual.empty()) {
+    for (const JobDemand& j : jobs)
+      actual.push_back(j.duration.value_or(1));
+  }
+  return wp::sched::simulate(jobs, actual, cap, p);
+}
+
+}  // namespace
+
+TEST_CASE("each strategy takes its own pick among the jobs that fit", "[sched][strategy]") {
+  // R (3.5 of 4 cores, priority 10) starts first and leaves 0.5 cores and
+  // 3584 MiB free: normalised by capacity, free = (0.125, 0.875). Then, in
+  // queue order, with (cpu, memory) shares of capacity:
+  //   H (0.1, 0.3)    sum 0.40  alignment 0.1*0.125 + 0.3*0.875  = 0.275
+  //   U (0.125, 0.55) sum 0.675 alignment 0.0156 + 0.481          = 0.497
+  //   V (0.01, 0.6)   sum 0.61  alignment 0.00125 + 0.525         = 0.526
+  //   W (0.0025, ~0)  sum ~0    alignment ~0
+  // first-fit takes H (the head), best-fit U (least left over), worst-fit W
+  // (most left over), alignment V.
+  std::vector<JobDemand> jobs{
+      job("R", need(3.5, 512), 10, 10), job("H", need(0.4, 1229), 10),
+      job("U", need(0.5, 2253), 10),    job("V", need(0.04, 2458), 10),
+      job("W", need(0.01, 1), 10),
+  };
+  auto second = [&](Strategy strategy) {
+    Scheduler s(jobs, capacity(4, 4096), policy(strategy));
+    REQUIRE(s.admit_next() == std::optional<size_t>(0));
+    return s.admit_next();
+  };
+  CHECK(second(Strategy::FirstFit) == std::optional<size_t>(1));
+  CHECK(second(Strategy::BestFit) == std::optional<size_t>(2));
+  CHECK(second(Strategy::WorstFit) == std::optional<size_t>(4));
+  CHECK(second(Strategy::Alignment) == std::optional<size_t>(3));
+}
+
+TEST_CASE("a packing strategy never starts a lower priority first", "[sched][strategy]") {
+  // best-fit would rather take the 2-core job, but the 1-core one has the
+  // higher priority and fits.
+  std::vector<JobDemand> jobs{job("wide", need(2), 10), job("urgent", need(1), 10, 5)};
+  for (Strategy strategy : wp::sched::kStrategies) {
+    Scheduler s(jobs, capacity(2, 1024), policy(strategy));
+    CHECK(s.admit_next() == std::optional<size_t>(1));
+  }
+}
+
+TEST_CASE("the critical path goes first, so the pipeline's tail does not wait",
+          "[sched][strategy]") {
+  // Two cores. q1, q2 stand alone (5 s); p1 -> p2 -> p3 is a chain of 5 s
+  // steps listed after them. In manifest order q1, q2 would take both cores
+  // and the chain would end at 20 s; by critical path p1 (15 s to go) starts
+  // at once and everything ends at 15 s, the length of the chain.
+  std::vector<JobDemand> jobs{job("q1", need(1), 5), job("q2", need(1), 5), job("p1", need(1), 5),
+                              job("p2", need(1), 5, 0, {2}), job("p3", need(1), 5, 0, {3})};
+  for (Strategy strategy : wp::sched::kStrategies) {
+    Simulation sim = plan(jobs, capacity(2, 1024), policy(strategy));
+    CAPTURE(to_string(strategy));
+    CHECK(sim.slots[2].start == 0);
+    CHECK(sim.makespan == 15);
+    CHECK(wp::sched::lower_bound(jobs, {5, 5, 5, 5, 5}, capacity(2, 1024)).path == 15);
+  }
+  Scheduler s(jobs, capacity(2, 1024));
+  CHECK(s.critical_path(2) == 15);
+  CHECK(s.critical_path(3) == 10);
+  CHECK(s.critical_path(0) == 5);
+}
+
+TEST_CASE("unknown durations count as the median known one in critical paths", "[sched]") {
+  std::vector<JobDemand> jobs{job("a", need(1), 2), job("b", need(1), 8), job("c", need(1), 4),
+                              job("d", need(1), std::nullopt, 0, {0})};
+  Scheduler s(jobs, capacity(1, 1024));
+  CHECK(s.critical_path(0) == 2 + 4);  // d weighs the median of 2, 8, 4
+  Scheduler none({job("x", need(1), std::nullopt), job("y", need(1), std::nullopt, 0, {0})},
+                 capacity(1, 1024));
+  CHECK(none.critical_path(0) == 2);  // one second a job: the chain's length
+}
+
+TEST_CASE("backfill never delays the job at the head of the queue", "[sched][strategy]") {
+  // Two cores. a (1 core, 10 s, highest priority) starts at 0; b needs both
+  // cores, so it is reserved the time a ends: 10. short (1 core, 4 s) ends
+  // before that and backfills at 0; long (1 core, 20 s) would hold a core
+  // past 10, so it waits until b is done.
+  std::vector<JobDemand> jobs{job("a", need(1), 10, 2), job("b", need(2), 5, 1),
+                              job("long", need(1), 20), job("short", need(1), 4)};
+  for (Strategy strategy : wp::sched::kStrategies) {
+    Simulation sim = plan(jobs, capacity(2, 1024), policy(strategy));
+    CAPTURE(to_string(strategy));
+    CHECK(sim.slots[1].start == 10);
+    CHECK(sim.slots[3].start == 0);
+    CHECK(sim.slots[2].start == 15);
+  }
+  Scheduler s(jobs, capacity(2, 1024));
+  REQUIRE(s.admit_next() == std::optional<size_t>(0));
+  auto held = s.reservation();
+  REQUIRE(held);
+  CHECK(held->job == 1);
+  CHECK(held->start == 10);
+}
+
+TEST_CASE("a job may backfill past the reservation into what the head leaves free",
+          "[sched][strategy]") {
+  // Three cores. a (2 cores, 10 s) runs; b needs 2, reserved at 10, when 3
+  // are free: one core is spare then, so long (1 core, 20 s) may start now.
+  std::vector<JobDemand> jobs{job("a", need(2), 10, 2), job("b", need(2), 5, 1),
+                              job("long", need(1), 20)};
+  Simulation sim = plan(jobs, capacity(3, 1024), policy(Strategy::FirstFit));
+  CHECK(sim.slots[2].start == 0);
+  CHECK(sim.slots[1].start == 10);
+}
+
+TEST_CASE("a head job that has waited an aging interval stops backfill of unknown length",
+          "[sched][strategy]") {
+  // Two cores. a (1 core, priority 2) runs 100 s, its length unknown; b
+  // needs both cores. Small jobs of unknown length would keep one core busy
+  // forever. While b is patient (the first 10 s, aging 10) one backfills;
+  // when it ends at 30 b has waited longer, so nothing more takes the core
+  // b waits for: b starts when a ends, at 100.
+  std::vector<JobDemand> jobs{job("a", need(1), std::nullopt, 2),
+                              job("b", need(2), std::nullopt, 1)};
+  std::vector<double> actual{100, 5};
+  for (int i = 0; i < 20; ++i) {
+    jobs.push_back(job("s" + std::to_string(i), need(1), std::nullopt));
+    actual.push_back(30);
+  }
+  Simulation patient = plan(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 10), actual);
+  CHECK(patient.slots[2].start == 0);
+  CHECK(patient.slots[1].start == 100);
+  CHECK(patient.slots[3].start >= 105);
+  // With aging off, b is overtaken by all 20: the starvation aging prevents.
+  Simulation starved = plan(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 0), actual);
+  for (size_t i = 2; i < jobs.size(); ++i)
+    CHECK(starved.slots[i].start < starved.slots[1].start);
+  CHECK(starved.slots[1].start == 360);  // 4 small ones on one core, 16 on two
+}
+
+TEST_CASE("aging lifts a low priority job above a stream of higher ones within its bound",
+          "[sched][strategy]") {
+  // One core. low (priority 0) is ready at 0; a chain of 20 priority-1 jobs
+  // of 10 s keeps a newer priority-1 job ready whenever a core frees. With
+  // aging 25 s, low reaches priority 1 at 25 and 2 (one above the highest
+  // declared) at 50, and starts when the job running then ends: the bound
+  // is (highest - own + 1) x aging + the longest running job = 60 s.
+  std::vector<JobDemand> jobs{job("low", need(1), 10, 0)};
+  for (size_t i = 0; i < 20; ++i) {
+    std::vector<size_t> after;
+    if (i > 0) after.push_back(i);  // the previous chain job
+    jobs.push_back(job("high" + std::to_string(i), need(1), 10, 1, after));
+  }
+  Simulation aged = plan(jobs, capacity(1, 1024), policy(Strategy::FirstFit, 25));
+  CHECK(aged.slots[0].start == 50);
+  CHECK(aged.slots[0].start <= (1 - 0 + 1) * 25 + 10);
+  Simulation unaged = plan(jobs, capacity(1, 1024), policy(Strategy::FirstFit, 0));
+  CHECK(unaged.slots[0].start == 200);
+  Scheduler s(jobs, capacity(1, 1024), policy(Strategy::FirstFit, 25));
+  s.set_now(60);
+  CHECK(s.effective_priority(0) == 0);  // promoted only when a decision is made
+  REQUIRE(s.admit_next() == std::optional<size_t>(1));
+  CHECK(s.effective_priority(0) == 2);
+}
+
+TEST_CASE("simulated schedules keep every invariant on random workloads", "[sched][strategy]") {
+  std::mt19937 random(7);
+  std::uniform_real_distribution<double> cpu(0.1, 2.0), seconds(0.5, 30);
+  std::uniform_int_distribution<uint64_t> mib(10, 3000);
+  std::uniform_int_distribution<int> priority(0, 2), coin(0, 3);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<JobDemand> jobs;
+    std::vector<double> actual;
+    for (size_t i = 0; i < 60; ++i) {
+      std::vector<size_t> after;
+      if (i > 3 && coin(random) == 0) after.push_back(i - 1 - static_cast<size_t>(coin(random)));
+      std::optional<double> expected;
+      if (coin(random) != 0) expected = seconds(random);
+      actual.push_back(seconds(random));
+      jobs.push_back(job("j" + std::to_string(i), need(cpu(random), mib(random)), expected,
+                         priority(random), after));
+    }
+    Resources cap = capacity(4, 4096);
+    for (Strategy strategy : wp::sched::kStrategies) {
+      Simulation sim = plan(jobs, cap, policy(strategy, 20), actual);
+      CAPTURE(round, to_string(strategy));
+      CHECK(sim.never_started == 0);
+      for (const auto& step : sim.usage)
+        CHECK(step.in_use.fits_in(cap));
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        CHECK(sim.slots[i].end == Approx(sim.slots[i].start + actual[i]));
+        for (size_t dep : jobs[i].after)
+          CHECK(sim.slots[i].start >= sim.slots[dep].end);
+      }
+      CHECK(sim.makespan >= wp::sched::lower_bound(jobs, actual, cap).value() - 1e-9);
+    }
+  }
+}
+
+TEST_CASE("the lower bound is the largest of its terms", "[sched]") {
+  // 2 cores, 1000 MiB. x: 2 cores for 10 s; y: 1 core, 800 MiB, 30 s.
+  // cpu (20 + 30) / 2 = 25; memory (100*10 + 800*30) / 1000 = 25; longest 30.
+  std::vector<JobDemand> jobs{job("x", need(2, 100), 10), job("y", need(1, 800), 30, 0, {0})};
+  auto bound = wp::sched::lower_bound(jobs, {10, 30}, capacity(2, 1000));
+  CHECK(bound.cpu == Approx(25));
+  CHECK(bound.memory == Approx(25));
+  CHECK(bound.longest == 30);
+  CHECK(bound.path == 40);
+  CHECK(bound.value() == 40);
+}
+
+TEST_CASE("utilisation averages what is in use over slices of the makespan", "[sched]") {
+  // One job of 2 of 4 cores for 10 s, then one of 4 cores for 10 s.
+  std::vector<JobDemand> jobs{job("a", need(2, 0), 10), job("b", need(4, 0), 10, 0, {0})};
+  Simulation sim = plan(jobs, capacity(4, 1024), policy(Strategy::FirstFit));
+  auto shares = wp::sched::utilisation(sim, capacity(4, 1024), 4);
+  REQUIRE(shares.size() == 4);
+  CHECK(shares[0][0] == Approx(0.5));
+  CHECK(shares[1][0] == Approx(0.5));
+  CHECK(shares[2][0] == Approx(1.0));
+  CHECK(shares[3][0] == Approx(1.0));
+  CHECK(shares[0][2] == 0);  // no IOPS figure
+  CHECK(wp::sched::parse_strategy("best-fit") == Strategy::BestFit);
+  CHECK_FALSE(wp::sched::parse_strategy("fastest"));
+}
