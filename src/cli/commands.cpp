@@ -1,22 +1,18 @@
 // `wp run` and `wp validate`: load, check against capacity, act, report.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "cli/common.h"
 #include "cli/options.h"
 #include "exec/output.h"
 #include "manifest/manifest.h"
-#include "platform/host.h"
 #include "platform/sampler.h"
 #include "profile/learn.h"
 #include "profile/store.h"
@@ -27,107 +23,12 @@
 namespace wp::cli {
 namespace {
 
-// The machine, or the tree WP_HOST_ROOT names standing in for it: tests and
-// debugging point wp at a recorded /proc and /sys (of a GPU box, say).
-platform::HostCapacity probe_host() {
-  platform::HostRoots roots;
-  if (const char* root = std::getenv("WP_HOST_ROOT"); root != nullptr && *root != '\0') {
-    roots.root = root;
-    roots.proc = roots.root / "proc";
-    roots.sys = roots.root / "sys";
-    roots.dev = roots.root / "dev";
-  }
-  return platform::probe_host(roots);
-}
-
-// A whole or decimal number and nothing else.
-std::optional<double> parse_number(const std::string& text) {
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
-  CapacityCaps caps;
-  if (!flags.cpus.empty()) {
-    std::optional<double> cpus = parse_number(flags.cpus);
-    if (!cpus || *cpus < Cores::kMin || *cpus > Cores::kMax) {
-      return make_error("--cpus: '{}' is not a number of cores from {} to {}; write e.g. 2 or 0.5",
-                        flags.cpus, Cores::kMin, Cores::kMax);
-    }
-    caps.cpu = Cores::from_double(*cpus);
-  }
-  if (!flags.memory.empty()) {
-    auto bytes = parse_bytes(flags.memory);
-    if (!bytes) return make_error("--memory: {}", bytes.error().message);
-    if (*bytes == 0) return make_error("--memory: must be more than 0");
-    caps.memory = *bytes;
-  }
-  if (!flags.iops.empty()) {
-    std::optional<double> iops = parse_number(flags.iops);
-    if (!iops || *iops < 0 || *iops != std::floor(*iops) || *iops > 1e18) {
-      return make_error("--iops: '{}' is not a whole number of operations per second", flags.iops);
-    }
-    caps.iops = static_cast<Iops>(*iops);
-  }
-  return caps;
-}
-
-// A manifest checked as far as it can be before a run: its own rules, then
-// whether each job fits the capacity, all in one list.
-struct Checked {
-  manifest::LoadResult loaded;
-  Capacity capacity;
-  Bytes machine_memory = 0;  // MemTotal: more than can ever be available
-};
-
-Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
-                               const std::string& db) {
-  auto flag_caps = caps_from_flags(flags);
-  if (!flag_caps) return flag_caps.error();
-  Checked checked{manifest::load_file(path), {}};
-  const manifest::CapacityLimits no_caps;
-  const manifest::CapacityLimits& manifest_caps =
-      checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
-  // Jobs run next to their manifest, so that is the filesystem whose IOPS count.
-  platform::HostCapacity host = probe_host();
-  checked.machine_memory = host.host_memory;
-  checked.capacity = resolve_capacity(host, manifest_caps, *flag_caps,
-                                      stored_iops(db, std::filesystem::path(path).parent_path()));
-  if (checked.loaded.manifest) {
-    manifest::Diagnostics& errors = checked.loaded.errors;
-    manifest::Diagnostics fits =
-        manifest::check_fits(*checked.loaded.manifest, checked.capacity.total);
-    errors.insert(errors.end(), fits.begin(), fits.end());
-    manifest::sort_by_position(errors);
-  }
-  return checked;
-}
-
-void print_diagnostics(const manifest::Diagnostics& errors) {
-  for (const manifest::Diagnostic& d : errors)
-    fmt::print(stderr, "{}\n", d.format());
-  fmt::print(stderr, "wp: {} error{}; nothing was run\n", errors.size(),
-             errors.size() == 1 ? "" : "s");
-}
-
 void write_summary_file(const report::RunReport& report, const std::string& json) {
   std::filesystem::path path = report.run_dir / "summary.json";
   std::ofstream out(path);
   out << json;
   out.close();
   if (!out) log::get("cli")->error("cannot write {}: {}", path.string(), std::strerror(errno));
-}
-
-// What --json promises must arrive, or the exit status says it did not: a CI
-// step writing `> summary.json` on a full disk must not pass.
-bool print_stdout(const std::string& text, std::string_view what) {
-  if (exec::write_all(STDOUT_FILENO, text)) return true;
-  log::get("cli")->error("cannot write {} to standard output: {}", what, std::strerror(errno));
-  return false;
 }
 
 // The --enforce, --cgroup and memory-guard flags, already checked against
@@ -159,27 +60,9 @@ Status parse_enforcement(RunCommand& command) {
   return Ok{};
 }
 
-// The history database, or none: a run never fails because its history
-// cannot be read or written; it says so and packs by the declarations.
-std::optional<profile::Store> open_history(const std::string& db_flag) {
-  auto path = profile::resolve_db_path(db_flag);
-  if (!path) {
-    log::get("learn")->warn("job history not used: {}", path.error().message);
-    return std::nullopt;
-  }
-  auto store = profile::Store::open(*path);
-  if (!store) {
-    log::get("learn")->warn("job history not used: {}", store.error().message);
-    return std::nullopt;
-  }
-  return std::move(*store);
-}
-
 profile::LearnOptions learn_options(const RunCommand& command) {
   profile::LearnOptions options;
-  options.mode = command.learn == "off"            ? profile::LearnMode::Off
-                 : command.learn == "conservative" ? profile::LearnMode::Conservative
-                                                   : profile::LearnMode::Auto;
+  options.mode = learn_mode(command.learn);
   options.keep = command.keep;
   options.regression_threshold = command.regression_threshold / 100.0;
   return options;
@@ -214,6 +97,12 @@ int run_command(RunCommand& command) {
     log->error("{}", enforcement.error().message);
     return kExitUsage;
   }
+  auto policy = parse_policy(command.strategy, command.aging);
+  if (!policy) {
+    log->error("{}", policy.error().message);
+    return kExitUsage;
+  }
+  command.options.policy = *policy;
   command.options.run_dir = command.run_dir;
   command.options.job_stdout_fd = command.json ? STDERR_FILENO : STDOUT_FILENO;
 

@@ -2,12 +2,15 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
 #include "platform/process.h"
+#include "sched/policy.h"
 #include "util/log.h"
 
 namespace {
@@ -24,11 +27,11 @@ void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
-constexpr std::array<std::string_view, 5> kCommands{"run", "validate", "info", "calibrate",
-                                                    "profile"};
-constexpr std::array<std::string_view, 2> kPlannedCommands{"plan", "exec"};
+constexpr std::array<std::string_view, 6> kCommands{"run",  "plan",      "validate",
+                                                    "info", "calibrate", "profile"};
+constexpr std::array<std::string_view, 1> kPlannedCommands{"exec"};
 
-// CLI11 says "A subcommand is required" for `wp plan`; say what is wrong.
+// CLI11 says "A subcommand is required" for `wp exec`; say what is wrong.
 bool known_command(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -37,7 +40,7 @@ bool known_command(int argc, char** argv) {
     bool planned =
         std::find(kPlannedCommands.begin(), kPlannedCommands.end(), arg) != kPlannedCommands.end();
     std::fprintf(stderr,
-                 "wp: %s '%.*s'; the commands are: run, validate, info, calibrate, profile\n",
+                 "wp: %s '%.*s'; the commands are: run, plan, validate, info, calibrate, profile\n",
                  planned ? "this version does not have the command yet:" : "unknown command",
                  static_cast<int>(arg.size()), arg.data());
     return false;
@@ -48,6 +51,60 @@ bool known_command(int argc, char** argv) {
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
   std::string name = app->get_parent() ? "wp " + app->get_name() : "wp";
   return "wp: " + std::string(e.what()) + "\nRun '" + name + " --help' for usage.\n";
+}
+
+std::vector<std::string> strategy_names() {
+  std::vector<std::string> names;
+  for (wp::sched::Strategy strategy : wp::sched::kStrategies)
+    names.emplace_back(wp::sched::to_string(strategy));
+  return names;
+}
+
+// --strategy and --aging, the scheduler's policy, as `wp run` and `wp plan` take them.
+void add_policy_flags(CLI::App* command, std::string& strategy, std::string& aging, bool with_all) {
+  std::vector<std::string> choices = strategy_names();
+  if (with_all) choices.emplace_back("all");
+  command
+      ->add_option("--strategy", strategy,
+                   with_all ? "Which ready job to start among those that may: first-fit, "
+                              "best-fit, worst-fit, alignment; all compares them"
+                            : "Which ready job to start among those that may: first-fit, "
+                              "best-fit, worst-fit, alignment")
+      ->check(CLI::IsMember(choices))
+      ->capture_default_str();
+  command
+      ->add_option("--aging", aging,
+                   "Waiting worth one step of priority, and how long the head of the queue "
+                   "lets backfill take what it waits for (0: off)")
+      ->capture_default_str();
+}
+
+CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
+  CLI::App* plan_app = app.add_subcommand(
+      "plan",
+      "Show the schedule a run would follow, its makespan and utilisation, running nothing");
+  plan_app->add_option("manifest", plan.manifest, "The manifest (TOML)")->required();
+  add_capacity_flags(plan_app, plan.capacity);
+  add_db_flag(plan_app, plan.db);
+  plan_app
+      ->add_option("--learn", plan.learn,
+                   "Admit by predictions from job history, as wp run would: auto, conservative, "
+                   "off")
+      ->check(CLI::IsMember({"auto", "conservative", "off"}))
+      ->capture_default_str();
+  add_policy_flags(plan_app, plan.strategy, plan.aging, true);
+  plan_app
+      ->add_option("--default-duration", plan.default_duration,
+                   "The run time assumed for a job with neither a prediction nor a timeout")
+      ->capture_default_str();
+  plan_app->add_flag("--json", plan.json, "Print the plan as JSON on stdout");
+  plan_app->add_flag("--gantt", plan.gantt,
+                     "Draw the chart of the schedule even when stdout is not a terminal");
+  plan_app
+      ->add_option("--width", plan.width,
+                   "Columns of the chart (default: the terminal's, else $COLUMNS, else 80)")
+      ->check(CLI::Range(20, 10000));
+  return plan_app;
 }
 
 void add_profile_flags(CLI::App* command, wp::cli::ProfileCommand& profile) {
@@ -176,6 +233,10 @@ int main(int argc, char** argv) {
   run_app->add_option("--memory-reserve", run.memory_reserve,
                       "Stop starting jobs when less memory than this is available (default: 5% "
                       "of capacity, 256MiB to 4GiB); act at half of it");
+  add_policy_flags(run_app, run.strategy, run.aging, false);
+
+  wp::cli::PlanCommand plan;
+  CLI::App* plan_app = add_plan_command(app, plan);
 
   wp::cli::ValidateCommand validate;
   CLI::App* validate_app = app.add_subcommand("validate", "Check a manifest without running it");
@@ -216,6 +277,7 @@ int main(int argc, char** argv) {
                  : run_app->parsed() && run.options.quiet ? Verbosity::Quiet
                                                           : Verbosity::Normal);
   if (run_app->parsed()) return wp::cli::run_command(run);
+  if (plan_app->parsed()) return wp::cli::plan_command(plan);
   if (info_app->parsed()) return wp::cli::info_command(info);
   if (calibrate_app->parsed()) return wp::cli::calibrate_command(calibrate);
   if (profile_app->parsed()) {

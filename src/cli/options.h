@@ -8,6 +8,7 @@
 
 #include "exec/runner.h"
 #include "resources/capacity.h"
+#include "sched/policy.h"
 
 namespace wp::cli {
 
@@ -23,6 +24,10 @@ struct CapacityFlags {
   std::string memory;
   std::string iops;
 };
+
+// The scheduler's defaults, as --help shows them.
+std::string default_strategy();
+std::string default_aging();  // "5m"
 
 struct RunCommand {
   std::string manifest;
@@ -40,7 +45,23 @@ struct RunCommand {
   std::string learn = "auto";
   int keep = 100;                    // attempts kept per profile
   double regression_threshold = 25;  // percent
+  std::string strategy = default_strategy();
+  std::string aging = default_aging();
   exec::RunOptions options;
+};
+
+// `wp plan`: the schedule of a run, simulated from durations instead of run.
+struct PlanCommand {
+  std::string manifest;
+  CapacityFlags capacity;
+  std::string db;  // --db; empty: WP_DB, then the XDG state directory
+  std::string learn = "auto";
+  std::string strategy = default_strategy();  // or "all"
+  std::string aging = default_aging();
+  std::string default_duration = "1m";  // for jobs with neither a prediction nor a timeout
+  bool json = false;
+  bool gantt = false;  // the chart even when stdout is not a terminal
+  int width = 0;       // of the chart; 0: the terminal's, else $COLUMNS, else 80
 };
 
 struct ValidateCommand {
@@ -84,6 +105,7 @@ int validate_command(const ValidateCommand& command);
 int info_command(const InfoCommand& command);
 int calibrate_command(const CalibrateCommand& command);
 int profile_command(const ProfileCommand& command);
+int plan_command(const PlanCommand& command);
 
 // The IOPS `wp calibrate` stored for the filesystem holding `dir`, if any. A
 // database that cannot be read is warned about and treated as no figure:

@@ -249,6 +249,8 @@ Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, cons
     bool unknown_start = patient && start == kNever;
     if (!ends_in_time && !unknown_start && !e.spec.demand.fits_in(spare)) continue;
     if (policy_.strategy == Strategy::FirstFit) return it;
+    // Packing never puts a lower effective priority before a higher one.
+    if (best != ready_.end() && it->level < best->level) break;
     double s = score(e.spec.demand, free);
     if (best == ready_.end() || s > best_score) best = it, best_score = s;
   }

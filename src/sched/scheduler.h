@@ -6,7 +6,9 @@
 // priority, raised one step for every Policy::aging seconds waited, up to one
 // above the highest declared), then by the longest path of expected run time
 // from the job to the end of the graph (critical path), then manifest order.
-// The job at the head starts as soon as it fits. While it does not, it holds
+// When the head fits, it starts, or (with a packing strategy) another job of
+// its effective priority in the window that packs better. While the head
+// does not fit, it holds
 // a reservation: the earliest time enough will be free, from the expected
 // ends of the running jobs. Other jobs start past it (backfill) only if they
 // fit now and are expected to end by then, or use only what the head will
@@ -36,7 +38,9 @@ struct JobDemand {
   int64_t priority = 0;
   std::vector<size_t> after;  // indices of jobs that must succeed first
   // Expected run time in seconds (predicted, or the declared timeout); none:
-  // unknown, and such a job backfills only into what the head leaves free.
+  // unknown, and such a job backfills only into what the head leaves free
+  // (or anywhere while the head's own reservation is unknown, see
+  // Scheduler::reservation).
   std::optional<double> duration;
 };
 

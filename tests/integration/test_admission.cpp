@@ -67,6 +67,11 @@ std::string cpu_text(int64_t milli) {
 
 TEST_CASE("admission: mixed cpu and memory jobs never exceed --cpus/--memory yet run concurrently",
           "[integration]") {
+  // Every strategy keeps the invariants; half the jobs declare a timeout, so
+  // reservations and backfill by expected end are in play too.
+  std::string strategy =
+      GENERATE(as<std::string>{}, "first-fit", "best-fit", "worst-fit", "alignment");
+  CAPTURE(strategy);
   if (online_cpus() < 2) {
     WARN("needs at least 2 CPUs; skipped");
     return;
@@ -89,15 +94,21 @@ TEST_CASE("admission: mixed cpu and memory jobs never exceed --cpus/--memory yet
         "argv = " + job_argv({"--name", name, "--record", record, "--sleep-ms", "300"}) + "\n";
     manifest += "cpu = " + std::string(cpu == 0.5 ? "0.5" : cpu == 1.0 ? "1" : "1.5") + "\n";
     manifest += "memory = \"" + std::to_string(mib) + "MiB\"\n";
+    if (i % 2 == 0) manifest += "timeout = \"" + std::to_string(1 + i % 3) + "s\"\n";
   }
   write_file(dir / "jobs.toml", manifest);
 
-  RunResult r = run_wp({"run", "--cpus", "2", "--memory", "1GiB", dir.str("jobs.toml")});
+  RunResult r = run_wp(
+      {"run", "--cpus", "2", "--memory", "1GiB", "--strategy", strategy, dir.str("jobs.toml")});
   INFO(r.describe());
   REQUIRE(r.exit_code == 0);
   std::vector<Record> records = read_records(record);
   INFO(format_records(records));
   REQUIRE(records.size() == shapes.size());
+  for (const Declared& d : declared) {  // each exactly once
+    CHECK(std::count_if(records.begin(), records.end(),
+                        [&](const Record& rec) { return rec.name == d.name; }) == 1);
+  }
 
   int most_concurrent = 0;
   for (const auto& started : records) {

@@ -271,3 +271,17 @@ TEST_CASE("utilisation averages what is in use over slices of the makespan", "[s
   CHECK(wp::sched::parse_strategy("best-fit") == Strategy::BestFit);
   CHECK_FALSE(wp::sched::parse_strategy("fastest"));
 }
+
+TEST_CASE("backfill by a packing strategy keeps priorities too", "[sched][strategy]") {
+  // Two cores. a runs (1 core, 10 s); b needs both and is reserved at 10.
+  // Both small jobs end in time; best-fit would rather fill the core with
+  // `wide`, but `urgent` has the higher priority.
+  std::vector<JobDemand> jobs{job("a", need(1), 10, 5), job("b", need(2), 5, 4),
+                              job("wide", need(1, 900), 4, 0), job("urgent", need(0.5), 4, 1)};
+  for (Strategy strategy : wp::sched::kStrategies) {
+    Scheduler s(jobs, capacity(2, 1024), policy(strategy));
+    CAPTURE(to_string(strategy));
+    REQUIRE(s.admit_next() == std::optional<size_t>(0));
+    CHECK(s.admit_next() == std::optional<size_t>(3));
+  }
+}

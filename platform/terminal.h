@@ -1,0 +1,14 @@
+// What wp asks of the terminal it prints to. Implemented per platform
+// (platform/linux/terminal.cpp).
+#pragma once
+
+#include <optional>
+
+namespace wp::platform {
+
+bool is_terminal(int fd);
+// The width in columns of the terminal on `fd`; nullopt when `fd` is not a
+// terminal or the terminal does not say.
+std::optional<int> terminal_columns(int fd);
+
+}  // namespace wp::platform

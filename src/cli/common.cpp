@@ -1,0 +1,159 @@
+// Loading and checking a manifest, the history database, and the flags and
+// output that `wp run`, `wp validate` and `wp plan` share.
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "exec/output.h"
+#include "util/log.h"
+
+namespace wp::cli {
+namespace {
+
+// A whole or decimal number and nothing else.
+std::optional<double> parse_number(const std::string& text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
+// The machine, or the tree WP_HOST_ROOT names standing in for it: tests and
+// debugging point wp at a recorded /proc and /sys (of a GPU box, say).
+platform::HostCapacity probe_host() {
+  platform::HostRoots roots;
+  if (const char* root = std::getenv("WP_HOST_ROOT"); root != nullptr && *root != '\0') {
+    roots.root = root;
+    roots.proc = roots.root / "proc";
+    roots.sys = roots.root / "sys";
+    roots.dev = roots.root / "dev";
+  }
+  return platform::probe_host(roots);
+}
+
+Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
+  CapacityCaps caps;
+  if (!flags.cpus.empty()) {
+    std::optional<double> cpus = parse_number(flags.cpus);
+    if (!cpus || *cpus < Cores::kMin || *cpus > Cores::kMax) {
+      return make_error("--cpus: '{}' is not a number of cores from {} to {}; write e.g. 2 or 0.5",
+                        flags.cpus, Cores::kMin, Cores::kMax);
+    }
+    caps.cpu = Cores::from_double(*cpus);
+  }
+  if (!flags.memory.empty()) {
+    auto bytes = parse_bytes(flags.memory);
+    if (!bytes) return make_error("--memory: {}", bytes.error().message);
+    if (*bytes == 0) return make_error("--memory: must be more than 0");
+    caps.memory = *bytes;
+  }
+  if (!flags.iops.empty()) {
+    std::optional<double> iops = parse_number(flags.iops);
+    if (!iops || *iops < 0 || *iops != std::floor(*iops) || *iops > 1e18) {
+      return make_error("--iops: '{}' is not a whole number of operations per second", flags.iops);
+    }
+    caps.iops = static_cast<Iops>(*iops);
+  }
+  return caps;
+}
+
+Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
+                               const std::string& db) {
+  auto flag_caps = caps_from_flags(flags);
+  if (!flag_caps) return flag_caps.error();
+  Checked checked{manifest::load_file(path), {}};
+  const manifest::CapacityLimits no_caps;
+  const manifest::CapacityLimits& manifest_caps =
+      checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
+  // Jobs run next to their manifest, so that is the filesystem whose IOPS count.
+  platform::HostCapacity host = probe_host();
+  checked.machine_memory = host.host_memory;
+  checked.capacity = resolve_capacity(host, manifest_caps, *flag_caps,
+                                      stored_iops(db, std::filesystem::path(path).parent_path()));
+  if (checked.loaded.manifest) {
+    manifest::Diagnostics& errors = checked.loaded.errors;
+    manifest::Diagnostics fits =
+        manifest::check_fits(*checked.loaded.manifest, checked.capacity.total);
+    errors.insert(errors.end(), fits.begin(), fits.end());
+    manifest::sort_by_position(errors);
+  }
+  return checked;
+}
+
+void print_diagnostics(const manifest::Diagnostics& errors) {
+  for (const manifest::Diagnostic& d : errors)
+    fmt::print(stderr, "{}\n", d.format());
+  fmt::print(stderr, "wp: {} error{}; nothing was run\n", errors.size(),
+             errors.size() == 1 ? "" : "s");
+}
+
+bool print_stdout(const std::string& text, std::string_view what) {
+  if (exec::write_all(STDOUT_FILENO, text)) return true;
+  log::get("cli")->error("cannot write {} to standard output: {}", what, std::strerror(errno));
+  return false;
+}
+
+std::optional<profile::Store> open_history(const std::string& db_flag) {
+  auto path = profile::resolve_db_path(db_flag);
+  if (!path) {
+    log::get("learn")->warn("job history not used: {}", path.error().message);
+    return std::nullopt;
+  }
+  auto store = profile::Store::open(*path);
+  if (!store) {
+    log::get("learn")->warn("job history not used: {}", store.error().message);
+    return std::nullopt;
+  }
+  return std::move(*store);
+}
+
+profile::LearnMode learn_mode(const std::string& flag) {
+  return flag == "off"            ? profile::LearnMode::Off
+         : flag == "conservative" ? profile::LearnMode::Conservative
+                                  : profile::LearnMode::Auto;
+}
+
+Result<sched::Policy> parse_policy(const std::string& strategy, const std::string& aging) {
+  sched::Policy policy;
+  if (std::optional<sched::Strategy> parsed = sched::parse_strategy(strategy)) {
+    policy.strategy = *parsed;
+  } else {
+    return make_error(
+        "--strategy: unknown strategy '{}'; use first-fit, best-fit, worst-fit or "
+        "alignment",
+        strategy);
+  }
+  auto interval = parse_duration(aging);
+  if (!interval) return make_error("--aging: {}", interval.error().message);
+  policy.aging = std::chrono::duration<double>(*interval).count();
+  return policy;
+}
+
+}  // namespace wp::cli
+
+namespace wp::cli {
+
+std::string default_strategy() {
+  return std::string(sched::to_string(sched::Policy{}.strategy));
+}
+
+std::string default_aging() {
+  auto millis = static_cast<int64_t>(std::llround(sched::Policy{}.aging * 1000));
+  return format_duration(std::chrono::milliseconds(millis));
+}
+
+}  // namespace wp::cli

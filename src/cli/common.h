@@ -1,0 +1,54 @@
+// What the commands that load a manifest share: loading and checking it
+// against capacity, the history database, learning and scheduling flags,
+// and printing. Internal to src/cli.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cli/options.h"
+#include "manifest/manifest.h"
+#include "platform/host.h"
+#include "profile/learn.h"
+#include "profile/store.h"
+#include "resources/capacity.h"
+#include "sched/policy.h"
+#include "util/result.h"
+
+namespace wp::cli {
+
+// The machine, or the tree WP_HOST_ROOT names standing in for it.
+platform::HostCapacity probe_host();
+// --cpus, --memory and --iops, parsed by the manifest's own quantity parsers.
+Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags);
+
+// A manifest checked as far as it can be before a run: its own rules, then
+// whether each job fits the capacity, all in one list.
+struct Checked {
+  manifest::LoadResult loaded;
+  Capacity capacity;
+  Bytes machine_memory = 0;  // MemTotal: more than can ever be available
+};
+
+Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
+                               const std::string& db);
+
+// Every diagnostic as file:line:column, then the count, on stderr.
+void print_diagnostics(const manifest::Diagnostics& errors);
+
+// What --json promises must arrive, or the exit status says it did not: a CI
+// step writing `> summary.json` on a full disk must not pass.
+bool print_stdout(const std::string& text, std::string_view what);
+
+// The history database, or none: a run never fails because its history
+// cannot be read or written; it says so and packs by the declarations.
+std::optional<profile::Store> open_history(const std::string& db_flag);
+
+// --learn, already checked against its choices by CLI11.
+profile::LearnMode learn_mode(const std::string& flag);
+
+// --strategy and --aging into the scheduler's policy; an Error names the flag.
+Result<sched::Policy> parse_policy(const std::string& strategy, const std::string& aging);
+
+}  // namespace wp::cli

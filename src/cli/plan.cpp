@@ -1,0 +1,172 @@
+// `wp plan`: the schedule `wp run` would follow, simulated with what each
+// job is expected to take, without running anything or writing anywhere.
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "cli/common.h"
+#include "cli/options.h"
+#include "exec/runner.h"
+#include "platform/terminal.h"
+#include "report/plan.h"
+#include "report/summary.h"
+#include "sched/simulate.h"
+#include "util/log.h"
+
+namespace wp::cli {
+namespace {
+
+constexpr size_t kDefaultWidth = 80;
+
+struct PlanSettings {
+  std::vector<sched::Strategy> strategies;
+  sched::Policy policy;
+  double default_duration = 60;
+  report::PlanView view;
+};
+
+std::optional<size_t> columns_from_env() {
+  const char* text = std::getenv("COLUMNS");
+  if (text == nullptr) return std::nullopt;
+  size_t columns = 0;
+  const char* end = text + std::strlen(text);
+  auto [stop, ec] = std::from_chars(text, end, columns);
+  if (ec != std::errc() || stop != end || columns == 0) return std::nullopt;
+  return columns;
+}
+
+// --width, else the terminal's, else $COLUMNS (a shell sets it without
+// exporting it, but a user may), else 80.
+size_t chart_width(int flag) {
+  if (flag > 0) return static_cast<size_t>(flag);
+  if (std::optional<int> columns = platform::terminal_columns(STDOUT_FILENO)) {
+    return static_cast<size_t>(*columns);
+  }
+  return columns_from_env().value_or(kDefaultWidth);
+}
+
+Result<PlanSettings> parse_settings(const PlanCommand& command) {
+  bool all = command.strategy == "all";
+  auto policy = parse_policy(all ? default_strategy() : command.strategy, command.aging);
+  if (!policy) return policy.error();
+  auto assumed = parse_duration(command.default_duration);
+  if (!assumed) return make_error("--default-duration: {}", assumed.error().message);
+  PlanSettings settings;
+  settings.policy = *policy;
+  if (all) {
+    settings.strategies.assign(sched::kStrategies.begin(), sched::kStrategies.end());
+  } else {
+    settings.strategies = {policy->strategy};
+  }
+  settings.default_duration = std::chrono::duration<double>(*assumed).count();
+  settings.view.gantt = command.gantt || platform::is_terminal(STDOUT_FILENO);
+  settings.view.width = chart_width(command.width);
+  return settings;
+}
+
+// The history database when there is one. A plan only reads it: where
+// there is none, it plans by the declarations rather than create one.
+std::optional<profile::Store> existing_history(const std::string& db_flag) {
+  auto log = log::get("learn");
+  auto path = profile::resolve_db_path(db_flag);
+  if (!path) {
+    log->warn("job history not used: {}", path.error().message);
+    return std::nullopt;
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(*path, ec)) {
+    log->info("no job history at {}: planning by the declarations and timeouts", path->string());
+    return std::nullopt;
+  }
+  return open_history(db_flag);
+}
+
+// What each job is assumed to take: its predicted wall time, else its
+// timeout, else the default.
+void assume_durations(const manifest::Manifest& manifest, const profile::Learning& learning,
+                      double default_duration, report::PlanJobs& jobs) {
+  for (size_t i = 0; i < manifest.jobs.size(); ++i) {
+    const manifest::Job& job = manifest.jobs[i];
+    if (const auto& wall = learning.plan(i).forecast.wall) {
+      jobs.durations.push_back(wall->value);
+      jobs.sources.push_back(report::DurationSource::Predicted);
+    } else if (job.timeout) {
+      jobs.durations.push_back(std::chrono::duration<double>(*job.timeout).count());
+      jobs.sources.push_back(report::DurationSource::Timeout);
+    } else {
+      jobs.durations.push_back(default_duration);
+      jobs.sources.push_back(report::DurationSource::Default);
+    }
+  }
+}
+
+// The scheduler gets exactly what `wp run` would give it (demands and
+// expected durations from the same learning); only the clock is simulated.
+report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest& manifest,
+                           const Capacity& capacity, double default_duration) {
+  std::optional<profile::Store> store = existing_history(command.db);
+  profile::LearnOptions options;
+  options.mode = learn_mode(command.learn);
+  profile::Learning learning(store ? &*store : nullptr, manifest, capacity.total, options);
+  learning.decide();
+  log::get("learn")->debug("learning {}", learning.summary());
+  report::PlanJobs jobs;
+  jobs.manifest = command.manifest;
+  jobs.capacity = capacity.total;
+  jobs.demands = exec::demands_of(manifest, learning.admissions());
+  jobs.default_duration = default_duration;
+  assume_durations(manifest, learning, default_duration, jobs);
+  jobs.bound = sched::lower_bound(jobs.demands, jobs.durations, jobs.capacity);
+  return jobs;
+}
+
+std::string render(const PlanCommand& command, const PlanSettings& settings,
+                   const report::PlanJobs& jobs,
+                   const std::vector<sched::Simulation>& simulations) {
+  if (simulations.size() == 1) {
+    return command.json ? report::plan_json(jobs, simulations.front())
+                        : report::plan_text(jobs, simulations.front(), settings.view);
+  }
+  size_t best = report::best_of(simulations);
+  return command.json ? report::comparison_json(jobs, simulations, best)
+                      : report::comparison_text(jobs, simulations, best, settings.view);
+}
+
+}  // namespace
+
+int plan_command(const PlanCommand& command) {
+  auto log = log::get("cli");
+  auto checked = load_and_check(command.manifest, command.capacity, command.db);
+  if (!checked) {
+    log->error("{}", checked.error().message);
+    return kExitUsage;
+  }
+  if (!checked->loaded.errors.empty()) {
+    print_diagnostics(checked->loaded.errors);
+    if (command.json)
+      print_stdout(report::validation_json(command.manifest, checked->loaded.errors, 0), "JSON");
+    return kExitUsage;
+  }
+  auto settings = parse_settings(command);
+  if (!settings) {
+    log->error("{}", settings.error().message);
+    return kExitUsage;
+  }
+  const manifest::Manifest& manifest = *checked->loaded.manifest;
+  report::PlanJobs jobs =
+      plan_jobs(command, manifest, checked->capacity, settings->default_duration);
+  std::vector<sched::Simulation> simulations;
+  for (sched::Strategy strategy : settings->strategies) {
+    sched::Policy policy = settings->policy;
+    policy.strategy = strategy;
+    simulations.push_back(sched::simulate(jobs.demands, jobs.durations, jobs.capacity, policy));
+  }
+  std::string text = render(command, *settings, jobs, simulations);
+  return print_stdout(text, command.json ? "JSON" : "the plan") ? kExitOk : kExitJobsFailed;
+}
+
+}  // namespace wp::cli

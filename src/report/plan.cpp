@@ -1,0 +1,327 @@
+#include "report/plan.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace wp::report {
+namespace {
+
+// Up to this many rows of the chart; a plan of thousands of jobs is read in
+// its JSON, not on a terminal.
+constexpr size_t kChartRows = 60;
+constexpr size_t kMinBar = 10;
+// Shares of a resource from idle to full, one character each: ASCII reads on
+// every terminal and in every CI log.
+constexpr std::string_view kRamp = " .:-=+*#%@";
+constexpr std::array<std::string_view, 4> kResourceNames{"cpu", "memory", "iops", "gpu"};
+
+std::string seconds_text(double seconds) {
+  return seconds > 0 ? format_seconds(seconds) : std::string("0s");
+}
+
+std::string duration_text(double seconds) {
+  auto millis = static_cast<int64_t>(std::llround(seconds * 1000));
+  return format_duration(std::chrono::milliseconds(millis));
+}
+
+std::string plural(size_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// Which resources a plan shows: cpu and memory always; IOPS and GPUs only
+// when the capacity limits them and some job asks for them.
+std::vector<size_t> shown_resources(const PlanJobs& jobs) {
+  std::vector<size_t> shown{0, 1};
+  if (jobs.bound.iops > 0) shown.push_back(2);
+  if (jobs.bound.gpu > 0) shown.push_back(3);
+  return shown;
+}
+
+char ramp(double share) {
+  if (!(share > 0)) return kRamp[0];
+  auto level = static_cast<size_t>(std::ceil(std::min(share, 1.0) * 9));
+  return kRamp[std::clamp<size_t>(level, 1, kRamp.size() - 1)];
+}
+
+// The average share of each resource over the whole makespan.
+sched::Shares average_shares(const std::vector<sched::Shares>& buckets) {
+  sched::Shares sum{};
+  for (const sched::Shares& b : buckets) {
+    for (size_t r = 0; r < sum.size(); ++r)
+      sum[r] += b[r];
+  }
+  if (!buckets.empty()) {
+    for (double& s : sum)
+      s /= static_cast<double>(buckets.size());
+  }
+  return sum;
+}
+
+sched::Shares average_use(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  return average_shares(sched::utilisation(simulation, jobs.capacity, 200));
+}
+
+std::string trim_right(std::string text) {
+  text.erase(text.find_last_not_of(' ') + 1);
+  return text;
+}
+
+std::string percent(double share) {
+  return fmt::format("{:.0f}%", share * 100);
+}
+
+std::string bound_text(const PlanJobs& jobs) {
+  const sched::LowerBound& b = jobs.bound;
+  std::string terms = fmt::format("cpu {}, memory {}", seconds_text(b.cpu), seconds_text(b.memory));
+  if (b.iops > 0) terms += fmt::format(", iops {}", seconds_text(b.iops));
+  if (b.gpu > 0) terms += fmt::format(", gpu {}", seconds_text(b.gpu));
+  terms += fmt::format(", longest job {}, critical path {}", seconds_text(b.longest),
+                       seconds_text(b.path));
+  return fmt::format("{} ({})", seconds_text(b.value()), terms);
+}
+
+std::string ratio_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  double bound = jobs.bound.value();
+  if (!(bound > 0)) return "-";
+  return fmt::format("{:.2f}", simulation.makespan / bound);
+}
+
+std::string durations_text(const PlanJobs& jobs) {
+  std::array<size_t, 3> count{};
+  for (DurationSource source : jobs.sources)
+    ++count[static_cast<size_t>(source)];
+  return fmt::format("{} predicted, {} from timeouts, {} assumed", count[0], count[1], count[2]);
+}
+
+std::string header(const PlanJobs& jobs) {
+  std::string out =
+      fmt::format("wp plan: {}, {} on {}\n", jobs.manifest,
+                  plural(jobs.demands.size(), "job", "jobs"), format_resources(jobs.capacity));
+  out += fmt::format("{:<14}{}\n", "lower bound", bound_text(jobs));
+  out += fmt::format("{:<14}{}\n", "durations", durations_text(jobs));
+  if (std::string note = default_note(jobs); !note.empty())
+    out += fmt::format("{:<14}{}\n", "", note);
+  return out;
+}
+
+std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < simulation.slots.size(); ++i) {
+    if (simulation.slots[i].start < 0) names.push_back(jobs.demands[i].name);
+  }
+  constexpr size_t kNamed = 5;
+  std::string list = fmt::format(
+      "{}", fmt::join(names.begin(), names.begin() + std::min(names.size(), kNamed), ", "));
+  if (names.size() > kNamed) list += fmt::format(" and {} more", names.size() - kNamed);
+  return fmt::format("{} (they cannot fit, or wait for one that cannot): {}",
+                     plural(names.size(), "job", "jobs"), list);
+}
+
+std::string decisions_text(const sched::DecisionTimes& d) {
+  return fmt::format("{} taken, median {:.1f}us, p99 {:.1f}us, max {:.1f}us", d.count, d.median_us,
+                     d.p99_us, d.max_us);
+}
+
+// A strip of `width` characters per resource, one per slice of the makespan.
+std::string utilisation_text(const PlanJobs& jobs, const sched::Simulation& simulation,
+                             size_t width) {
+  constexpr size_t kLabel = 10;  // "  memory  "
+  size_t buckets = width > kLabel + 8 + kMinBar ? width - kLabel - 8 : kMinBar;
+  std::vector<sched::Shares> shares = sched::utilisation(simulation, jobs.capacity, buckets);
+  sched::Shares average = average_use(jobs, simulation);
+  std::string out = fmt::format("{:<14}each column {}\n", "utilisation",
+                                seconds_text(simulation.makespan / static_cast<double>(buckets)));
+  for (size_t r : shown_resources(jobs)) {
+    std::string strip;
+    for (const sched::Shares& bucket : shares)
+      strip += ramp(bucket[r]);
+    out += fmt::format("  {:<{}}[{}] {:>4}\n", kResourceNames[r], kLabel - 2, strip,
+                       percent(average[r]));
+  }
+  return out;
+}
+
+// The name in exactly `width` columns: cut at a character boundary (UTF-8
+// continuation bytes are 10xxxxxx) and padded.
+std::string fit_name(const std::string& name, size_t width) {
+  std::string out = name;
+  if (out.size() > width) {
+    size_t cut = width;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)
+      --cut;
+    out.resize(cut);
+  }
+  return out + std::string(width - std::min(width, out.size()), ' ');
+}
+
+struct ChartLayout {
+  size_t name = 0;  // columns of the name
+  size_t bar = 0;   // columns of the time axis
+  double makespan = 0;
+  size_t column(double seconds) const {
+    if (!(makespan > 0)) return 0;
+    double at = std::round(seconds / makespan * static_cast<double>(bar));
+    return static_cast<size_t>(std::clamp(at, 0.0, static_cast<double>(bar)));
+  }
+};
+
+ChartLayout layout_of(const PlanJobs& jobs, const sched::Simulation& simulation, size_t width) {
+  constexpr size_t kEnd = 10;  // " 1h02m03s" after the bar
+  size_t longest = 4;
+  for (const sched::JobDemand& job : jobs.demands)
+    longest = std::max(longest, job.name.size());
+  ChartLayout layout;
+  layout.name = std::min({longest, size_t{24}, std::max<size_t>(4, width / 3)});
+  size_t used = layout.name + 1 + kEnd;
+  layout.bar = width > used + kMinBar ? width - used : kMinBar;
+  layout.makespan = simulation.makespan;
+  return layout;
+}
+
+std::string chart_row(const ChartLayout& layout, const std::string& name, const sched::Slot& slot) {
+  std::string bar(layout.bar, ' ');
+  if (slot.start < 0) {
+    std::string_view why = "(never starts)";
+    bar.replace(0, std::min(bar.size(), why.size()), why.substr(0, bar.size()));
+    return fmt::format("{} {}\n", fit_name(name, layout.name), bar);
+  }
+  size_t from = std::min(layout.column(slot.start), layout.bar - 1);
+  size_t to = std::max(layout.column(slot.end), from + 1);
+  std::fill(bar.begin() + static_cast<ptrdiff_t>(from), bar.begin() + static_cast<ptrdiff_t>(to),
+            '#');
+  return fmt::format("{} {} {}\n", fit_name(name, layout.name), bar, seconds_text(slot.end));
+}
+
+// "+---------+---------+" under the bars and the time at each tick below it.
+std::string time_axis(const ChartLayout& layout) {
+  size_t intervals = std::max<size_t>(1, layout.bar / 12);
+  std::string ticks(layout.bar + 1, '-');
+  std::string labels;
+  for (size_t i = 0; i <= intervals; ++i) {
+    size_t column = i * layout.bar / intervals;
+    ticks[column] = '+';
+    std::string label = seconds_text(layout.makespan * static_cast<double>(column) /
+                                     static_cast<double>(std::max<size_t>(1, layout.bar)));
+    if (!labels.empty() && labels.size() + 1 > column) continue;  // no room
+    labels += std::string(column - labels.size(), ' ') + label;
+  }
+  std::string indent(layout.name + 1, ' ');
+  return indent + ticks + "\n" + indent + labels + "\n";
+}
+
+// Started jobs by start time (manifest order on a tie), then the others.
+std::vector<size_t> start_order(const sched::Simulation& simulation) {
+  std::vector<size_t> order(simulation.slots.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto key = [&](size_t i) {
+    double start = simulation.slots[i].start;
+    return start < 0 ? sched::Scheduler::kNever : start;
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+  return order;
+}
+
+}  // namespace
+
+std::string_view to_string(DurationSource source) {
+  switch (source) {
+    case DurationSource::Predicted:
+      return "predicted";
+    case DurationSource::Timeout:
+      return "timeout";
+    case DurationSource::Default:
+      return "default";
+  }
+  return "default";
+}
+
+std::string default_note(const PlanJobs& jobs) {
+  auto assumed = static_cast<size_t>(
+      std::count(jobs.sources.begin(), jobs.sources.end(), DurationSource::Default));
+  if (assumed == 0) return {};
+  return fmt::format("{} of {} {} no prediction or timeout: {} assumed", assumed,
+                     plural(jobs.sources.size(), "job", "jobs"), assumed == 1 ? "has" : "have",
+                     duration_text(jobs.default_duration));
+}
+
+std::string gantt_chart(const PlanJobs& jobs, const sched::Simulation& simulation, size_t width) {
+  ChartLayout layout = layout_of(jobs, simulation, width);
+  std::vector<size_t> order = start_order(simulation);
+  std::string out;
+  for (size_t row = 0; row < order.size() && row < kChartRows; ++row)
+    out += chart_row(layout, jobs.demands[order[row]].name, simulation.slots[order[row]]);
+  if (order.size() > kChartRows) {
+    out += fmt::format("... {} more {}\n", order.size() - kChartRows,
+                       order.size() - kChartRows == 1 ? "job" : "jobs");
+  }
+  return out + time_axis(layout);
+}
+
+std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
+                      const PlanView& view) {
+  const sched::Policy& policy = simulation.policy;
+  std::string out = header(jobs);
+  out += fmt::format("{:<14}{} (aging {}, window {})\n", "strategy", to_string(policy.strategy),
+                     policy.aging > 0 ? duration_text(policy.aging) : "off", policy.window);
+  out += fmt::format("{:<14}{}\n", "makespan", seconds_text(simulation.makespan));
+  out += fmt::format("{:<14}{} x the lower bound\n", "ratio", ratio_text(jobs, simulation));
+  if (simulation.never_started > 0) {
+    out += fmt::format("{:<14}{}\n", "never started", never_started_text(jobs, simulation));
+  }
+  out += fmt::format("{:<14}{}\n", "decisions", decisions_text(simulation.decisions));
+  out += utilisation_text(jobs, simulation, view.width);
+  if (view.gantt && !jobs.demands.empty()) out += "\n" + gantt_chart(jobs, simulation, view.width);
+  return out;
+}
+
+size_t best_of(const std::vector<sched::Simulation>& simulations) {
+  auto better = [](const sched::Simulation& a, const sched::Simulation& b) {
+    if (a.never_started != b.never_started) return a.never_started < b.never_started;
+    return a.makespan < b.makespan - 1e-9;
+  };
+  size_t best = 0;
+  for (size_t i = 1; i < simulations.size(); ++i) {
+    const sched::Simulation& s = simulations[i];
+    bool tie = !better(s, simulations[best]) && !better(simulations[best], s);
+    bool preferred = s.policy.strategy == sched::Policy{}.strategy;
+    if (better(s, simulations[best]) || (tie && preferred)) best = i;
+  }
+  return best;
+}
+
+std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
+                            size_t best, const PlanView& view) {
+  std::string out = header(jobs) + "\n";
+  out += fmt::format("  {:<12} {:>10} {:>8} {:>5} {:>7} {:>10}\n", "strategy", "makespan",
+                     "x bound", "cpu", "memory", "decision");
+  for (size_t i = 0; i < simulations.size(); ++i) {
+    const sched::Simulation& s = simulations[i];
+    sched::Shares average = average_use(jobs, s);
+    std::string marks;
+    if (i == best) marks += "best";
+    if (s.policy.strategy == sched::Policy{}.strategy)
+      marks += marks.empty() ? "default" : ", default";
+    if (s.never_started > 0) {
+      marks += fmt::format("{}{} never started", marks.empty() ? "" : ", ", s.never_started);
+    }
+    std::string row =
+        fmt::format("{} {:<12} {:>10} {:>8} {:>5} {:>7} {:>8.1f}us  {}", i == best ? '*' : ' ',
+                    to_string(s.policy.strategy), seconds_text(s.makespan), ratio_text(jobs, s),
+                    percent(average[0]), percent(average[1]), s.decisions.median_us, marks);
+    out += trim_right(row) + "\n";
+  }
+  out += "(decision: the median time of one scheduling decision)\n";
+  if (view.gantt && !simulations.empty() && !jobs.demands.empty()) {
+    out += fmt::format("\n{}:\n", to_string(simulations[best].policy.strategy));
+    out += gantt_chart(jobs, simulations[best], view.width);
+  }
+  return out;
+}
+
+}  // namespace wp::report

@@ -1,0 +1,67 @@
+// `wp plan`: the schedule a run would get, for people (a summary,
+// utilisation strips and a Gantt chart) and for programs (JSON).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "resources/quantity.h"
+#include "sched/policy.h"
+#include "sched/scheduler.h"
+#include "sched/simulate.h"
+
+namespace wp::report {
+
+// Where the run time a plan assumes for a job comes from.
+enum class DurationSource {
+  Predicted,  // the point estimate of its wall time, from history
+  Timeout,    // its declared timeout: wp ends it by then
+  Default,    // neither: --default-duration
+};
+std::string_view to_string(DurationSource source);  // "predicted", "timeout", "default"
+
+// The jobs as the scheduler sees them and what each is assumed to take: the
+// same for every strategy simulated.
+struct PlanJobs {
+  std::string manifest;  // as the user gave it
+  Resources capacity;
+  std::vector<sched::JobDemand> demands;  // what `wp run` would give its scheduler
+  std::vector<double> durations;          // seconds each job is assumed to run
+  std::vector<DurationSource> sources;
+  double default_duration = 60;
+  sched::LowerBound bound;  // of these durations
+};
+
+struct PlanView {
+  bool gantt = false;  // draw the chart
+  size_t width = 80;   // of the chart and the utilisation strips
+};
+
+// "2 of 5 jobs have no prediction or timeout: 1m assumed"; empty when none.
+std::string default_note(const PlanJobs& jobs);
+
+// One strategy's plan: makespan against the lower bound, utilisation over
+// time, decision times, jobs that never start, and the chart if asked.
+std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
+                      const PlanView& view);
+// One row per job in start order (at most 60), bars on a time axis `width`
+// columns wide in all.
+std::string gantt_chart(const PlanJobs& jobs, const sched::Simulation& simulation, size_t width);
+
+// The simulation of every strategy side by side, `best` marked, then the
+// chart of the best if asked.
+std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
+                            size_t best, const PlanView& view);
+// The index of the simulation that starts the most jobs and ends soonest;
+// on a tie, the default strategy's, else the first.
+size_t best_of(const std::vector<sched::Simulation>& simulations);
+
+// The document of `wp plan --json`.
+std::string plan_json(const PlanJobs& jobs, const sched::Simulation& simulation);
+// `wp plan --strategy all --json`: {"strategies": [plan...], "best": name}.
+std::string comparison_json(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
+                            size_t best);
+
+}  // namespace wp::report

@@ -1,0 +1,126 @@
+// `wp plan --json`: one document per strategy simulated.
+#include <fmt/format.h>
+
+#include "report/json_writer.h"
+#include "report/plan.h"
+
+namespace wp::report {
+namespace {
+
+// Buckets of the utilisation arrays: fine enough to draw from, small enough
+// to read.
+constexpr size_t kBuckets = 50;
+
+// As in the run summary: IOPS null when not limited.
+void write_resources(JsonWriter& json, const Resources& r) {
+  json.begin_object();
+  json.key("cpu").value(r.cpu.as_double());
+  json.key("memory").value(static_cast<uint64_t>(r.memory));
+  json.key("iops").value(r.iops == Resources::kUnlimited ? std::nullopt
+                                                         : std::optional<uint64_t>(r.iops));
+  json.key("gpu").value(static_cast<uint64_t>(r.gpu));
+  json.end_object();
+}
+
+void write_bound(JsonWriter& json, const sched::LowerBound& bound) {
+  json.begin_object();
+  json.key("cpu").value(bound.cpu);
+  json.key("memory").value(bound.memory);
+  json.key("iops").value(bound.iops);
+  json.key("gpu").value(bound.gpu);
+  json.key("longest").value(bound.longest);
+  json.key("path").value(bound.path);
+  json.key("value").value(bound.value());
+  json.end_object();
+}
+
+void write_decisions(JsonWriter& json, const sched::DecisionTimes& decisions) {
+  json.begin_object();
+  json.key("count").value(static_cast<uint64_t>(decisions.count));
+  json.key("median_us").value(decisions.median_us);
+  json.key("p99_us").value(decisions.p99_us);
+  json.key("max_us").value(decisions.max_us);
+  json.end_object();
+}
+
+void write_job(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation& simulation,
+               size_t i) {
+  const sched::Slot& slot = simulation.slots[i];
+  bool started = slot.start >= 0;
+  json.begin_object();
+  json.key("name").value(jobs.demands[i].name);
+  json.key("start").value(started ? std::optional<double>(slot.start) : std::nullopt);
+  json.key("end").value(started ? std::optional<double>(slot.end) : std::nullopt);
+  json.key("duration").value(jobs.durations[i]);
+  json.key("duration_source").value(to_string(jobs.sources[i]));
+  json.key("demand");
+  write_resources(json, jobs.demands[i].demand);
+  json.key("priority").value(jobs.demands[i].priority);
+  json.end_object();
+}
+
+void write_utilisation(JsonWriter& json, const PlanJobs& jobs,
+                       const sched::Simulation& simulation) {
+  std::vector<sched::Shares> shares = sched::utilisation(simulation, jobs.capacity, kBuckets);
+  json.begin_object();
+  json.key("buckets").value(static_cast<uint64_t>(kBuckets));
+  for (size_t r = 0; r < 4; ++r) {
+    static constexpr std::array<std::string_view, 4> kNames{"cpu", "memory", "iops", "gpu"};
+    json.key(kNames[r]).begin_array();
+    for (const sched::Shares& bucket : shares)
+      json.value(bucket[r]);
+    json.end_array();
+  }
+  json.end_object();
+}
+
+void write_plan(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation& simulation) {
+  json.begin_object();
+  json.key("manifest").value(jobs.manifest);
+  json.key("capacity");
+  write_resources(json, jobs.capacity);
+  json.key("strategy").value(to_string(simulation.policy.strategy));
+  json.key("aging").value(simulation.policy.aging);
+  json.key("window").value(static_cast<uint64_t>(simulation.policy.window));
+  json.key("makespan").value(simulation.makespan);
+  json.key("lower_bound");
+  write_bound(json, jobs.bound);
+  double bound = jobs.bound.value();
+  json.key("ratio").value(bound > 0 ? std::optional<double>(simulation.makespan / bound)
+                                    : std::nullopt);
+  json.key("never_started").value(static_cast<uint64_t>(simulation.never_started));
+  json.key("default_duration").value(jobs.default_duration);
+  json.key("decisions");
+  write_decisions(json, simulation.decisions);
+  json.key("jobs").begin_array();
+  for (size_t i = 0; i < jobs.demands.size(); ++i)
+    write_job(json, jobs, simulation, i);
+  json.end_array();
+  json.key("utilisation");
+  write_utilisation(json, jobs, simulation);
+  json.end_object();
+}
+
+}  // namespace
+
+std::string plan_json(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  JsonWriter json;
+  write_plan(json, jobs, simulation);
+  return json.str();
+}
+
+std::string comparison_json(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
+                            size_t best) {
+  JsonWriter json;
+  json.begin_object();
+  json.key("strategies").begin_array();
+  for (const sched::Simulation& simulation : simulations)
+    write_plan(json, jobs, simulation);
+  json.end_array();
+  json.key("best").value(simulations.empty() ? std::string_view()
+                                             : to_string(simulations[best].policy.strategy));
+  json.end_object();
+  return json.str();
+}
+
+}  // namespace wp::report

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The cost of scheduling with 100,000 queued jobs. Three figures:
+#  1. wp_sched_bench: the wall time of each scheduling decision (median, p99,
+#     largest) when 100,000 jobs of mixed demands, durations, priorities and
+#     chains are simulated on 2 cores and 6 GiB, per strategy, and the
+#     makespan against its lower bound. Goal: median <= 5 us.
+#  2. `wp plan` of a 100,000-job manifest: its decision times and peak RSS
+#     (the manifest, the history lookup and the simulation together).
+#  3. `wp run` of the same manifest (every job `true`, --cgroup off): peak
+#     RSS of wp with 100,000 jobs queued and run. Goal: <= 150 MiB.
+# Not part of CI: timing belongs in benchmarks.
+#
+#   tests/bench/decisions.sh [N] [path/to/wp] [path/to/wp_sched_bench]
+set -euo pipefail
+n=${1:-100000}
+wp=${2:-build/release/wp}
+bench=${3:-build/release/tests/wp_sched_bench}
+for binary in "$wp" "$bench"; do
+  if [[ ! -x $binary ]]; then
+    echo "decisions.sh: $binary not found; build it first (cmake --preset release" \
+      "-DWP_BUILD_TESTS=ON && cmake --build --preset release)" >&2
+    exit 2
+  fi
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "== scheduler alone: $n simulated jobs"
+"$bench" "$n"
+
+# A matrix of N members, a tenth of them memory-heavy, a few chained.
+{
+  printf '[defaults]\ncpu = 0.5\nmemory = "64MiB"\ntimeout = "1m"\n'
+  printf '[[job]]\nname = "t-{i}"\nmatrix = { i = [%s] }\ncommand = "true"\n' \
+    "$(seq -s, 1 $((n - n / 10)))"
+  printf '[[job]]\nname = "m-{i}"\nmatrix = { i = [%s] }\ncommand = "true"\n' \
+    "$(seq -s, 1 $((n / 10)))"
+  printf 'memory = "1GiB"\ncpu = 0.1\nafter = ["t-1"]\n'
+} > "$work/jobs.toml"
+
+peak() {  # runs "$@" with stdout to $work/out; prints its peak RSS in MiB
+  /usr/bin/time -f '%M' -o "$work/rss" "$@" > "$work/out" 2> "$work/err" ||
+    { cat "$work/err" >&2; exit 1; }
+  echo "scale=1; $(cat "$work/rss") / 1024" | bc
+}
+
+echo
+echo "== wp plan: $n jobs, 2 cores, 6 GiB"
+plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/jobs.toml")
+python3 - "$work/out" "$plan_rss" << 'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+d = doc["decisions"]
+print(f"decisions {d['count']}: median {d['median_us']:.2f} us, p99 {d['p99_us']:.2f} us, "
+      f"max {d['max_us']:.0f} us; makespan {doc['makespan']:.0f} s "
+      f"({doc['ratio']:.3f} x lower bound); peak RSS {sys.argv[2]} MiB")
+PY
+
+echo
+echo "== wp run: $n jobs (true), --cgroup off"
+start=$(date +%s.%N)
+run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
+  --run-dir "$work/run" "$work/jobs.toml")
+end=$(date +%s.%N)
+printf 'peak RSS %s MiB; %.1f s (%.3f ms/job)\n' "$run_rss" "$(echo "$end - $start" | bc)" \
+  "$(echo "($end - $start) * 1000 / $n" | bc -l)"

@@ -1,0 +1,236 @@
+// `wp plan` through the real binary: the schedule of manifests whose answer
+// can be worked out by hand, every strategy, where durations come from, the
+// chart, that nothing is run or written; and `wp run`'s scheduling flags.
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "mini_json.h"
+#include "wp_harness.h"
+
+using namespace wpit;
+
+namespace {
+
+RunResult wp_ok(const std::vector<std::string>& args) {
+  RunResult r = run_wp(args);
+  INFO(r.describe());
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+std::string job(const std::string& name, const std::string& extra) {
+  return "[[job]]\nname = \"" + name + "\"\ncommand = \"true\"\n" + extra;
+}
+
+// Two cores, three one-core jobs of 10s, 10s and 20s (their timeouts): the
+// 20s job heads the queue (longest critical path) and starts at once next to
+// a 10s one; the other 10s one follows it. 20s whatever the strategy, which
+// is also the lower bound (40 core-seconds on 2 cores, and the longest job).
+const char* const kThreeJobs =
+    "version = 1\n"
+    "[[job]]\nname = \"a\"\ncommand = \"true\"\ntimeout = \"10s\"\n"
+    "[[job]]\nname = \"b\"\ncommand = \"true\"\ntimeout = \"10s\"\n"
+    "[[job]]\nname = \"c\"\ncommand = \"true\"\ntimeout = \"20s\"\n";
+
+std::vector<std::string> plan_args(const TempDir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> args{"plan", dir.str("jobs.toml"), "--cpus", "2", "--memory", "1GiB",
+                                "--db", dir.str("wp.db")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+const Json& plan_job(const Json& plan, const std::string& name) {
+  for (const Json& j : plan["jobs"].as_array()) {
+    if (j["name"].as_string() == name) return j;
+  }
+  throw std::runtime_error("no job " + name + " in the plan");
+}
+
+}  // namespace
+
+TEST_CASE("plan: the makespan and order of a manifest with timeouts, by every strategy",
+          "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", kThreeJobs);
+  for (const char* strategy : {"first-fit", "best-fit", "worst-fit", "alignment"}) {
+    INFO(strategy);
+    Json plan = parse_json(wp_ok(plan_args(dir, {"--json", "--strategy", strategy})).out);
+    CHECK(plan["strategy"].as_string() == strategy);
+    CHECK(plan["makespan"].as_number() == Approx(20));
+    CHECK(plan["lower_bound"]["value"].as_number() == Approx(20));
+    CHECK(plan["lower_bound"]["cpu"].as_number() == Approx(20));
+    CHECK(plan["lower_bound"]["longest"].as_number() == Approx(20));
+    CHECK(plan["ratio"].as_number() == Approx(1));
+    CHECK(plan["never_started"].as_number() == 0);
+    CHECK(plan["capacity"]["cpu"].as_number() == 2);
+    CHECK(plan_job(plan, "c")["start"].as_number() == 0);
+    CHECK(plan_job(plan, "c")["end"].as_number() == Approx(20));
+    double a = plan_job(plan, "a")["start"].as_number();
+    double b = plan_job(plan, "b")["start"].as_number();
+    CHECK(std::min(a, b) == 0);
+    CHECK(std::max(a, b) == Approx(10));
+    CHECK(plan_job(plan, "a")["duration_source"].as_string() == "timeout");
+    CHECK(plan["decisions"]["count"].as_number() >= 3);
+    CHECK(plan["utilisation"]["cpu"].size() ==
+          static_cast<size_t>(plan["utilisation"]["buckets"].as_number()));
+  }
+}
+
+TEST_CASE("plan: a job waits for what it depends on", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n" + job("build", "timeout = \"10s\"\n") +
+                                    job("test", "timeout = \"5s\"\nafter = [\"build\"]\n") +
+                                    job("lint", "timeout = \"3s\"\n"));
+  Json plan = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
+  CHECK(plan["makespan"].as_number() == Approx(15));
+  CHECK(plan["lower_bound"]["path"].as_number() == Approx(15));
+  CHECK(plan_job(plan, "test")["start"].as_number() == Approx(10));
+  CHECK(plan_job(plan, "build")["start"].as_number() == 0);
+}
+
+TEST_CASE("plan --strategy all compares the four strategies", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", kThreeJobs);
+  Json all = parse_json(wp_ok(plan_args(dir, {"--json", "--strategy", "all"})).out);
+  REQUIRE(all["strategies"].size() == 4);
+  std::set<std::string> names;
+  for (const Json& plan : all["strategies"].as_array()) {
+    names.insert(plan["strategy"].as_string());
+    CHECK(plan["makespan"].as_number() == Approx(20));
+  }
+  CHECK(names == std::set<std::string>{"first-fit", "best-fit", "worst-fit", "alignment"});
+  CHECK(names.count(all["best"].as_string()) == 1);
+
+  RunResult text = wp_ok(plan_args(dir, {"--strategy", "all"}));
+  for (const char* name : {"first-fit", "best-fit", "worst-fit", "alignment"})
+    CHECK(contains(text.out, name));
+  CHECK(contains(text.out, "default"));
+  CHECK(contains(text.out, "best"));
+}
+
+TEST_CASE("plan: jobs without a prediction or a timeout run the default duration",
+          "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n" + job("timed", "timeout = \"10s\"\n") +
+                                    job("open", "") + job("open-too", ""));
+  Json plan = parse_json(wp_ok(plan_args(dir, {"--json", "--default-duration", "30s"})).out);
+  CHECK(plan_job(plan, "timed")["duration_source"].as_string() == "timeout");
+  CHECK(plan_job(plan, "open")["duration_source"].as_string() == "default");
+  CHECK(plan_job(plan, "open")["duration"].as_number() == Approx(30));
+  CHECK(plan["default_duration"].as_number() == Approx(30));
+
+  RunResult text = wp_ok(plan_args(dir, {}));
+  CHECK(contains(text.out, "2 of 3 jobs have no prediction or timeout: 1m assumed"));
+}
+
+TEST_CASE("plan: an invalid manifest is reported as by run, and exits 2", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "version = 1\n[[job]]\nname = \"x\"\ncommand = \"true\"\nmemroy = 1\n");
+  RunResult r = run_wp(plan_args(dir, {}));
+  INFO(r.describe());
+  CHECK(r.exit_code == 2);
+  CHECK(std::regex_search(r.err, std::regex(R"(jobs\.toml:5:[0-9]+: error: )")));
+  CHECK(r.out.empty());
+
+  RunResult json = run_wp(plan_args(dir, {"--json"}));
+  CHECK(json.exit_code == 2);
+  Json doc = parse_json(json.out);
+  CHECK_FALSE(doc["valid"].as_bool());
+  CHECK(doc["errors"].size() == 1);
+}
+
+TEST_CASE("plan --gantt draws one row per job", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n" + job("alpha", "timeout = \"10s\"\n") +
+                                    job("beta", "timeout = \"20s\"\n") +
+                                    job("gamma", "timeout = \"5s\"\n") +
+                                    job("delta", "timeout = \"5s\"\nafter = [\"alpha\"]\n"));
+  RunResult r = wp_ok(plan_args(dir, {"--gantt", "--width", "72"}));
+  std::vector<std::string> rows;
+  for (const std::string& line : split_lines(r.out)) {
+    if (std::regex_search(line, std::regex(R"(^(alpha|beta|gamma|delta) +[ #]*#)"))) {
+      rows.push_back(line);
+      CHECK(line.size() <= 72);
+    }
+  }
+  INFO(r.out);
+  CHECK(rows.size() == 4);
+  // In start order: beta and alpha at once, delta only once alpha has ended.
+  REQUIRE(rows.size() == 4);
+  for (size_t i = 0; i < 2; ++i)
+    CHECK((rows[i].rfind("alpha", 0) == 0 || rows[i].rfind("beta", 0) == 0));
+  CHECK(contains(r.out, "+---"));
+
+  RunResult plain = wp_ok(plan_args(dir, {}));  // stdout is a pipe: no chart
+  CHECK_FALSE(contains(plain.out, "+---"));
+  CHECK(contains(plain.out, "makespan"));
+}
+
+TEST_CASE("plan runs nothing and creates no run directory or database", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n[[job]]\nname = \"x\"\nargv = " +
+                                    job_argv({"--touch", dir.str("ran")}) + "\ntimeout = \"1s\"\n");
+  RunResult r = wp_ok(plan_args(dir, {}));
+  CHECK(contains(r.err, "no job history"));
+  CHECK_FALSE(fs::exists(dir / "ran"));
+  CHECK_FALSE(fs::exists(dir / ".wp"));
+  CHECK_FALSE(fs::exists(dir / "wp.db"));
+}
+
+TEST_CASE("plan: history makes durations predicted", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\nnamespace = \"plan-" + unique_token() + "\"\n" +
+                                    job("quick", "timeout = \"10m\"\n"));
+  // Three successes: the fewest a prediction is made from.
+  for (int i = 0; i < 3; ++i) {
+    wp_ok({"run", "--cgroup", "off", "--db", dir.str("wp.db"), "--run-dir",
+           dir.str("run" + std::to_string(i)), dir.str("jobs.toml")});
+  }
+  Json plan = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
+  const Json& quick = plan_job(plan, "quick");
+  CHECK(quick["duration_source"].as_string() == "predicted");
+  CHECK(quick["duration"].as_number() < 10);
+  CHECK(plan["makespan"].as_number() < 10);
+}
+
+TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n" + job("one", "") + job("two", ""));
+  wp_ok({"run", "--strategy", "best-fit", "--aging", "1m", "--run-dir", dir.str("run"),
+         dir.str("jobs.toml")});
+  for (const std::vector<std::string>& flag : std::vector<std::vector<std::string>>{
+           {"--strategy", "bogus"}, {"--aging", "soon"}, {"--aging=-5s"}}) {
+    std::vector<std::string> args{"run", "--run-dir", dir.str("bad")};
+    args.insert(args.end(), flag.begin(), flag.end());
+    args.push_back(dir.str("jobs.toml"));
+    RunResult r = run_wp(args);
+    INFO(r.describe());
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "wp: " + flag[0].substr(0, flag[0].find('='))));
+    CHECK_FALSE(fs::exists(dir / "bad"));
+  }
+}
+
+TEST_CASE("plan and run: every option of --help is in the man page", "[integration]") {
+  for (const char* command : {"plan", "run"}) {
+    std::string page =
+        read_file(fs::path(WP_SOURCE_DIR) / "man" / (std::string("wp-") + command + ".1"));
+    RunResult help = wp_ok({command, "--help"});
+    std::smatch flag;
+    std::string text = help.out;
+    size_t found = 0;
+    while (std::regex_search(text, flag, std::regex(R"((^|[ ,])(--[a-z][a-z-]*))"))) {
+      std::string escaped = std::regex_replace(flag[2].str(), std::regex("-"), "\\-");
+      INFO("wp " << command << ": " << flag[2].str());
+      CHECK(contains(page, escaped));
+      ++found;
+      text = flag.suffix();
+    }
+    CHECK(found >= 10);
+  }
+}
