@@ -104,9 +104,11 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
            d.changes);
   }
   if (forecast.cores) {
-    // A tenth of a core at least: a job that sleeps still needs to be scheduled.
+    // A tenth of a core at least: a job that sleeps still needs to be
+    // scheduled. The nearest tenth, not the next: a one-core job measured at
+    // 1.02 cores (its shell, the kernel's accounting) is a one-core job.
     double cores =
-        std::max(0.1, ceil_clean(forecast.cores->value * options.cores_margin * 10.0) / 10.0);
+        std::max(0.1, std::round(forecast.cores->value * options.cores_margin * 10.0) / 10.0);
     Cores learned = std::min(capacity.cpu, Cores::from_double(cores));
     d.predicted.cores = learned.as_double();
     adjust(d.demand.cpu, learned, "cpu", *forecast.cores, scale, options, format_cores, d.changes);

@@ -37,7 +37,10 @@ struct LearnOptions {
   // Safety margins over the prediction. 1.1 puts a steady job's memory
   // within [actual, 1.25 x actual] with room for ordinary noise.
   double memory_margin = 1.1;
-  double cores_margin = 1.1;
+  // None for cores: CPU is shared, not taken, so a job admitted a little
+  // under its use runs a little slower, never dies; and 1.1 x a one-core job
+  // would let only one such job run on two cores.
+  double cores_margin = 1.0;
   double iops_margin = 1.1;
   int keep = kDefaultKeep;             // attempts kept per profile
   double regression_threshold = 0.25;  // flag a rise of more than this over the median

@@ -124,14 +124,19 @@ TEST_CASE("learn: a decision never exceeds the capacity", "[profile]") {
   CHECK(d.demand.cpu == Cores::from_double(8));
 }
 
-TEST_CASE("learn: cores round up to a tenth and never below one", "[profile]") {
+TEST_CASE("learn: cores round to the nearest tenth, no margin, and never below one",
+          "[profile]") {
   Forecast f;
   f.cores = prediction(0.01, 0.9);
   Decision d = decide(declared(2, kGiB), f, machine(), mode(LearnMode::Auto));
   CHECK(d.demand.cpu == Cores::from_double(0.1));
-  f.cores = prediction(1.5, 0.9);  // x 1.1 = 1.65 -> 1.7
+  f.cores = prediction(1.46, 0.9);
   CHECK(decide(declared(2, kGiB), f, machine(), mode(LearnMode::Auto)).demand.cpu ==
-        Cores::from_double(1.7));
+        Cores::from_double(1.5));
+  // A one-core job measured a little over one core: two fit on two cores.
+  f.cores = prediction(1.02, 0.9);
+  CHECK(decide(declared(2, kGiB), f, machine(), mode(LearnMode::Auto)).demand.cpu ==
+        Cores::from_double(1.0));
 }
 
 TEST_CASE("learn: IOPS are learned only when the capacity limits them", "[profile]") {
