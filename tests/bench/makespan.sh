@@ -25,8 +25,9 @@
 # from what the jobs really use: their parameters, plus the CPU a GiB of page
 # faults costs on this machine and the latency of an I/O op, both measured
 # first. Goal: wp <= 1.3 x the lower bound with no OOM kill, declared and
-# learned. Builds nothing; not part of CI (it takes about a quarter of an
-# hour); needs root, or write access to a memory cgroup of its own.
+# learned. Builds nothing; not part of CI (about a quarter of an hour on a
+# quiet 2-core machine, far longer when other work shares it: see the
+# "other" column); needs root, or write access to a memory cgroup of its own.
 #
 #   tests/bench/makespan.sh [path/to/wp] [path/to/wp_usejob]
 #
@@ -574,9 +575,13 @@ run_wp_learned() {
         || ' jobs, to ' || printf('%.2f', 1.0 * sum(admitted_memory) / sum(peak_memory))
         || 'x their peaks (declared ' || printf('%.2f', 1.0 * sum(declared_memory) / sum(peak_memory))
         || 'x); cpu lowered for ' || sum(admitted_cpu < declared_cpu) || ', cpu-NN jobs at '
-        || group_concat(DISTINCT CASE WHEN job LIKE 'cpu-%' THEN printf('%.1f', admitted_cpu) END)
+        || (SELECT group_concat(c, ', ') FROM (SELECT DISTINCT printf('%.1f', admitted_cpu) AS c
+              FROM attempt WHERE run_uuid = $(last_run) AND number = 1 AND job LIKE 'cpu-%'
+              ORDER BY admitted_cpu))
         || ' cores, mem-NN at '
-        || group_concat(DISTINCT CASE WHEN job LIKE 'mem-%' THEN printf('%.2f', admitted_cpu) END)
+        || (SELECT group_concat(c, ', ') FROM (SELECT DISTINCT printf('%.2f', admitted_cpu) AS c
+              FROM attempt WHERE run_uuid = $(last_run) AND number = 1 AND job LIKE 'mem-%'
+              ORDER BY admitted_cpu))
         FROM attempt WHERE run_uuid = $(last_run) AND number = 1")")
   fi
   add_row "wp learned" "$learned"
@@ -584,7 +589,7 @@ run_wp_learned() {
 }
 
 # Progress on stderr; the table on stdout.
-echo "running (about a quarter of an hour):" >&2
+echo "running (about a quarter of an hour on a quiet machine):" >&2
 for tool in $tools; do
   case $tool in
     wp-declared)
