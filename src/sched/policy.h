@@ -27,7 +27,9 @@ std::string_view to_string(Strategy strategy);
 std::optional<Strategy> parse_strategy(std::string_view text);
 
 struct Policy {
-  Strategy strategy = Strategy::Alignment;
+  // First-fit in queue order (critical path first) packs best on mixed
+  // workloads: see tests/bench/decisions.sh and wp-run(1).
+  Strategy strategy = Strategy::FirstFit;
   // How many queued jobs one decision looks at, from the head of the queue:
   // a decision costs O(window), whatever the length of the queue.
   size_t window = 64;
