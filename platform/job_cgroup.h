@@ -13,8 +13,12 @@
 //   then moves itself into "<run>/supervisor", since the kernel lets only an
 //   empty cgroup hand controllers to its children), else beside it under its
 //   parent; memory, cpu, io and pids are enabled where offered.
-// Every job attempt gets "<run>/<job>-<n>". The run directory goes when the
-// CgroupRun does; a run that died (kill -9, crash) is cleaned up by the next
+// A job attempt gets "<run>/<job>-<n>" (create_job), or, as wp does, a
+// cgroup of the run's pool (acquire_job): one an earlier attempt left empty,
+// its peak reset and its counters' readings taken as the new zero, else a new
+// "<run>/slot-<n>". Making and removing a cgroup in every hierarchy costs
+// more than a small job itself. The run directory goes when the CgroupRun
+// does; a run that died (kill -9, crash) is cleaned up by the next
 // one that starts under the same parent (clean_stale).
 #pragma once
 
@@ -64,8 +68,11 @@ struct CgroupUsage {
   uint64_t oom_kills = 0;  // memory.events oom_kill / memory.oom_control oom_kill
 };
 
-// A job attempt's cgroup. Removed (its processes killed first) when
-// destroyed.
+// A job attempt's cgroup. When destroyed it goes back to its run's pool if
+// it can hold another job (nothing left inside, no child cgroup, no OOM kill,
+// little memory left charged), else it is removed, its processes killed
+// first. Its counters (usage(), cpu_seconds(), oom_kills()) count from the
+// attempt's start.
 class JobCgroup {
  public:
   JobCgroup(JobCgroup&&) noexcept;
@@ -77,7 +84,11 @@ class JobCgroup {
   // Writes the limits that are set; a limit this machine cannot apply (no
   // cpu controller, no such device) is an Error naming the file, and the
   // others are still written.
+  // A limit already in force with that value is not written again.
   Status apply(const JobLimits& limits);
+  // Lifts the limits in force that `kept` does not set (or sets for another
+  // device): a reused cgroup's last job had them.
+  Status lift_except(const JobLimits& kept);
   // Open cgroup.procs files (O_WRONLY|O_CLOEXEC) of every hierarchy: the
   // child writes "0" into each between fork and exec, so the job is inside
   // before it runs one instruction of its own.
@@ -98,8 +109,9 @@ class JobCgroup {
   // Stops (freeze) or resumes every process inside: cgroup.freeze on v2, the
   // freezer's state on v1. Error when no freezer is available.
   Status freeze(bool frozen);
-  // Kills what is left and removes the directories; retried briefly, since
-  // the kernel lets a cgroup go only once its last process is reaped.
+  // Kills what is left and removes the directories (never to the pool);
+  // retried briefly, since the kernel lets a cgroup go only once its last
+  // process is reaped.
   Status remove();
 
   const std::string& name() const;                  // "<job>-<n>", as created
@@ -108,6 +120,7 @@ class JobCgroup {
  private:
   friend class CgroupRun;
   struct Impl;
+  struct Pool;
   explicit JobCgroup(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -149,6 +162,10 @@ class CgroupRun {
   // A new cgroup for a job attempt; `name` is sanitised to [A-Za-z0-9._-]
   // and made unique within the run.
   Result<JobCgroup> create_job(std::string_view name);
+  // A cgroup for a job attempt that will get the limits `next`: an idle one
+  // of the pool (its other limits lifted), else a new one.
+  Result<JobCgroup> acquire_job(const JobLimits& next = {});
+  size_t idle_jobs() const;  // cgroups in the pool now
 
   // Removes the cgroups left by wp runs that died where this run would put
   // its own: every "wp-<pid>-<start>" sibling whose wp is gone, its

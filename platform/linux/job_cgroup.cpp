@@ -24,6 +24,11 @@ using detail::CgroupPlace;
 
 // A job name taken that many times over is a caller's bug, not a collision.
 constexpr int kMaxNameTries = 1000;
+// The most memory a job's cgroup may still have charged when its job ended
+// and be reused: the next job's peak starts from it. The kernel's per-CPU
+// charge batches alone leave a few hundred KiB (memory.usage_in_bytes is
+// that fuzzy on v1 too).
+constexpr Bytes kMaxLeftCharged = Bytes{1} << 20;
 
 std::vector<fs::path> dirs_of(const std::vector<CgroupPlace>& places) {
   std::vector<fs::path> dirs;
@@ -89,7 +94,15 @@ struct JobCgroup::Impl {
   std::string name;
   std::vector<CgroupPlace> places;
   std::vector<UniqueFd> procs;
+  std::weak_ptr<Pool> pool;
   bool removed = false;
+  // Whether it may hold another job: see recycle().
+  bool known_empty = false;  // populated() said no since a process could last enter
+  bool unfit = false;        // kill() found processes, or a limit's state is unknown
+  bool frozen = false;
+  std::optional<CgroupUsage> final_raw;  // the counters, read while known_empty
+  CgroupUsage baseline;                  // the counters when this attempt began
+  JobLimits in_force;                    // the limits written and not lifted
 
   Impl() = default;
   Impl(const Impl&) = delete;
@@ -107,10 +120,13 @@ struct JobCgroup::Impl {
   Status remove() {
     if (removed) return Ok{};
     procs.clear();
+    for (const CgroupPlace& place : places) {
+      if (place.files) place.files->close();
+    }
     std::vector<fs::path> dirs = dirs_of(places);
     // The common end of a job: its last process reaped, nothing inside, so
     // one rmdir per hierarchy does it. Only a busy one needs the full
-    // kill-and-retry (this runs once per job: thousands of small jobs).
+    // kill-and-retry.
     if (detail::remove_empty(dirs)) {
       removed = true;
       return Ok{};
@@ -120,22 +136,207 @@ struct JobCgroup::Impl {
     if (status) removed = true;
     return status;
   }
+
+  // Lifts the limits set in `which` and forgets them.
+  Status lift(const JobLimits& which) {
+    if (!which.memory && !which.cpu && !which.iops) return Ok{};
+    Status status =
+        version == 1 ? detail::v1_lift(places, which) : detail::v2_lift(places.front(), which);
+    if (!status) {
+      unfit = true;  // which of them the kernel took is unknown
+      return status;
+    }
+    if (which.memory) in_force.memory.reset();
+    if (which.cpu) in_force.cpu.reset();
+    if (which.iops) {
+      in_force.iops.reset();
+      in_force.io_device.reset();
+    }
+    return Ok{};
+  }
+
+  void may_be_entered() {
+    known_empty = false;
+    final_raw.reset();
+  }
+
+  bool populated() {
+    bool found = false;
+    if (version == 2) {
+      found = detail::v2_populated(places.front());
+    } else {
+      for (const CgroupPlace& place : places) {
+        auto text = place.files ? place.files->read_once("cgroup.procs")
+                                : detail::read_text(place.dir / "cgroup.procs");
+        if (!detail::trim(text.value_or("")).empty()) found = true;
+      }
+    }
+    if (!found) known_empty = true;
+    return found;
+  }
+
+  CgroupUsage raw_usage() const {
+    return version == 1 ? detail::v1_usage(places) : detail::v2_usage(places.front());
+  }
+
+  std::optional<Bytes> memory_current() const {
+    return version == 1 ? detail::v1_memory_current(places)
+                        : detail::v2_memory_current(places.front());
+  }
+
+  bool has_subdirs() const {
+    for (const CgroupPlace& place : places) {
+      auto subdirs = place.files ? place.files->subdirs() : std::nullopt;
+      if (subdirs != uint64_t{0}) return true;  // unknown counts as some
+    }
+    return false;
+  }
+
+  Status reset_peak(bool reclaim) {
+    return version == 1 ? detail::v1_reset_peak(places, reclaim)
+                        : detail::v2_reset_peak(places.front());
+  }
+
+  // Makes the cgroup ready for another job, or says it cannot be: a process
+  // or a child cgroup left inside, an OOM kill counted, a freeze or a limit
+  // in an unknown state. The peak starts again from the memory still
+  // charged, which must be little (else an earlier job's page cache would
+  // count as the next one's), and the counters' readings now are the next
+  // job's zero.
+  bool recycle() {
+    if (removed || unfit || frozen) return false;
+    if (!known_empty && populated()) return false;
+    if (has_subdirs()) return false;
+    CgroupUsage raw = final_raw ? *final_raw : raw_usage();
+    if (raw.oom_kills > 0) return false;
+    if (!reset_peak(false)) return false;
+    std::optional<Bytes> left = memory_current();
+    if (left && *left > kMaxLeftCharged) {
+      // v1 can give back reclaimable memory (page cache) first; v2's peak is
+      // per descriptor and would have to be reset again: a new cgroup then.
+      if (version != 1 || !reset_peak(true)) return false;
+      left = memory_current();
+      if (left && *left > kMaxLeftCharged) return false;
+    }
+    baseline = raw;
+    final_raw.reset();
+    return true;
+  }
 };
+
+// The run's idle job cgroups, ready for their next job.
+struct JobCgroup::Pool {
+  std::vector<std::unique_ptr<JobCgroup::Impl>> idle;
+  size_t slots = 0;  // names given: slot-1, slot-2...
+};
+
+namespace {
+
+std::optional<double> less(std::optional<double> value, std::optional<double> base) {
+  if (!value || !base) return value;
+  return std::max(0.0, *value - *base);
+}
+
+std::optional<uint64_t> less(std::optional<uint64_t> value, std::optional<uint64_t> base) {
+  if (!value || !base) return value;
+  return *value > *base ? *value - *base : 0;
+}
+
+// What the counters say of this attempt: the cumulative ones less their
+// readings when it began.
+CgroupUsage since(const CgroupUsage& raw, const CgroupUsage& base) {
+  CgroupUsage usage = raw;
+  usage.user_seconds = less(raw.user_seconds, base.user_seconds);
+  usage.system_seconds = less(raw.system_seconds, base.system_seconds);
+  usage.cpu_seconds = less(raw.cpu_seconds, base.cpu_seconds);
+  usage.read_ops = less(raw.read_ops, base.read_ops);
+  usage.write_ops = less(raw.write_ops, base.write_ops);
+  usage.read_bytes = less(raw.read_bytes, base.read_bytes);
+  usage.write_bytes = less(raw.write_bytes, base.write_bytes);
+  usage.oom_kills = raw.oom_kills > base.oom_kills ? raw.oom_kills - base.oom_kills : 0;
+  return usage;
+}
+
+bool same_device(const std::optional<DeviceNumber>& a, const std::optional<DeviceNumber>& b) {
+  if (!a || !b) return !a && !b;
+  return a->major == b->major && a->minor == b->minor;
+}
+
+}  // namespace
 
 JobCgroup::JobCgroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JobCgroup::JobCgroup(JobCgroup&&) noexcept = default;
 JobCgroup& JobCgroup::operator=(JobCgroup&&) noexcept = default;
-JobCgroup::~JobCgroup() = default;
+
+JobCgroup::~JobCgroup() {
+  if (!impl_) return;
+  try {
+    std::shared_ptr<Pool> pool = impl_->pool.lock();
+    if (pool && impl_->recycle()) {
+      log::get("cgroup")->debug("job cgroup {} back in the pool", impl_->name);
+      pool->idle.push_back(std::move(impl_));
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw
+  }
+  // Not reusable (or no pool): impl_'s destructor removes it.
+}
 
 Status JobCgroup::apply(const JobLimits& limits) {
   if (!impl_) return make_error("this job cgroup was moved from");
-  if (impl_->version == 1) return detail::v1_apply(impl_->places, limits);
-  return detail::v2_apply(impl_->places.front().dir, limits);
+  JobLimits& in_force = impl_->in_force;
+  JobLimits todo;
+  JobLimits lift;
+  if (limits.memory && limits.memory != in_force.memory) {
+    todo.memory = limits.memory;
+    // v1 keeps memsw >= memory: a raised limit is lifted first.
+    if (impl_->version == 1 && in_force.memory && *limits.memory > *in_force.memory) {
+      lift.memory = in_force.memory;
+    }
+  }
+  if (limits.cpu && limits.cpu != in_force.cpu) todo.cpu = limits.cpu;
+  if (limits.iops &&
+      (limits.iops != in_force.iops || !same_device(limits.io_device, in_force.io_device))) {
+    todo.iops = limits.iops;
+    todo.io_device = limits.io_device;
+    if (in_force.iops && !same_device(limits.io_device, in_force.io_device)) {
+      lift.iops = in_force.iops;
+      lift.io_device = in_force.io_device;
+    }
+  }
+  if (!todo.memory && !todo.cpu && !todo.iops) return Ok{};
+  if (Status lifted = impl_->lift(lift); !lifted) return lifted;
+  Status status = impl_->version == 1 ? detail::v1_apply(impl_->places, todo)
+                                      : detail::v2_apply(impl_->places.front(), todo);
+  if (!status) {
+    impl_->unfit = true;  // which of them the kernel took is unknown
+    return status;
+  }
+  if (todo.memory) in_force.memory = todo.memory;
+  if (todo.cpu) in_force.cpu = todo.cpu;
+  if (todo.iops) {
+    in_force.iops = todo.iops;
+    in_force.io_device = todo.io_device;
+  }
+  return Ok{};
+}
+
+Status JobCgroup::lift_except(const JobLimits& kept) {
+  if (!impl_) return make_error("this job cgroup was moved from");
+  JobLimits& in_force = impl_->in_force;
+  JobLimits lift;
+  if (in_force.memory && !kept.memory) lift.memory = in_force.memory;
+  if (in_force.cpu && !kept.cpu) lift.cpu = in_force.cpu;
+  if (in_force.iops && (!kept.iops || !same_device(kept.io_device, in_force.io_device))) {
+    lift.iops = in_force.iops;
+    lift.io_device = in_force.io_device;
+  }
+  return impl_->lift(lift);
 }
 
 std::vector<int> JobCgroup::procs_fds() const {
   std::vector<int> fds;
   if (!impl_) return fds;
+  impl_->may_be_entered();
   for (const UniqueFd& fd : impl_->procs)
     fds.push_back(fd.get());
   return fds;
@@ -143,6 +344,7 @@ std::vector<int> JobCgroup::procs_fds() const {
 
 Status JobCgroup::add(pid_t pid) {
   if (!impl_) return make_error("this job cgroup was moved from");
+  impl_->may_be_entered();
   std::vector<std::string> errors;
   for (const CgroupPlace& place : impl_->places) {
     Status status = detail::write_file(place.dir / "cgroup.procs", fmt::format("{}", pid));
@@ -153,35 +355,34 @@ Status JobCgroup::add(pid_t pid) {
 
 CgroupUsage JobCgroup::usage() const {
   if (!impl_) return {};
-  if (impl_->version == 1) return detail::v1_usage(impl_->places);
-  return detail::v2_usage(impl_->places.front().dir);
+  CgroupUsage raw = impl_->raw_usage();
+  // Read while empty: the last figures, the next job's zero should it reuse us.
+  if (impl_->known_empty) impl_->final_raw = raw;
+  return since(raw, impl_->baseline);
 }
 
 uint64_t JobCgroup::oom_kills() const {
   if (!impl_) return 0;
-  if (impl_->version == 1) return detail::v1_oom_kills(impl_->places);
-  return detail::v2_oom_kills(impl_->places.front().dir);
+  uint64_t raw = impl_->version == 1 ? detail::v1_oom_kills(impl_->places)
+                                     : detail::v2_oom_kills(impl_->places.front());
+  return raw > impl_->baseline.oom_kills ? raw - impl_->baseline.oom_kills : 0;
 }
 
 std::optional<double> JobCgroup::cpu_seconds() const {
   if (!impl_) return std::nullopt;
-  if (impl_->version == 1) return detail::v1_cpu_seconds(impl_->places);
-  return detail::v2_cpu_seconds(impl_->places.front().dir);
+  auto raw = impl_->version == 1 ? detail::v1_cpu_seconds(impl_->places)
+                                 : detail::v2_cpu_seconds(impl_->places.front());
+  return less(raw, impl_->baseline.cpu_seconds);
 }
 
 std::optional<Bytes> JobCgroup::memory_current() const {
   if (!impl_) return std::nullopt;
-  if (impl_->version == 1) return detail::v1_memory_current(impl_->places);
-  return detail::v2_memory_current(impl_->places.front().dir);
+  return impl_->memory_current();
 }
 
 bool JobCgroup::populated() const {
   if (!impl_) return false;
-  if (impl_->version == 2) return detail::v2_populated(impl_->places.front().dir);
-  for (const CgroupPlace& place : impl_->places) {
-    if (!detail::read_pids(place.dir / "cgroup.procs").empty()) return true;
-  }
-  return false;
+  return impl_->populated();
 }
 
 size_t JobCgroup::kill() {
@@ -190,13 +391,20 @@ size_t JobCgroup::kill() {
   // freeze and a walk of the tree. (A v1 job's own sub-cgroups are not seen
   // here; remove() finds and kills them.)
   if (!populated()) return 0;
+  impl_->unfit = true;  // what it kills may take a while to go: not reused
   return detail::kill_cgroups(dirs());
 }
 
 Status JobCgroup::freeze(bool frozen) {
   if (!impl_) return make_error("this job cgroup was moved from");
-  if (impl_->version == 1) return detail::v1_freeze(impl_->places, frozen);
-  return detail::v2_freeze(impl_->places.front().dir, frozen);
+  Status status = impl_->version == 1 ? detail::v1_freeze(impl_->places, frozen)
+                                      : detail::v2_freeze(impl_->places.front(), frozen);
+  if (status) {
+    impl_->frozen = frozen;
+  } else if (!frozen) {
+    impl_->unfit = true;  // it may stay frozen
+  }
+  return status;
 }
 
 Status JobCgroup::remove() {
@@ -222,6 +430,7 @@ struct CgroupRun::Impl {
   detail::RunLayout layout;
   // v1: the disks every job's blkio rule covers, listed once a run.
   std::vector<DeviceNumber> counted_disks;
+  std::shared_ptr<JobCgroup::Pool> pool = std::make_shared<JobCgroup::Pool>();
 
   Impl() = default;
   Impl(const Impl&) = delete;
@@ -230,6 +439,7 @@ struct CgroupRun::Impl {
   Impl& operator=(Impl&&) = delete;
   ~Impl() {
     try {
+      pool->idle.clear();  // each removes its own directories
       std::vector<fs::path> tops = owned_dirs();
       detail::kill_cgroups(tops);
       Status status = detail::remove_cgroups(tops, detail::kRemoveBudget);
@@ -319,7 +529,7 @@ Result<JobCgroup> CgroupRun::create_job(std::string_view name) {
     std::vector<CgroupPlace> places;
     int error = 0;
     for (const CgroupPlace& run : impl_->layout.runs) {
-      places.push_back({run.dir / candidate, run.controllers});
+      places.push_back({run.dir / candidate, run.controllers, nullptr});
       if ((error = made.make(places.back().dir, false)) != 0) break;
     }
     if (error == EEXIST) continue;  // `made` takes back what this name got
@@ -330,13 +540,33 @@ Result<JobCgroup> CgroupRun::create_job(std::string_view name) {
     auto impl = std::make_unique<JobCgroup::Impl>();
     impl->version = impl_->layout.version;
     impl->name = candidate;
+    for (CgroupPlace& place : places)
+      place.files = std::make_shared<detail::CgroupFiles>(place.dir);
     impl->places = std::move(places);
     impl->procs = std::move(*procs);
+    impl->pool = impl_->pool;
+    impl->known_empty = true;
     if (impl->version == 1) detail::v1_prepare_job(impl->places, impl_->counted_disks);
     log::get("cgroup")->debug("job cgroup {} created", candidate);
     return JobCgroup(std::move(impl));
   }
   return make_error("no free name for job cgroup '{}' after {} tries", base, kMaxNameTries);
+}
+
+Result<JobCgroup> CgroupRun::acquire_job(const JobLimits& next) {
+  if (!impl_) return make_error("this cgroup run was moved from");
+  std::vector<std::unique_ptr<JobCgroup::Impl>>& idle = impl_->pool->idle;
+  while (!idle.empty()) {
+    JobCgroup job(std::move(idle.back()));
+    idle.pop_back();
+    // One whose old limits cannot be lifted is removed (unfit) when `job` goes.
+    if (job.lift_except(next)) return job;
+  }
+  return create_job(fmt::format("slot-{}", ++impl_->pool->slots));
+}
+
+size_t CgroupRun::idle_jobs() const {
+  return impl_ ? impl_->pool->idle.size() : 0;
 }
 
 size_t CgroupRun::clean_stale() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "platform/job_cgroup.h"
 #include "platform/linux/host_internal.h"
 #include "util/result.h"
+#include "util/unique_fd.h"
 
 namespace wp::platform::detail {
 
@@ -152,15 +154,60 @@ std::vector<DeviceNumber> counted_disks(const HostRoots& roots);
 
 // ---- the two versions ----
 
+// The files of one job cgroup directory. They are opened relative to the
+// directory, held open (one path component to resolve instead of a dozen),
+// and the counters stay open and are read again with pread at offset 0
+// (kernfs prints a file afresh for every read from the start): a pooled
+// cgroup is read for every job it holds. Never cgroup.procs: v1 keeps
+// serving an open cgroup.procs the pid list it first built, for up to a
+// second.
+class CgroupFiles {
+ public:
+  explicit CgroupFiles(const std::filesystem::path& dir);
+  CgroupFiles(const CgroupFiles&) = delete;
+  CgroupFiles& operator=(const CgroupFiles&) = delete;
+  CgroupFiles(CgroupFiles&&) = delete;
+  CgroupFiles& operator=(CgroupFiles&&) = delete;
+  ~CgroupFiles() = default;
+
+  std::optional<std::string> read(std::string_view name);
+  // Opened, read and closed: for cgroup.procs.
+  std::optional<std::string> read_once(std::string_view name) const;
+  // One write() through a descriptor opened for it alone, as write_file.
+  Status write(std::string_view name, std::string_view text);
+  // One write() through the descriptor kept for reading the file: cgroup v2
+  // resets memory.peak only for reads through the descriptor that wrote.
+  Status write_kept(std::string_view name, std::string_view text);
+  bool exists(std::string_view name) const;
+  // How many cgroups the job made inside its own: kernfs keeps a
+  // directory's link count at 2 + its subdirectories. Nothing when unknown.
+  std::optional<uint64_t> subdirs() const;
+  // Closes every descriptor (before the directory is removed).
+  void close();
+
+ private:
+  UniqueFd* kept(std::string_view name, int flags);
+
+  std::filesystem::path dir_;
+  UniqueFd dir_fd_;  // O_PATH; when it could not be opened, paths are used
+  std::vector<std::pair<std::string, UniqueFd>> kept_;
+};
+
 // A job's or a run's directory in one hierarchy and the controllers wp
-// uses through it (v1: the hierarchy's; v2: those enabled for it).
+// uses through it (v1: the hierarchy's; v2: those enabled for it). A job's
+// has its files open (CgroupFiles); a run's or a fixture's may not.
 struct CgroupPlace {
   std::filesystem::path dir;
   std::vector<std::string> controllers;
+  std::shared_ptr<CgroupFiles> files;
 };
-// The directory carrying `controller`, or nullptr.
-const std::filesystem::path* find_place(const std::vector<CgroupPlace>& places,
-                                        std::string_view controller);
+// The place carrying `controller`, or nullptr.
+const CgroupPlace* find_place(const std::vector<CgroupPlace>& places, std::string_view controller);
+// A file of a place, through its open files when it has them.
+std::optional<std::string> read_in(const CgroupPlace& place, std::string_view file);
+std::optional<uint64_t> read_u64_in(const CgroupPlace& place, std::string_view file);
+Status write_in(const CgroupPlace& place, std::string_view file, std::string_view text);
+bool exists_in(const CgroupPlace& place, std::string_view file);
 
 enum class V2Strategy { Root, Moved, Beside };
 
@@ -197,23 +244,36 @@ std::string join_controllers(const std::vector<std::string>& controllers);
 Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name, bool cpu_limits);
 Result<RunLayout> make_v2_run(const HostRoots& roots, const std::string& run_name);
 
-// Job operations. `places` are the job's directories.
+// Job operations. `places` are the job's directories (v2: one).
 // The blkio counting rule on `disks` (counted_disks, listed once a run).
 void v1_prepare_job(const std::vector<CgroupPlace>& places, const std::vector<DeviceNumber>& disks);
 Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits);
+// Lifts the limits set in `which` (their values are ignored; io_device says
+// where the iops limit was).
+Status v1_lift(const std::vector<CgroupPlace>& places, const JobLimits& which);
 CgroupUsage v1_usage(const std::vector<CgroupPlace>& places);
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
 std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen);
+// For a cgroup's next job: the peak starts again from what is charged now.
+// `reclaim` first gives back what is reclaimable (page cache the last job
+// left charged); it is slow (it drains every CPU), for when much is left.
+Status v1_reset_peak(const std::vector<CgroupPlace>& places, bool reclaim);
 
-Status v2_apply(const std::filesystem::path& dir, const JobLimits& limits);
-CgroupUsage v2_usage(const std::filesystem::path& dir);
-uint64_t v2_oom_kills(const std::filesystem::path& dir);
-std::optional<double> v2_cpu_seconds(const std::filesystem::path& dir);
-std::optional<Bytes> v2_memory_current(const std::filesystem::path& dir);
-Status v2_freeze(const std::filesystem::path& dir, bool frozen);
-bool v2_populated(const std::filesystem::path& dir);
+Status v2_apply(const CgroupPlace& place, const JobLimits& limits);
+Status v2_lift(const CgroupPlace& place, const JobLimits& which);
+CgroupUsage v2_usage(const CgroupPlace& place);
+uint64_t v2_oom_kills(const CgroupPlace& place);
+std::optional<double> v2_cpu_seconds(const CgroupPlace& place);
+std::optional<Bytes> v2_memory_current(const CgroupPlace& place);
+Status v2_freeze(const CgroupPlace& place, bool frozen);
+bool v2_populated(const CgroupPlace& place);
+// memory.peak is writable from Linux 6.12, and then resets the peak seen
+// through the descriptor that wrote only (which is what usage() reads
+// through). Error on older kernels: a reused cgroup would report an earlier
+// job's peak. Nothing to do without a memory controller.
+Status v2_reset_peak(const CgroupPlace& place);
 
 // Shared by both: "cannot apply: a; b" from several failures.
 Status join_errors(const std::vector<std::string>& errors);

@@ -73,15 +73,6 @@ std::string join_controllers(const std::vector<std::string>& controllers) {
   return fmt::format("{}", fmt::join(controllers, ", "));
 }
 
-const fs::path* find_place(const std::vector<CgroupPlace>& places, std::string_view controller) {
-  for (const CgroupPlace& place : places) {
-    for (const std::string& name : place.controllers) {
-      if (name == controller) return &place.dir;
-    }
-  }
-  return nullptr;
-}
-
 Status join_errors(const std::vector<std::string>& errors) {
   if (errors.empty()) return Ok{};
   return make_error("{}", fmt::join(errors, "; "));

@@ -50,14 +50,14 @@ std::string in_order(const std::vector<std::string>& present, bool want_present)
   return join_controllers(out);
 }
 
-std::optional<std::string> read(const fs::path* dir, const char* file) {
-  if (!dir) return std::nullopt;
-  return read_text(*dir / file);
+std::optional<std::string> read(const CgroupPlace* place, std::string_view file) {
+  if (!place) return std::nullopt;
+  return read_in(*place, file);
 }
 
-std::optional<uint64_t> read_number(const fs::path* dir, const char* file) {
-  if (!dir) return std::nullopt;
-  return read_u64_file(*dir / file);
+std::optional<uint64_t> read_number(const CgroupPlace* place, std::string_view file) {
+  if (!place) return std::nullopt;
+  return read_u64_in(*place, file);
 }
 
 void add_error(std::vector<std::string>& errors, const Status& status) {
@@ -69,22 +69,22 @@ std::string no_hierarchy(std::string_view controller, std::string_view limit) {
                      limit);
 }
 
-void set_iops(const fs::path& blkio, DeviceNumber device, uint64_t iops,
+void set_iops(const CgroupPlace& blkio, DeviceNumber device, uint64_t iops,
               std::vector<std::string>& errors) {
   std::string rule = fmt::format("{}:{} {}", device.major, device.minor, iops);
-  add_error(errors, write_file(blkio / "blkio.throttle.read_iops_device", rule));
-  add_error(errors, write_file(blkio / "blkio.throttle.write_iops_device", rule));
+  add_error(errors, write_in(blkio, "blkio.throttle.read_iops_device", rule));
+  add_error(errors, write_in(blkio, "blkio.throttle.write_iops_device", rule));
 }
 
 // _recursive includes the job's own child cgroups, should it make any.
-std::optional<ReadWrite> read_blkio(const fs::path* blkio, const std::string& file) {
-  auto text = read(blkio, (file + "_recursive").c_str());
-  if (!text) text = read(blkio, file.c_str());
+std::optional<ReadWrite> read_blkio(const CgroupPlace* blkio, const std::string& file) {
+  auto text = read(blkio, file + "_recursive");
+  if (!text) text = read(blkio, file);
   if (!text) return std::nullopt;
   return parse_blkio_read_write(*text);
 }
 
-void read_cpu(const fs::path* cpuacct, CgroupUsage& usage) {
+void read_cpu(const CgroupPlace* cpuacct, CgroupUsage& usage) {
   constexpr double kNanos = 1e9;
   if (auto total = read_number(cpuacct, "cpuacct.usage")) {
     usage.cpu_seconds = static_cast<double>(*total) / kNanos;
@@ -127,7 +127,7 @@ Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_nam
       where = (own.path == "/" ? "" : own.path) + "/" + run_name;
     }
     present.insert(present.end(), controllers.begin(), controllers.end());
-    layout.runs.push_back({own.dir / run_name, std::move(controllers)});
+    layout.runs.push_back({own.dir / run_name, std::move(controllers), nullptr});
   }
   if (layout.runs.empty()) {
     return make_error(
@@ -149,7 +149,7 @@ Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_nam
 
 void v1_prepare_job(const std::vector<CgroupPlace>& places,
                     const std::vector<DeviceNumber>& disks) {
-  const fs::path* blkio = find_place(places, "blkio");
+  const CgroupPlace* blkio = find_place(places, "blkio");
   if (!blkio) return;
   std::vector<std::string> errors;
   for (DeviceNumber disk : disks) {
@@ -163,29 +163,30 @@ void v1_prepare_job(const std::vector<CgroupPlace>& places,
 Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits) {
   std::vector<std::string> errors;
   if (limits.memory) {
-    if (const fs::path* memory = find_place(places, "memory")) {
+    if (const CgroupPlace* memory = find_place(places, "memory")) {
       std::string bytes = fmt::format("{}", *limits.memory);
-      add_error(errors, write_file(*memory / "memory.limit_in_bytes", bytes));
+      add_error(errors, write_in(*memory, "memory.limit_in_bytes", bytes));
       // Without swap accounting there is no memsw file, and swap is not
-      // limited. memsw must stay >= the memory limit: memory goes first.
-      if (file_exists(*memory / "memory.memsw.limit_in_bytes")) {
-        add_error(errors, write_file(*memory / "memory.memsw.limit_in_bytes", bytes));
+      // limited. memsw must stay >= the memory limit: memory goes first
+      // (a reused cgroup's limit is lifted before it is raised).
+      if (exists_in(*memory, "memory.memsw.limit_in_bytes")) {
+        add_error(errors, write_in(*memory, "memory.memsw.limit_in_bytes", bytes));
       }
     } else {
       errors.push_back(no_hierarchy("memory", "memory"));
     }
   }
   if (limits.cpu) {
-    if (const fs::path* cpu = find_place(places, "cpu")) {
+    if (const CgroupPlace* cpu = find_place(places, "cpu")) {
       uint64_t quota = std::max<uint64_t>(kMinCfsQuotaUs, limits.cpu->millis() * 100);
-      add_error(errors, write_file(*cpu / "cpu.cfs_period_us", fmt::format("{}", kCfsPeriodUs)));
-      add_error(errors, write_file(*cpu / "cpu.cfs_quota_us", fmt::format("{}", quota)));
+      add_error(errors, write_in(*cpu, "cpu.cfs_period_us", fmt::format("{}", kCfsPeriodUs)));
+      add_error(errors, write_in(*cpu, "cpu.cfs_quota_us", fmt::format("{}", quota)));
     } else {
       errors.push_back(no_hierarchy("cpu", "cpu"));
     }
   }
   if (limits.iops) {
-    const fs::path* blkio = find_place(places, "blkio");
+    const CgroupPlace* blkio = find_place(places, "blkio");
     if (!blkio) {
       errors.push_back(no_hierarchy("blkio", "iops"));
     } else if (!limits.io_device) {
@@ -201,7 +202,7 @@ Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits)
 }
 
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places) {
-  const fs::path* memory = find_place(places, "memory");
+  const CgroupPlace* memory = find_place(places, "memory");
   auto oom = parse_oom_control(read(memory, "memory.oom_control").value_or(""));
   // Before oom_kill existed, being in an OOM right now is all we can see.
   return oom ? oom->oom_kill.value_or(oom->under_oom ? 1 : 0) : 0;
@@ -209,11 +210,11 @@ uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places) {
 
 CgroupUsage v1_usage(const std::vector<CgroupPlace>& places) {
   CgroupUsage usage;
-  const fs::path* memory = find_place(places, "memory");
+  const CgroupPlace* memory = find_place(places, "memory");
   if (auto peak = read_number(memory, "memory.max_usage_in_bytes")) usage.peak_memory = *peak;
   usage.oom_kills = v1_oom_kills(places);
   read_cpu(find_place(places, "cpuacct"), usage);
-  const fs::path* blkio = find_place(places, "blkio");
+  const CgroupPlace* blkio = find_place(places, "blkio");
   if (auto ops = read_blkio(blkio, "blkio.throttle.io_serviced")) {
     usage.read_ops = ops->read;
     usage.write_ops = ops->write;
@@ -236,9 +237,41 @@ std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places) {
 }
 
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen) {
-  const fs::path* freezer = find_place(places, "freezer");
+  const CgroupPlace* freezer = find_place(places, "freezer");
   if (!freezer) return make_error("no cgroup v1 freezer hierarchy: cannot freeze or thaw");
-  return write_file(*freezer / "freezer.state", frozen ? "FROZEN" : "THAWED");
+  return write_in(*freezer, "freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
+Status v1_lift(const std::vector<CgroupPlace>& places, const JobLimits& which) {
+  std::vector<std::string> errors;
+  const CgroupPlace* memory = find_place(places, "memory");
+  if (which.memory && memory) {
+    // "-1" is unlimited; memsw first, as it must stay >= the memory limit.
+    if (exists_in(*memory, "memory.memsw.limit_in_bytes")) {
+      add_error(errors, write_in(*memory, "memory.memsw.limit_in_bytes", "-1"));
+    }
+    add_error(errors, write_in(*memory, "memory.limit_in_bytes", "-1"));
+  }
+  const CgroupPlace* cpu = find_place(places, "cpu");
+  if (which.cpu && cpu) add_error(errors, write_in(*cpu, "cpu.cfs_quota_us", "-1"));
+  const CgroupPlace* blkio = find_place(places, "blkio");
+  if (which.iops && which.io_device && blkio) {
+    // Back to the counting rule, which never binds.
+    set_iops(*blkio, *which.io_device, kCountingIops, errors);
+  }
+  return join_errors(errors);
+}
+
+Status v1_reset_peak(const std::vector<CgroupPlace>& places, bool reclaim) {
+  const CgroupPlace* memory = find_place(places, "memory");
+  if (!memory) return Ok{};
+  if (reclaim) {
+    Status emptied = write_in(*memory, "memory.force_empty", "0");
+    if (!emptied) return emptied;
+  }
+  // Any write sets max_usage_in_bytes to the usage now.
+  return memory->files ? memory->files->write_kept("memory.max_usage_in_bytes", "0")
+                       : write_in(*memory, "memory.max_usage_in_bytes", "0");
 }
 
 }  // namespace wp::platform::detail

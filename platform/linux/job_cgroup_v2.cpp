@@ -160,13 +160,13 @@ std::string describe(const Placement& placement, const OwnCgroup& own,
   return head;
 }
 
-Status write_limit(const fs::path& dir, const char* file, std::string_view controller,
+Status write_limit(const CgroupPlace& place, std::string_view file, std::string_view controller,
                    const std::string& text) {
-  if (!file_exists(dir / file)) {
+  if (!exists_in(place, file)) {
     return make_error("cannot set {} in {}: the {} controller is not available here", file,
-                      dir.string(), controller);
+                      place.dir.string(), controller);
   }
-  return write_file(dir / file, text);
+  return write_in(place, file, text);
 }
 
 void add_error(std::vector<std::string>& errors, const Status& status) {
@@ -196,7 +196,7 @@ Result<RunLayout> make_v2_run(const HostRoots& roots, const std::string& run_nam
   layout.version = 2;
   layout.strategy = placement->strategy;
   layout.supervisor = placement->strategy == V2Strategy::Moved;
-  layout.runs.push_back({placement->run, *controllers});
+  layout.runs.push_back({placement->run, *controllers, nullptr});
   for (std::string_view name : kWanted) {
     if (!has(*controllers, name)) layout.missing.emplace_back(name);
   }
@@ -204,21 +204,21 @@ Result<RunLayout> make_v2_run(const HostRoots& roots, const std::string& run_nam
   return layout;
 }
 
-Status v2_apply(const fs::path& dir, const JobLimits& limits) {
+Status v2_apply(const CgroupPlace& place, const JobLimits& limits) {
   std::vector<std::string> errors;
   if (limits.memory) {
-    Status memory = write_limit(dir, "memory.max", "memory", fmt::format("{}", *limits.memory));
+    Status memory = write_limit(place, "memory.max", "memory", fmt::format("{}", *limits.memory));
     add_error(errors, memory);
     // An OOM kill in the job then takes its whole tree, not one process of
     // it that leaves the rest running crippled. (No such file before 4.19.)
-    if (memory && file_exists(dir / "memory.oom.group")) {
-      add_error(errors, write_file(dir / "memory.oom.group", "1"));
+    if (memory && exists_in(place, "memory.oom.group")) {
+      add_error(errors, write_in(place, "memory.oom.group", "1"));
     }
   }
   if (limits.cpu) {
     uint64_t quota = std::max<uint64_t>(kMinCpuQuotaUs, limits.cpu->millis() * 100);
     add_error(errors,
-              write_limit(dir, "cpu.max", "cpu", fmt::format("{} {}", quota, kCpuPeriodUs)));
+              write_limit(place, "cpu.max", "cpu", fmt::format("{} {}", quota, kCpuPeriodUs)));
   }
   if (limits.iops) {
     if (!limits.io_device) {
@@ -227,7 +227,7 @@ Status v2_apply(const fs::path& dir, const JobLimits& limits) {
       errors.emplace_back("iops limit 0 would stop all I/O");
     } else {
       DeviceNumber device = *limits.io_device;
-      add_error(errors, write_limit(dir, "io.max", "io",
+      add_error(errors, write_limit(place, "io.max", "io",
                                     fmt::format("{}:{} riops={} wiops={}", device.major,
                                                 device.minor, *limits.iops, *limits.iops)));
     }
@@ -235,11 +235,30 @@ Status v2_apply(const fs::path& dir, const JobLimits& limits) {
   return join_errors(errors);
 }
 
-CgroupUsage v2_usage(const fs::path& dir) {
+Status v2_lift(const CgroupPlace& place, const JobLimits& which) {
+  std::vector<std::string> errors;
+  if (which.memory) {
+    add_error(errors, write_limit(place, "memory.max", "memory", "max"));
+    if (exists_in(place, "memory.oom.group")) {
+      add_error(errors, write_in(place, "memory.oom.group", "0"));
+    }
+  }
+  if (which.cpu) {
+    add_error(errors, write_limit(place, "cpu.max", "cpu", fmt::format("max {}", kCpuPeriodUs)));
+  }
+  if (which.iops && which.io_device) {
+    add_error(errors, write_limit(place, "io.max", "io",
+                                  fmt::format("{}:{} riops=max wiops=max", which.io_device->major,
+                                              which.io_device->minor)));
+  }
+  return join_errors(errors);
+}
+
+CgroupUsage v2_usage(const CgroupPlace& place) {
   CgroupUsage usage;
   // memory.peak arrived in Linux 5.19.
-  if (auto peak = read_u64_file(dir / "memory.peak")) usage.peak_memory = *peak;
-  if (auto text = read_text(dir / "cpu.stat")) {
+  if (auto peak = read_u64_in(place, "memory.peak")) usage.peak_memory = *peak;
+  if (auto text = read_in(place, "cpu.stat")) {
     CpuStat stat = parse_cpu_stat(*text);
     auto seconds = [](std::optional<uint64_t> usec) -> std::optional<double> {
       if (!usec) return std::nullopt;
@@ -249,47 +268,57 @@ CgroupUsage v2_usage(const fs::path& dir) {
     usage.user_seconds = seconds(stat.user_usec);
     usage.system_seconds = seconds(stat.system_usec);
   }
-  auto io_text = read_text(dir / "io.stat");
+  auto io_text = read_in(place, "io.stat");
   if (auto io = io_text ? parse_io_stat(*io_text) : std::nullopt) {
     usage.read_ops = io->read_ops;
     usage.write_ops = io->write_ops;
     usage.read_bytes = io->read_bytes;
     usage.write_bytes = io->write_bytes;
   }
-  usage.oom_kills = v2_oom_kills(dir);
+  usage.oom_kills = v2_oom_kills(place);
   return usage;
 }
 
-uint64_t v2_oom_kills(const fs::path& dir) {
+uint64_t v2_oom_kills(const CgroupPlace& place) {
   // memory.events, not memory.events.local: kills in the job's own child
   // cgroups count too.
-  auto events = read_text(dir / "memory.events");
+  auto events = read_in(place, "memory.events");
   return flat_keyed_value(events.value_or(""), "oom_kill").value_or(0);
 }
 
-std::optional<double> v2_cpu_seconds(const fs::path& dir) {
-  auto usec = parse_cpu_stat(read_text(dir / "cpu.stat").value_or("")).usage_usec;
+std::optional<double> v2_cpu_seconds(const CgroupPlace& place) {
+  auto usec = parse_cpu_stat(read_in(place, "cpu.stat").value_or("")).usage_usec;
   if (!usec) return std::nullopt;
   return static_cast<double>(*usec) / 1e6;
 }
 
-std::optional<Bytes> v2_memory_current(const fs::path& dir) {
-  return read_u64_file(dir / "memory.current");
+std::optional<Bytes> v2_memory_current(const CgroupPlace& place) {
+  return read_u64_in(place, "memory.current");
 }
 
-Status v2_freeze(const fs::path& dir, bool frozen) {
-  if (!file_exists(dir / "cgroup.freeze")) {
+Status v2_freeze(const CgroupPlace& place, bool frozen) {
+  if (!exists_in(place, "cgroup.freeze")) {
     return make_error("cannot freeze {}: no cgroup.freeze (Linux 5.2 or later has it)",
-                      dir.string());
+                      place.dir.string());
   }
-  return write_file(dir / "cgroup.freeze", frozen ? "1" : "0");
+  return write_in(place, "cgroup.freeze", frozen ? "1" : "0");
 }
 
-bool v2_populated(const fs::path& dir) {
-  if (auto events = read_text(dir / "cgroup.events")) {
+bool v2_populated(const CgroupPlace& place) {
+  // cgroup.events, unlike cgroup.procs, may be read again through a kept
+  // descriptor, and counts the job's own child cgroups too.
+  if (auto events = read_in(place, "cgroup.events")) {
     if (auto populated = flat_keyed_value(*events, "populated")) return *populated != 0;
   }
-  return !read_pids(dir / "cgroup.procs").empty();
+  return !read_pids(place.dir / "cgroup.procs").empty();
+}
+
+Status v2_reset_peak(const CgroupPlace& place) {
+  if (!exists_in(place, "memory.peak")) return Ok{};
+  if (!place.files)
+    return make_error("{}: memory.peak is reset through a kept descriptor only",
+                      place.dir.string());
+  return place.files->write_kept("memory.peak", "reset");
 }
 
 }  // namespace wp::platform::detail

@@ -50,35 +50,34 @@ bool is_executable_file(const std::filesystem::path& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// What a forked child reports through its error pipe when a step before
-// exec fails; nothing arrives when exec succeeds (the pipe is close-on-exec).
+// What the vforked child leaves in wp's memory, which it shares until exec,
+// when a step before exec fails (glibc's posix_spawn reports the same way).
 struct ChildFailure {
-  int step;
-  int error;
+  int step = -1;  // a ChildStep; -1: exec succeeded
+  int error = 0;
 };
 enum ChildStep { kEnterCgroup, kStdin, kRedirect, kChdir, kExec };
 
-[[noreturn]] void child_fail(int report_fd, ChildStep step) {
-  ChildFailure failure{step, errno};
-  ssize_t ignored = ::write(report_fd, &failure, sizeof failure);
-  (void)ignored;
+[[noreturn]] void child_fail(volatile ChildFailure* failure, ChildStep step) {
+  failure->error = errno;
+  failure->step = step;
   ::_exit(127);
 }
 
 // The child's side of spawn_into_cgroups: only async-signal-safe calls.
 [[noreturn]] void exec_child(const SpawnRequest& request, char* const* argv, char* const* env,
-                             int report_fd) {
+                             volatile ChildFailure* failure) {
   for (int fd : request.cgroup_procs_fds) {
-    if (::write(fd, "0", 1) != 1) child_fail(report_fd, kEnterCgroup);
+    if (::write(fd, "0", 1) != 1) child_fail(failure, kEnterCgroup);
   }
   ::setpgid(0, 0);
   int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(report_fd, kStdin);
+  if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(failure, kStdin);
   if (null_fd != 0) ::close(null_fd);
   if (::dup2(request.stdout_fd, 1) < 0 || ::dup2(request.stderr_fd, 2) < 0) {
-    child_fail(report_fd, kRedirect);
+    child_fail(failure, kRedirect);
   }
-  if (::chdir(request.cwd.c_str()) != 0) child_fail(report_fd, kChdir);
+  if (::chdir(request.cwd.c_str()) != 0) child_fail(failure, kChdir);
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig)
@@ -87,7 +86,7 @@ enum ChildStep { kEnterCgroup, kStdin, kRedirect, kChdir, kExec };
   sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);
   ::execve(request.executable.c_str(), argv, env);
-  child_fail(report_fd, kExec);
+  child_fail(failure, kExec);
 }
 
 const char* step_name(int step) {
@@ -113,23 +112,15 @@ const char* step_name(int step) {
 // the cgroup work of a small job. The child only makes system calls and
 // never returns.
 Result<pid_t> spawn_into_cgroups(const SpawnRequest& request, char* const* argv, char* const* env) {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
-  UniqueFd report_read(report[0]);
-  UniqueFd report_write(report[1]);
+  volatile ChildFailure failure;
   pid_t pid = ::vfork();
   if (pid < 0)
     return make_error("cannot start '{}': vfork: {}", request.executable.string(),
                       std::strerror(errno));
-  if (pid == 0) exec_child(request, argv, env, report_write.get());
-  ::setpgid(pid, pid);  // also here, so the group exists before we signal it
-  report_write.reset();
-  ChildFailure failure{};
-  ssize_t n;
-  do {
-    n = ::read(report_read.get(), &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof failure)) return pid;  // EOF: exec succeeded
+  if (pid == 0) exec_child(request, argv, env, &failure);
+  // wp resumes once the child has exec'd or exited, so the child's own
+  // setpgid has happened: its group exists before wp can signal it.
+  if (failure.step < 0) return pid;
   ::waitpid(pid, nullptr, 0);
   return make_error("{} '{}': {}", step_name(failure.step), request.executable.string(),
                     std::strerror(failure.error));

@@ -124,7 +124,10 @@ AttemptMeter JobControl::meter_for(const std::string& stem, int attempt, const R
                                    report::Limits& limits) {
   limits = {};
   if (!run_) return AttemptMeter();
-  auto cgroup = run_->create_job(fmt::format("{}-{}", stem, attempt));
+  report::Limits wanted = limits_for(admitted);
+  // A cgroup an earlier attempt used, when one is idle: making and removing
+  // one in every hierarchy costs more than a small job.
+  auto cgroup = run_->acquire_job({wanted.memory, wanted.cpu, wanted.iops, io_device_});
   if (!cgroup) {
     if (!warned_) {
       log::get("run")->warn("{}; measuring such jobs from /proc", cgroup.error().message);
@@ -132,7 +135,7 @@ AttemptMeter JobControl::meter_for(const std::string& stem, int attempt, const R
     }
     return AttemptMeter();
   }
-  report::Limits wanted = limits_for(admitted);
+  log::get("run")->trace("{}-{} runs in cgroup {}", stem, attempt, cgroup->name());
   // One limit at a time, so the record shows exactly those in force. One
   // that cannot be applied runs the job without it (better than not at
   // all), said once a run.

@@ -32,9 +32,10 @@ class JobControl {
   // is in measurement().
   JobControl(const ControlOptions& options, const std::filesystem::path& run_dir);
 
-  // A meter for one attempt, inside a new cgroup with its limits applied
-  // (written to `limits`) when cgroups work; a cgroup that cannot be made for
-  // this attempt falls back to /proc for it alone.
+  // A meter for one attempt, inside a cgroup of its own (a new one, or one
+  // an earlier attempt left, reset) with its limits applied (written to
+  // `limits`) when cgroups work; a cgroup that cannot be made for this
+  // attempt falls back to /proc for it alone.
   AttemptMeter meter_for(const std::string& stem, int attempt, const Resources& admitted,
                          report::Limits& limits);
 

@@ -74,17 +74,29 @@ EnvMap inherited_environment() {
   return env;
 }
 
+// One ordered merge of three sorted maps, a later one winning a key: no
+// copy of the inherited environment for every job.
 std::vector<std::string> job_environment(const EnvMap& inherited, const manifest::Job& job,
                                          const EnvMap& wp_vars) {
-  EnvMap merged = inherited;
-  for (const auto& [key, value] : job.env)
-    merged[key] = value;
-  for (const auto& [key, value] : wp_vars)
-    merged[key] = value;
   std::vector<std::string> env;
-  env.reserve(merged.size());
-  for (const auto& [key, value] : merged)
-    env.push_back(key + "=" + value);
+  env.reserve(inherited.size() + job.env.size() + wp_vars.size());
+  auto a = inherited.begin();
+  auto b = job.env.begin();
+  auto c = wp_vars.begin();
+  while (a != inherited.end() || b != job.env.end() || c != wp_vars.end()) {
+    // The smallest key of the three heads; the last map holding it wins.
+    const std::string* key = nullptr;
+    for (const auto* head :
+         {a != inherited.end() ? &a->first : nullptr, b != job.env.end() ? &b->first : nullptr,
+          c != wp_vars.end() ? &c->first : nullptr}) {
+      if (head && (!key || *head < *key)) key = head;
+    }
+    const std::string* value = nullptr;
+    if (a != inherited.end() && a->first == *key) value = &(a++)->second;
+    if (b != job.env.end() && b->first == *key) value = &(b++)->second;
+    if (c != wp_vars.end() && c->first == *key) value = &(c++)->second;
+    env.push_back(*key + "=" + *value);
+  }
   return env;
 }
 

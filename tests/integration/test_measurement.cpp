@@ -208,3 +208,48 @@ TEST_CASE("measurement: average and peak cores of a job on two threads",
     }
   }
 }
+
+// One job after another, two at most running: the later ones run in the
+// cgroups the earlier ones left (the run's pool), and must be measured and
+// limited as if each had a new one.
+TEST_CASE("measurement: a reused cgroup measures and limits its new job alone",
+          "[integration][measurement]") {
+  SKIP_WITHOUT_JOB_CGROUPS();
+  TempDir dir;
+  auto job = [](const std::string& name, const std::string& memory,
+                const std::vector<std::string>& args, const std::string& after) {
+    return "[[job]]\nname = \"" + name + "\"\nmemory = \"" + memory +
+           "\"\nargv = " + usejob_argv(args) + "\n" +
+           (after.empty() ? "" : "after = [\"" + after + "\"]\n");
+  };
+  write_file(dir / "jobs.toml",
+             job("big", "400MiB", {"--memory-mib", "160", "--cpu-ms", "500"}, "") +
+                 job("small", "64MiB", {"--memory-mib", "16", "--report", dir.str("self")}, "big") +
+                 job("raised", "300MiB", {"--memory-mib", "200"}, "small") +
+                 job("hog", "32MiB", {"--memory-mib", "200", "--hold-ms", "300"}, "raised"));
+  RunResult run = run_wp({"run", "--keep-going", "--cpus", "1", "--json", dir.str("jobs.toml")});
+  INFO(run.describe());
+  Json summary = parse_json(run.out);
+  const Json& big = job_named(summary, "big")["attempts"][0];
+  const Json& small = job_named(summary, "small")["attempts"][0];
+  REQUIRE(big["usage"]["method"].as_string() == "cgroup v1");  // v2 here has no memory
+  CHECK(big["usage"]["peak_memory"].as_number() / kMiB == Approx(160).epsilon(0.10));
+  // Its own 16 MiB (and the program), not the 160 MiB before it; its own
+  // CPU, not the 500 ms before it.
+  double peak = small["usage"]["peak_memory"].as_number() / kMiB;
+  CHECK(peak >= 16 * 0.9);
+  CHECK(peak <= 16 * 1.1 + 2);
+  SelfReport self = self_report(dir / "self");
+  CHECK(small["usage"]["cpu_seconds"].as_number() < 0.3);
+  CHECK(small["usage"]["cpu_seconds"].as_number() >= self.cpu_seconds * 0.9);
+  CHECK(small["limits"]["memory"].as_number() == 1.25 * 64 * kMiB);
+  // A higher limit than the last job's (memsw must follow it up).
+  const Json& raised = job_named(summary, "raised");
+  CHECK(raised["attempts"][0]["limits"]["memory"].as_number() == 1.25 * 300 * kMiB);
+  CHECK(raised["status"].as_string() == "ok");
+  // A lower limit than the last job's is the one in force: 40 MiB kills it.
+  const Json& hog = job_named(summary, "hog");
+  CHECK(hog["attempts"][0]["limits"]["memory"].as_number() == 40 * kMiB);
+  CHECK(hog["attempts"][0]["exceeded_memory"].as_bool());
+  CHECK(hog["attempts"][0]["usage"]["oom_killed"].as_bool());
+}

@@ -343,6 +343,93 @@ TEST_CASE("real v1: a job's tree is measured, limited and killed", "[job_cgroup]
   CHECK(all_gone(dirs));
 }
 
+// A cgroup of the run's pool holds one job after another: each is measured
+// from its own start and held to its own limits.
+TEST_CASE("real v1: a reused cgroup reports its new job's peak, CPU and limit",
+          "[job_cgroup][root]") {
+  if (!real_cgroups_available(CgroupMode::V1)) return;
+  auto run = CgroupRun::create({CgroupMode::V1, {}});
+  REQUIRE(run.ok());
+  std::vector<fs::path> dirs;
+  fs::path memory_dir;
+  {
+    auto first = run->acquire_job({256 * kMiB, {}, {}, {}});
+    REQUIRE(first.ok());
+    CHECK_THAT(first->name(), Catch::StartsWith("slot-"));
+    dirs = first->dirs();
+    for (const fs::path& dir : dirs) {
+      if (fs::exists(dir / "memory.limit_in_bytes")) memory_dir = dir;
+    }
+    REQUIRE_FALSE(memory_dir.empty());
+    REQUIRE(first->apply({256 * kMiB, {}, {}, {}}).ok());
+    Child child = fork_into(*first, [] {
+      touch_memory(64 * kMiB);
+      burn_cpu(0.3);
+      return 0;
+    });
+    REQUIRE(WIFEXITED(child.wait(10000ms)));
+    CHECK(first->kill() == 0u);  // as the runner does when the main process ends
+    CgroupUsage usage = first->usage();
+    REQUIRE(usage.peak_memory);
+    CHECK(*usage.peak_memory >= 60 * kMiB);
+    CHECK(*usage.cpu_seconds >= 0.29);
+  }
+  CHECK(run->idle_jobs() == 1u);
+
+  auto second = run->acquire_job({128 * kMiB, {}, {}, {}});
+  REQUIRE(second.ok());
+  CHECK(run->idle_jobs() == 0u);
+  CHECK(second->dirs() == dirs);  // the same cgroup
+  REQUIRE(second->apply({128 * kMiB, {}, {}, {}}).ok());
+  CHECK(read_file(memory_dir / "memory.limit_in_bytes") == "134217728\n");
+  Child child = fork_into(*second, [] {
+    touch_memory(8 * kMiB);
+    return 0;
+  });
+  REQUIRE(WIFEXITED(child.wait(10000ms)));
+  CHECK_FALSE(second->populated());
+  CgroupUsage usage = second->usage();
+  REQUIRE(usage.peak_memory);
+  // Its own 8 MiB and what little the first left charged, not 64 MiB.
+  CHECK(*usage.peak_memory >= 8 * kMiB);
+  CHECK(*usage.peak_memory <= 12 * kMiB);
+  REQUIRE(usage.cpu_seconds);
+  CHECK(*usage.cpu_seconds < 0.2);
+  CHECK(second->cpu_seconds() < 0.2);
+  CHECK(second->oom_kills() == 0u);
+
+  SECTION("a higher limit, then none") {
+    { JobCgroup done = std::move(*second); }
+    auto third = run->acquire_job({512 * kMiB, {}, {}, {}});
+    REQUIRE(third.ok());
+    REQUIRE(third->apply({512 * kMiB, {}, {}, {}}).ok());
+    CHECK(read_file(memory_dir / "memory.limit_in_bytes") == "536870912\n");
+    { JobCgroup done = std::move(*third); }
+    auto fourth = run->acquire_job({});
+    REQUIRE(fourth.ok());
+    CHECK(fourth->dirs() == dirs);
+    // Unlimited: the largest multiple of the page size.
+    CHECK(read_file(memory_dir / "memory.limit_in_bytes").size() > 15);
+  }
+
+  SECTION("one that kept a process is removed, not reused") {
+    SubreaperScope reaper;
+    std::optional<Child> parent;
+    Child orphan(start_escaped_grandchild(*second, parent));
+    CHECK(second->kill() >= 1u);
+    { JobCgroup done = std::move(*second); }
+    CHECK(run->idle_jobs() == 0u);
+    CHECK(all_gone(dirs));
+  }
+
+  SECTION("one the job made a cgroup in is removed, not reused") {
+    fs::create_directory(memory_dir / "inner");
+    { JobCgroup done = std::move(*second); }
+    CHECK(run->idle_jobs() == 0u);
+    CHECK(all_gone(dirs));
+  }
+}
+
 TEST_CASE("real v1: clean_stale removes a dead run and leaves a live one", "[job_cgroup][root]") {
   if (!real_cgroups_available(CgroupMode::V1)) return;
   // pid 999999 is above any pid_max this test meets; pid 1 lives.
@@ -419,6 +506,41 @@ TEST_CASE("real v2: the unified hierarchy without controllers", "[job_cgroup][ro
   std::vector<fs::path> dirs = job->dirs();
   CHECK(job->remove().ok());
   CHECK(all_gone(dirs));
+}
+
+TEST_CASE("real v2: a reused cgroup counts its new job's CPU only", "[job_cgroup][root]") {
+  if (!real_cgroups_available(CgroupMode::V2)) return;
+  auto run = CgroupRun::create({CgroupMode::V2, {}});
+  REQUIRE(run.ok());
+  std::vector<fs::path> dirs;
+  {
+    auto first = run->acquire_job();
+    REQUIRE(first.ok());
+    dirs = first->dirs();
+    Child child = fork_into(*first, [] {
+      burn_cpu(0.3);
+      return 0;
+    });
+    REQUIRE(WIFEXITED(child.wait()));
+    CHECK(first->kill() == 0u);
+    CHECK(first->cpu_seconds() >= 0.29);
+  }
+  const auto& missing = run->missing();
+  bool has_memory = std::find(missing.begin(), missing.end(), "memory") == missing.end();
+  if (has_memory && run->idle_jobs() == 0) {
+    WARN("not reused: memory.peak cannot be reset before Linux 6.12");
+    return;
+  }
+  REQUIRE(run->idle_jobs() == 1u);
+  auto second = run->acquire_job();
+  REQUIRE(second.ok());
+  CHECK(second->dirs() == dirs);
+  Child child = fork_into(*second, [] { return 0; });
+  REQUIRE(WIFEXITED(child.wait()));
+  auto seconds = second->cpu_seconds();
+  REQUIRE(seconds);
+  CHECK(*seconds < 0.2);
+  CHECK(second->usage().cpu_seconds == seconds);
 }
 
 TEST_CASE("real: a run's end removes the job cgroups it still has", "[job_cgroup][root]") {

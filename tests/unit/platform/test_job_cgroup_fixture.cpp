@@ -193,7 +193,9 @@ TEST_CASE("v2: limits go to memory.max, cpu.max and io.max", "[job_cgroup]") {
   }
   SECTION("a limit without its file is an error naming it; the others are written") {
     fs::remove(scratch.path(dir / "io.max"));
+    // New values: one already in force is not written again.
     limits.memory = 1024 * kMiB;
+    limits.iops = 400;
     Status status = job->apply(limits);
     REQUIRE_FALSE(status.ok());
     CHECK_THAT(status.error().message,
@@ -355,7 +357,7 @@ TEST_CASE("v1: limits and usage", "[job_cgroup]") {
     scratch.write("sys/block/loop0/dev", "7:0\n");
     scratch.mkdir("sys/block/loop0/queue");
     scratch.write("sys/block/nbd0/dev", "43:0\n");  // no queue
-    std::vector<detail::CgroupPlace> places = {{scratch.path(blkio), {"blkio"}}};
+    std::vector<detail::CgroupPlace> places = {{scratch.path(blkio), {"blkio"}, nullptr}};
     std::vector<DeviceNumber> disks = detail::counted_disks(scratch.roots());
     REQUIRE(disks.size() == 1);
     detail::v1_prepare_job(places, disks);
