@@ -1,11 +1,12 @@
 // `wp run` and `wp validate`: load, check against capacity, act, report.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -19,16 +20,58 @@
 #include "report/info.h"
 #include "report/summary.h"
 #include "util/log.h"
+#include "util/unique_fd.h"
 
 namespace wp::cli {
 namespace {
 
-void write_summary_file(const report::RunReport& report, const std::string& json) {
+// The summary is streamed, never held whole: with 100,000 jobs it is 160 MB.
+// False, with errno, when a write failed.
+bool stream_summary(const report::RunReport& report, int fd) {
+  int error = 0;
+  report::JsonWriter json([&](std::string_view piece) {
+    if (error == 0 && !exec::write_all(fd, piece)) error = errno != 0 ? errno : EIO;
+  });
+  report::write_run_json(json, report);
+  errno = error;
+  return error == 0;
+}
+
+// <run-dir>/summary.json; its path, or none when it could not be written.
+std::optional<std::filesystem::path> write_summary_file(const report::RunReport& report) {
   std::filesystem::path path = report.run_dir / "summary.json";
-  std::ofstream out(path);
-  out << json;
-  out.close();
-  if (!out) log::get("cli")->error("cannot write {}: {}", path.string(), std::strerror(errno));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+  if (!fd || !stream_summary(report, fd.get())) {
+    log::get("cli")->error("cannot write {}: {}", path.string(), std::strerror(errno));
+    return std::nullopt;
+  }
+  return path;
+}
+
+// Copies `in` to `out`; false, with errno, when reading or writing failed.
+bool copy_fd(int in, int out) {
+  std::string buffer(report::JsonWriter::kFlushSize, '\0');
+  for (;;) {
+    ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0;
+    if (!exec::write_all(out, std::string_view(buffer.data(), static_cast<size_t>(n)))) {
+      return false;
+    }
+  }
+}
+
+// --json: the summary file as written, or the summary made again when there
+// is none (a run directory on a full disk still owes stdout its document).
+bool print_summary(const report::RunReport& report,
+                   const std::optional<std::filesystem::path>& file) {
+  UniqueFd saved(file ? ::open(file->c_str(), O_RDONLY | O_CLOEXEC) : -1);
+  bool printed =
+      saved ? copy_fd(saved.get(), STDOUT_FILENO) : stream_summary(report, STDOUT_FILENO);
+  if (!printed) {
+    log::get("cli")->error("cannot write JSON to standard output: {}", std::strerror(errno));
+  }
+  return printed;
 }
 
 // The --enforce, --cgroup and memory-guard flags, already checked against
@@ -141,13 +184,14 @@ int run_command(RunCommand& command) {
     return kExitUsage;
   }
   learning.finish(*report);
-  std::string json = report::run_json(*report);
-  write_summary_file(*report, json);
+  std::optional<std::filesystem::path> summary = write_summary_file(*report);
   if (!command.options.quiet || report->exit_code() != 0) {
     exec::write_all(STDERR_FILENO, report::run_text(*report));
   }
   int status = report->exit_code();
-  if (command.json && !print_stdout(json, "JSON") && status == kExitOk) status = kExitJobsFailed;
+  if (command.json && !print_summary(*report, summary) && status == kExitOk) {
+    status = kExitJobsFailed;
+  }
   return status;
 }
 

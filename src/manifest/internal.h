@@ -119,17 +119,20 @@ std::optional<std::string> read_scalar(const Field& field, Sink& sink);
 std::optional<std::vector<Located<std::string>>> read_string_array(const Field& field, Sink& sink);
 std::string describe_type(const toml::node& node);
 
-// A job with the template it came from, for diagnostics about names and `after`.
+// A job with the template it came from, for diagnostics about names and
+// `after`. The job itself is an element of the manifest's vector, made in
+// place: 100,000 jobs are not built in one vector and moved to another.
 struct ExpandedJob {
-  Job job;
+  Job& job;
   const JobTemplate* source = nullptr;
   std::vector<Located<std::string>> after_names;  // substituted, with template positions
 };
 
-// Applies defaults and expands matrices. Templates without a name are skipped
-// (parse has reported them).
+// Applies defaults and expands matrices into `jobs` (which must be empty:
+// it is sized once, and the references returned point into it). Templates
+// without a name are skipped (parse has reported them).
 std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem::path& base_dir,
-                                     Sink& sink);
+                                     Sink& sink, std::vector<Job>& jobs);
 // Replaces `{key}` for each key of `values`; other braces are left alone.
 std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
 

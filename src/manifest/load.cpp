@@ -57,14 +57,15 @@ LoadResult load_string(std::string_view text, const std::filesystem::path& path)
   }
   detail::Sink sink(path.string());
   detail::Document doc = detail::parse_document(root, sink);
-  std::vector<detail::ExpandedJob> expanded = detail::expand_jobs(doc, base_directory(path), sink);
-  detail::resolve_graph(expanded, sink);
+  // The document holds copies of all it needs: the tree (a node for each of
+  // a matrix's 100,000 values) need not outlive it.
+  root.clear();
   // Returned with its errors too, so that checks which need more than the
   // file (check_fits) still report in the same pass.
   Manifest manifest{path, doc.version, doc.space, doc.capacity, {}};
-  manifest.jobs.reserve(expanded.size());
-  for (detail::ExpandedJob& job : expanded)
-    manifest.jobs.push_back(std::move(job.job));
+  std::vector<detail::ExpandedJob> expanded =
+      detail::expand_jobs(doc, base_directory(path), sink, manifest.jobs);
+  detail::resolve_graph(expanded, sink);
   return {std::move(manifest), sink.take_sorted()};
 }
 

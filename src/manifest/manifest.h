@@ -30,8 +30,10 @@ struct Job {
   std::optional<std::chrono::milliseconds> timeout;
   int retries = 0;                         // further attempts after a failed one
   std::map<std::string, std::string> env;  // on top of the inherited environment
-  std::filesystem::path cwd;               // absolute; default the manifest's directory
-  std::vector<std::string> inputs;         // glob patterns, relative to cwd
+  // Absolute; default the manifest's directory. Text, not a path: a path's
+  // parsed components would cost every matrix member 200 bytes.
+  std::string cwd;
+  std::vector<std::string> inputs;  // glob patterns, relative to cwd
   std::vector<std::string> tags;
   std::string profile;  // the history it shares (`profile`); empty: its own, by name
   SourcePos pos;        // the job's `name` value in the manifest

@@ -14,7 +14,8 @@ using Values = std::map<std::string, std::string>;
 // A typo in a matrix can ask for billions of jobs; refuse before allocating them.
 constexpr size_t kMaxMembers = 100'000;
 
-bool too_many_members(const JobTemplate& tmpl, Sink& sink) {
+// The jobs a template expands to; none when too many (reported).
+size_t member_count(const JobTemplate& tmpl, Sink& sink) {
   size_t members = 1;
   for (const auto& axis : tmpl.matrix) {
     members *= axis.second.size();
@@ -22,10 +23,10 @@ bool too_many_members(const JobTemplate& tmpl, Sink& sink) {
       sink.error(tmpl.matrix_pos,
                  fmt::format("{}: matrix: expands to more than {} jobs; use fewer values",
                              tmpl.label(), kMaxMembers));
-      return true;
+      return 0;
     }
   }
-  return false;
+  return members;
 }
 
 // The cartesian product of the axes; the first axis varies slowest, so
@@ -57,10 +58,10 @@ std::vector<std::string> substitute_all(const std::vector<std::string>& texts,
 }
 
 // Relative to the manifest's directory; "." and ".." folded, no trailing slash.
-std::filesystem::path resolve_cwd(const std::string& cwd, const std::filesystem::path& base_dir) {
+std::string resolve_cwd(const std::string& cwd, const std::filesystem::path& base_dir) {
   std::filesystem::path path = (base_dir / cwd).lexically_normal();
   if (!path.has_filename() && path != path.root_path()) path = path.parent_path();
-  return path;
+  return path.string();
 }
 
 void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
@@ -92,10 +93,8 @@ void check_expanded_name(const ExpandedJob& expanded, Sink& sink) {
 }
 
 ExpandedJob make_job(const JobTemplate& tmpl, const Settings& defaults, Values values,
-                     const std::filesystem::path& base_dir) {
-  ExpandedJob expanded;
-  expanded.source = &tmpl;
-  Job& job = expanded.job;
+                     const std::filesystem::path& base_dir, Job& job) {
+  ExpandedJob expanded{job, &tmpl, {}};
   job.family = tmpl.name->value;
   job.name = substitute(job.family, values);
   job.pos = tmpl.name->pos;
@@ -140,16 +139,27 @@ std::string substitute(std::string_view text, const std::map<std::string, std::s
 }
 
 std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem::path& base_dir,
-                                     Sink& sink) {
-  std::vector<ExpandedJob> jobs;
+                                     Sink& sink, std::vector<Job>& jobs) {
+  std::vector<size_t> members;
+  size_t total = 0;
   for (const JobTemplate& tmpl : doc.jobs) {
-    if (!tmpl.name || too_many_members(tmpl, sink)) continue;
+    members.push_back(tmpl.name ? member_count(tmpl, sink) : 0);
+    total += members.back();
+  }
+  // Sized once: the ExpandedJobs refer to the jobs.
+  jobs.reserve(total);
+  std::vector<ExpandedJob> expanded;
+  expanded.reserve(total);
+  for (size_t t = 0; t < doc.jobs.size(); ++t) {
+    const JobTemplate& tmpl = doc.jobs[t];
+    if (members[t] == 0) continue;
     for (Values& values : combinations(tmpl.matrix)) {
-      jobs.push_back(make_job(tmpl, doc.defaults, std::move(values), base_dir));
-      if (!tmpl.matrix.empty()) check_expanded_name(jobs.back(), sink);
+      expanded.push_back(
+          make_job(tmpl, doc.defaults, std::move(values), base_dir, jobs.emplace_back()));
+      if (!tmpl.matrix.empty()) check_expanded_name(expanded.back(), sink);
     }
   }
-  return jobs;
+  return expanded;
 }
 
 }  // namespace wp::manifest::detail

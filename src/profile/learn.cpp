@@ -215,8 +215,7 @@ Learning::Learning(Store* store, const manifest::Manifest& manifest, const Resou
       options_(options),
       space_(namespace_of(manifest)),
       run_uuid_(random_uuid()),
-      plans_(manifest.jobs.size()),
-      last_(manifest.jobs.size()) {
+      plans_(manifest.jobs.size()) {
   std::error_code ec;
   manifest_path_ = std::filesystem::absolute(manifest.path, ec).lexically_normal().string();
 }
@@ -402,8 +401,19 @@ AttemptRecord Learning::record_of(size_t job, const report::Attempt& attempt) co
 
 void Learning::attempt_ended(size_t job, const report::Attempt& attempt) {
   AttemptRecord record = record_of(job, attempt);
-  if (recorder_) recorder_->add(record);
-  last_[job] = std::move(record);
+  // The history a regression is judged against does not change during the
+  // run: the newest attempt can be judged now, and nothing kept of it.
+  const History& own = plans_[job].own;
+  if (record.succeeded() && own && !own->empty()) {
+    auto found = regressions(manifest_.jobs[job].name, record, *own, options_.regression_threshold);
+    if (found.empty())
+      regressions_.erase(job);
+    else
+      regressions_[job] = std::move(found);
+  } else {
+    regressions_.erase(job);
+  }
+  if (recorder_) recorder_->add(std::move(record));
 }
 
 void Learning::finish(report::RunReport& report) {
@@ -413,13 +423,9 @@ void Learning::finish(report::RunReport& report) {
     recorder_.reset();
     if (failed) store_failed(*failed);
   }
-  for (size_t i = 0; i < plans_.size(); ++i) {
-    if (!last_[i] || !last_[i]->succeeded()) continue;
-    if (!plans_[i].own) continue;
-    auto found = regressions(manifest_.jobs[i].name, *last_[i], *plans_[i].own,
-                             options_.regression_threshold);
+  for (auto& [job, found] : regressions_)
     report.regressions.insert(report.regressions.end(), found.begin(), found.end());
-  }
+  regressions_.clear();
   if (store_ == nullptr) return;
   if (Status ended =
           store_->end_run(run_uuid_, report::format_time(report.ended), report.exit_code());

@@ -133,7 +133,9 @@ class Learning final : public exec::RunObserver {
   std::string run_uuid_;
   std::string manifest_path_;
   std::vector<JobPlan> plans_;
-  std::vector<std::optional<AttemptRecord>> last_;  // by job: its newest recorded attempt
+  // By job, of its newest attempt: only jobs with a history of their own can
+  // have any, and a run of 100,000 new jobs must not hold a record of each.
+  std::map<size_t, std::vector<report::Regression>> regressions_;
   // By matrix family, read once a run: with thousands of new members the
   // same rows would otherwise be read and predicted from thousands of times.
   std::map<std::string, History> families_;

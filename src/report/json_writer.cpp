@@ -43,7 +43,15 @@ void JsonWriter::newline() {
   out_.append(first_.size() * static_cast<size_t>(indent_), ' ');
 }
 
+void JsonWriter::finish() {
+  if (!sink_ || out_.empty()) return;
+  sink_(out_);
+  out_.clear();
+}
+
 void JsonWriter::before_value() {
+  // Between values, never inside one: a piece ends after whole tokens.
+  if (sink_ && out_.size() >= kFlushSize) finish();
   if (after_key_) {
     after_key_ = false;
     return;

@@ -2,7 +2,9 @@
 // so a library would be more than the job needs.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +14,16 @@ namespace wp::report {
 
 class JsonWriter {
  public:
+  // Receives a streamed document in pieces, in order.
+  using Sink = std::function<void(std::string_view)>;
+  // Pieces are about this size: a run summary of 100,000 jobs is 160 MB,
+  // which a writer must not hold whole.
+  static constexpr size_t kFlushSize = 64 * 1024;
+
+  // Builds the document in memory: str().
   explicit JsonWriter(int indent = 2) : indent_(indent) {}
+  // Streams the document to `sink`; finish() hands over the last piece.
+  explicit JsonWriter(Sink sink, int indent = 2) : indent_(indent), sink_(std::move(sink)) {}
 
   JsonWriter& begin_object();
   JsonWriter& end_object();
@@ -35,13 +46,17 @@ class JsonWriter {
   // wp's reports leave text fields empty for "none": those are null.
   JsonWriter& text_or_null(std::string_view text) { return text.empty() ? null() : value(text); }
 
+  // The document so far; with a sink, only what is not yet handed over.
   const std::string& str() const { return out_; }
+  // With a sink: hands it what is buffered.
+  void finish();
 
  private:
   void before_value();
   void newline();
 
   int indent_;
+  Sink sink_;
   std::string out_;
   std::vector<bool> first_;  // per open container: no member written yet
   bool after_key_ = false;

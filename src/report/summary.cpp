@@ -122,6 +122,11 @@ std::string format_time(Clock::time_point time) {
 
 std::string run_json(const RunReport& report) {
   JsonWriter json;
+  write_run_json(json, report);
+  return json.str();
+}
+
+void write_run_json(JsonWriter& json, const RunReport& report) {
   Counts c = report.counts();
   json.begin_object();
   json.key("wp_version").value(WP_VERSION);
@@ -169,7 +174,7 @@ std::string run_json(const RunReport& report) {
     write_job(json, job);
   json.end_array();
   json.end_object();
-  return json.str();
+  json.finish();
 }
 
 std::string run_text(const RunReport& report) {

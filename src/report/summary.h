@@ -20,7 +20,9 @@ std::string format_time(Clock::time_point time);
 // An attempt's `usage` object, as in the run summary (and `wp profile`'s JSON).
 void write_usage(JsonWriter& json, const Usage& usage);
 
-// The run summary document of `wp run --json` and <run-dir>/summary.json.
+// The run summary document of `wp run --json` and <run-dir>/summary.json,
+// into `json` (which may stream it: about 1.6 KB a job), or as a string.
+void write_run_json(JsonWriter& json, const RunReport& report);
 std::string run_json(const RunReport& report);
 
 // "wp: 6 jobs in 4.21s: 4 ok, 1 failed, 1 skipped" and a line per job that
