@@ -124,8 +124,7 @@ TEST_CASE("learn: a decision never exceeds the capacity", "[profile]") {
   CHECK(d.demand.cpu == Cores::from_double(8));
 }
 
-TEST_CASE("learn: cores round to the nearest tenth, no margin, and never below one",
-          "[profile]") {
+TEST_CASE("learn: cores round to the nearest tenth, no margin, and never below one", "[profile]") {
   Forecast f;
   f.cores = prediction(0.01, 0.9);
   Decision d = decide(declared(2, kGiB), f, machine(), mode(LearnMode::Auto));
