@@ -115,18 +115,8 @@ profile::LearnOptions learn_options(const RunCommand& command) {
 
 int run_command(RunCommand& command) {
   auto log = log::get("cli");
-  auto checked = load_and_check(command.manifest, command.capacity, command.db);
-  if (!checked) {
-    log->error("{}", checked.error().message);
-    return kExitUsage;
-  }
-  if (!checked->loaded.errors.empty()) {
-    print_diagnostics(checked->loaded.errors);
-    // Scripts reading --json get a document either way.
-    if (command.json)
-      print_stdout(report::validation_json(command.manifest, checked->loaded.errors, 0), "JSON");
-    return kExitUsage;
-  }
+  auto checked = load_valid(command.manifest, command.capacity, command.db, command.json);
+  if (!checked) return kExitUsage;
   auto grace = parse_duration(command.grace);
   auto backoff = parse_duration(command.retry_backoff);
   if (!grace || !backoff) {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "exec/output.h"
+#include "report/summary.h"
 #include "util/log.h"
 
 namespace wp::cli {
@@ -92,6 +93,21 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
     manifest::sort_by_position(errors);
   }
   return checked;
+}
+
+std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& flags,
+                                  const std::string& db, bool json) {
+  auto checked = load_and_check(path, flags, db);
+  if (!checked) {
+    log::get("cli")->error("{}", checked.error().message);
+    return std::nullopt;
+  }
+  if (!checked->loaded.errors.empty()) {
+    print_diagnostics(checked->loaded.errors);
+    if (json) print_stdout(report::validation_json(path, checked->loaded.errors, 0), "JSON");
+    return std::nullopt;
+  }
+  return std::move(*checked);
 }
 
 void print_diagnostics(const manifest::Diagnostics& errors) {

@@ -37,6 +37,13 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
 // Every diagnostic as file:line:column, then the count, on stderr.
 void print_diagnostics(const manifest::Diagnostics& errors);
 
+// load_and_check for a command that acts on a valid manifest (run, plan):
+// any problem is said on stderr (and, with `json`, as the validation
+// document on stdout, so that scripts get a document either way), and the
+// result is empty: the command exits kExitUsage.
+std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& flags,
+                                  const std::string& db, bool json);
+
 // What --json promises must arrive, or the exit status says it did not: a CI
 // step writing `> summary.json` on a full disk must not pass.
 bool print_stdout(const std::string& text, std::string_view what);

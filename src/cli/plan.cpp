@@ -140,17 +140,8 @@ std::string render(const PlanCommand& command, const PlanSettings& settings,
 
 int plan_command(const PlanCommand& command) {
   auto log = log::get("cli");
-  auto checked = load_and_check(command.manifest, command.capacity, command.db);
-  if (!checked) {
-    log->error("{}", checked.error().message);
-    return kExitUsage;
-  }
-  if (!checked->loaded.errors.empty()) {
-    print_diagnostics(checked->loaded.errors);
-    if (command.json)
-      print_stdout(report::validation_json(command.manifest, checked->loaded.errors, 0), "JSON");
-    return kExitUsage;
-  }
+  auto checked = load_valid(command.manifest, command.capacity, command.db, command.json);
+  if (!checked) return kExitUsage;
   auto settings = parse_settings(command);
   if (!settings) {
     log->error("{}", settings.error().message);

@@ -22,7 +22,7 @@ using profile::ProfileSummary;
 using profile::Resource;
 using profile::sqlite::Statement;
 
-void write_resources(report::JsonWriter& json, const Resources& r) {
+void write_stored_resources(report::JsonWriter& json, const Resources& r) {
   json.begin_object();
   json.key("cpu").value(r.cpu.as_double());
   json.key("memory").value(static_cast<uint64_t>(r.memory));
@@ -319,9 +319,9 @@ void write_attempt_json(report::JsonWriter& json, const AttemptRecord& a) {
   json.key("requeued").value(a.requeued);
   json.key("input_bytes").value(a.input_bytes);
   json.key("declared");
-  write_resources(json, a.declared);
+  write_stored_resources(json, a.declared);
   json.key("admitted");
-  write_resources(json, a.admitted);
+  write_stored_resources(json, a.admitted);
   json.key("predicted");
   write_predicted(json, a.predicted);
   json.key("usage");

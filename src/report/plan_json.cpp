@@ -3,6 +3,7 @@
 
 #include "report/json_writer.h"
 #include "report/plan.h"
+#include "report/summary.h"
 
 namespace wp::report {
 namespace {
@@ -10,17 +11,6 @@ namespace {
 // Buckets of the utilisation arrays: fine enough to draw from, small enough
 // to read.
 constexpr size_t kBuckets = 50;
-
-// As in the run summary: IOPS null when not limited.
-void write_resources(JsonWriter& json, const Resources& r) {
-  json.begin_object();
-  json.key("cpu").value(r.cpu.as_double());
-  json.key("memory").value(static_cast<uint64_t>(r.memory));
-  json.key("iops").value(r.iops == Resources::kUnlimited ? std::nullopt
-                                                         : std::optional<uint64_t>(r.iops));
-  json.key("gpu").value(static_cast<uint64_t>(r.gpu));
-  json.end_object();
-}
 
 void write_bound(JsonWriter& json, const sched::LowerBound& bound) {
   json.begin_object();

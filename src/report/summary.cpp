@@ -11,16 +11,6 @@
 namespace wp::report {
 namespace {
 
-void write_resources(JsonWriter& json, const Resources& r) {
-  json.begin_object();
-  json.key("cpu").value(r.cpu.as_double());
-  json.key("memory").value(static_cast<uint64_t>(r.memory));
-  json.key("iops").value(r.iops == Resources::kUnlimited ? std::nullopt
-                                                         : std::optional<uint64_t>(r.iops));
-  json.key("gpu").value(static_cast<uint64_t>(r.gpu));
-  json.end_object();
-}
-
 void write_signal(JsonWriter& json, std::string_view key, const std::optional<int>& signal) {
   json.key(key).text_or_null(signal ? platform::signal_name(*signal) : std::string());
 }
@@ -83,6 +73,16 @@ void write_job(JsonWriter& json, const JobReport& job) {
 }
 
 }  // namespace
+
+void write_resources(JsonWriter& json, const Resources& r) {
+  json.begin_object();
+  json.key("cpu").value(r.cpu.as_double());
+  json.key("memory").value(static_cast<uint64_t>(r.memory));
+  json.key("iops").value(r.iops == Resources::kUnlimited ? std::nullopt
+                                                         : std::optional<uint64_t>(r.iops));
+  json.key("gpu").value(static_cast<uint64_t>(r.gpu));
+  json.end_object();
+}
 
 void write_usage(JsonWriter& json, const Usage& u) {
   json.begin_object();

@@ -19,6 +19,8 @@ std::string format_time(Clock::time_point time);
 
 // An attempt's `usage` object, as in the run summary (and `wp profile`'s JSON).
 void write_usage(JsonWriter& json, const Usage& usage);
+// {cpu, memory, iops, gpu}; iops null when the capacity does not limit it.
+void write_resources(JsonWriter& json, const Resources& r);
 
 // The run summary document of `wp run --json` and <run-dir>/summary.json,
 // into `json` (which may stream it: about 1.6 KB a job), or as a string.
