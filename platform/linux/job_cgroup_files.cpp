@@ -36,18 +36,6 @@ std::optional<std::string> read_from_start(int fd) {
   }
 }
 
-Status write_once(int fd, const fs::path& path, std::string_view text) {
-  ssize_t written = ::write(fd, text.data(), text.size());
-  if (written < 0) {
-    int error = errno;
-    return make_error("cannot write '{}' to {}: {}", text, path.string(), std::strerror(error));
-  }
-  if (static_cast<size_t>(written) != text.size()) {
-    return make_error("short write of '{}' to {}", text, path.string());
-  }
-  return Ok{};
-}
-
 }  // namespace
 
 CgroupFiles::CgroupFiles(const fs::path& dir)

@@ -139,7 +139,11 @@ Status write_file(const fs::path& path, std::string_view text) {
     int error = errno;
     return make_error("cannot open {}: {}", path.string(), std::strerror(error));
   }
-  ssize_t written = ::write(fd.get(), text.data(), text.size());
+  return write_once(fd.get(), path, text);
+}
+
+Status write_once(int fd, const fs::path& path, std::string_view text) {
+  ssize_t written = ::write(fd, text.data(), text.size());
   if (written < 0) {
     int error = errno;
     return make_error("cannot write '{}' to {}: {}", text, path.string(), std::strerror(error));

@@ -99,6 +99,9 @@ bool file_exists(const std::filesystem::path& path);
 // Writes `text` with one write() (cgroup files take one command per write).
 // Error naming the file; ENOENT says the controller is not there.
 Status write_file(const std::filesystem::path& path, std::string_view text);
+// One write() of `text` to `fd`, open on `path` (named in errors): a control
+// file takes a value in one write or not at all.
+Status write_once(int fd, const std::filesystem::path& path, std::string_view text);
 // A whole unsigned number file; nothing when missing or garbage.
 std::optional<uint64_t> read_u64_file(const std::filesystem::path& path);
 // The pids in a cgroup.procs file (0 for a process of another pid namespace).
