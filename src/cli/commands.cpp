@@ -130,7 +130,7 @@ int run_command(RunCommand& command) {
     log->error("{}", enforcement.error().message);
     return kExitUsage;
   }
-  auto policy = parse_policy(command.strategy, command.aging);
+  auto policy = parse_policy(command.policy, command.policy.strategy);
   if (!policy) {
     log->error("{}", policy.error().message);
     return kExitUsage;

@@ -143,7 +143,25 @@ profile::LearnMode learn_mode(const std::string& flag) {
                                   : profile::LearnMode::Auto;
 }
 
-Result<sched::Policy> parse_policy(const std::string& strategy, const std::string& aging) {
+namespace {
+
+// A factor from 1 (never) to 16: more than that is no longer a share of the
+// cores but a fixed number of jobs, which -j N tools already give.
+Result<double> parse_overcommit(const std::string& text) {
+  double factor = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), factor);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(factor)) {
+    return make_error("'{}' is not a number; use a factor such as 1.25 (1: never)", text);
+  }
+  if (factor < 1 || factor > 16) {
+    return make_error("{} is out of range; use a factor from 1 (never) to 16", text);
+  }
+  return factor;
+}
+
+}  // namespace
+
+Result<sched::Policy> parse_policy(const PolicyFlags& flags, const std::string& strategy) {
   sched::Policy policy;
   if (std::optional<sched::Strategy> parsed = sched::parse_strategy(strategy)) {
     policy.strategy = *parsed;
@@ -153,9 +171,12 @@ Result<sched::Policy> parse_policy(const std::string& strategy, const std::strin
         "alignment",
         strategy);
   }
-  auto interval = parse_duration(aging);
+  auto interval = parse_duration(flags.aging);
   if (!interval) return make_error("--aging: {}", interval.error().message);
   policy.aging = std::chrono::duration<double>(*interval).count();
+  auto overcommit = parse_overcommit(flags.cpu_overcommit);
+  if (!overcommit) return make_error("--cpu-overcommit: {}", overcommit.error().message);
+  policy.cpu_overcommit = *overcommit;
   return policy;
 }
 
@@ -165,6 +186,10 @@ namespace wp::cli {
 
 std::string default_strategy() {
   return std::string(sched::to_string(sched::Policy{}.strategy));
+}
+
+std::string default_cpu_overcommit() {
+  return fmt::format("{:g}", sched::Policy{}.cpu_overcommit);
 }
 
 std::string default_aging() {

@@ -55,7 +55,8 @@ std::optional<profile::Store> open_history(const std::string& db_flag);
 // --learn, already checked against its choices by CLI11.
 profile::LearnMode learn_mode(const std::string& flag);
 
-// --strategy and --aging into the scheduler's policy; an Error names the flag.
-Result<sched::Policy> parse_policy(const std::string& strategy, const std::string& aging);
+// The policy flags into the scheduler's policy; an Error names the flag.
+// `strategy` replaces flags.strategy (`wp plan --strategy all` runs each).
+Result<sched::Policy> parse_policy(const PolicyFlags& flags, const std::string& strategy);
 
 }  // namespace wp::cli

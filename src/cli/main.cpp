@@ -60,12 +60,12 @@ std::vector<std::string> strategy_names() {
   return names;
 }
 
-// --strategy and --aging, the scheduler's policy, as `wp run` and `wp plan` take them.
-void add_policy_flags(CLI::App* command, std::string& strategy, std::string& aging, bool with_all) {
+// The scheduler's policy, as `wp run` and `wp plan` take it.
+void add_policy_flags(CLI::App* command, wp::cli::PolicyFlags& flags, bool with_all) {
   std::vector<std::string> choices = strategy_names();
   if (with_all) choices.emplace_back("all");
   command
-      ->add_option("--strategy", strategy,
+      ->add_option("--strategy", flags.strategy,
                    with_all ? "Which ready job to start among those that may: first-fit, "
                               "best-fit, worst-fit, alignment; all compares them"
                             : "Which ready job to start among those that may: first-fit, "
@@ -73,9 +73,14 @@ void add_policy_flags(CLI::App* command, std::string& strategy, std::string& agi
       ->check(CLI::IsMember(choices))
       ->capture_default_str();
   command
-      ->add_option("--aging", aging,
+      ->add_option("--aging", flags.aging,
                    "Waiting worth one step of priority, and how long the head of the queue "
                    "lets backfill take what it waits for (0: off)")
+      ->capture_default_str();
+  command
+      ->add_option("--cpu-overcommit", flags.cpu_overcommit,
+                   "How far the declared CPU of running jobs may exceed the cores, as a factor "
+                   "(1: never; memory, IOPS and GPUs never are)")
       ->capture_default_str();
 }
 
@@ -92,7 +97,7 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
                    "off")
       ->check(CLI::IsMember({"auto", "conservative", "off"}))
       ->capture_default_str();
-  add_policy_flags(plan_app, plan.strategy, plan.aging, true);
+  add_policy_flags(plan_app, plan.policy, true);
   plan_app
       ->add_option("--default-duration", plan.default_duration,
                    "The run time assumed for a job with neither a prediction nor a timeout")
@@ -233,7 +238,7 @@ int main(int argc, char** argv) {
   run_app->add_option("--memory-reserve", run.memory_reserve,
                       "Stop starting jobs when less memory than this is available (default: 5% "
                       "of capacity, 256MiB to 4GiB); act at half of it");
-  add_policy_flags(run_app, run.strategy, run.aging, false);
+  add_policy_flags(run_app, run.policy, false);
 
   wp::cli::PlanCommand plan;
   CLI::App* plan_app = add_plan_command(app, plan);

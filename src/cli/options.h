@@ -27,7 +27,15 @@ struct CapacityFlags {
 
 // The scheduler's defaults, as --help shows them.
 std::string default_strategy();
-std::string default_aging();  // "5m"
+std::string default_aging();           // "5m"
+std::string default_cpu_overcommit();  // "1.25"
+
+// --strategy, --aging and --cpu-overcommit, as `wp run` and `wp plan` take them.
+struct PolicyFlags {
+  std::string strategy = default_strategy();  // `wp plan` also takes "all"
+  std::string aging = default_aging();
+  std::string cpu_overcommit = default_cpu_overcommit();
+};
 
 struct RunCommand {
   std::string manifest;
@@ -45,8 +53,7 @@ struct RunCommand {
   std::string learn = "auto";
   int keep = 100;                    // attempts kept per profile
   double regression_threshold = 25;  // percent
-  std::string strategy = default_strategy();
-  std::string aging = default_aging();
+  PolicyFlags policy;
   exec::RunOptions options;
 };
 
@@ -56,8 +63,7 @@ struct PlanCommand {
   CapacityFlags capacity;
   std::string db;  // --db; empty: WP_DB, then the XDG state directory
   std::string learn = "auto";
-  std::string strategy = default_strategy();  // or "all"
-  std::string aging = default_aging();
+  PolicyFlags policy;
   std::string default_duration = "1m";  // for jobs with neither a prediction nor a timeout
   bool json = false;
   bool gantt = false;  // the chart even when stdout is not a terminal

@@ -50,8 +50,8 @@ size_t chart_width(int flag) {
 }
 
 Result<PlanSettings> parse_settings(const PlanCommand& command) {
-  bool all = command.strategy == "all";
-  auto policy = parse_policy(all ? default_strategy() : command.strategy, command.aging);
+  bool all = command.policy.strategy == "all";
+  auto policy = parse_policy(command.policy, all ? default_strategy() : command.policy.strategy);
   if (!policy) return policy.error();
   auto assumed = parse_duration(command.default_duration);
   if (!assumed) return make_error("--default-duration: {}", assumed.error().message);

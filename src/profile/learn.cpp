@@ -104,11 +104,15 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
            d.changes);
   }
   if (forecast.cores) {
-    // A tenth of a core at least: a job that sleeps still needs to be
-    // scheduled. The nearest tenth, not the next: a one-core job measured at
-    // 1.02 cores (its shell, the kernel's accounting) is a one-core job.
-    double cores =
-        std::max(0.1, std::round(forecast.cores->value * options.cores_margin * 10.0) / 10.0);
+    // Never more than the most it was measured to use: CPU is shared, so a
+    // statistical margin above that (a CPU-bound job slowed by its
+    // neighbours in some runs, spread out below one core, gets a mean + 2sd
+    // above one) only keeps cores idle. A tenth of a core at least: a job
+    // that sleeps still needs to be scheduled. The nearest tenth, not the
+    // next: a one-core job measured at 1.02 cores (its shell, the kernel's
+    // accounting) is a one-core job.
+    double measured = std::min(forecast.cores->value, forecast.cores->largest);
+    double cores = std::max(0.1, std::round(measured * options.cores_margin * 10.0) / 10.0);
     Cores learned = std::min(capacity.cpu, Cores::from_double(cores));
     d.predicted.cores = learned.as_double();
     adjust(d.demand.cpu, learned, "cpu", *forecast.cores, scale, options, format_cores, d.changes);

@@ -329,6 +329,7 @@ std::optional<Prediction> predict(std::span<const Sample> history,
   Prediction prediction;
   prediction.value = value;
   prediction.upper = upper_of(value, window);
+  prediction.largest = *std::max_element(window.begin(), window.end());
   prediction.predictor = choice.predictor;
   // The whole history is used: the window for the value, all of it for the
   // backtest; the count factor rewards a job that has run many times.

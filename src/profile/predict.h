@@ -46,6 +46,7 @@ struct PredictOptions {
 struct Prediction {
   double value = 0;       // the point estimate (no safety margin applied)
   double upper = 0;       // a bound the next value is unlikely to exceed (>= value)
+  double largest = 0;     // the largest value in the window
   double confidence = 0;  // 0..1, from sample count, dispersion and backtest coverage
   Predictor predictor = Predictor::RecentMax;
   size_t samples = 0;        // history samples used

@@ -267,8 +267,10 @@ std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
                       const PlanView& view) {
   const sched::Policy& policy = simulation.policy;
   std::string out = header(jobs);
-  out += fmt::format("{:<14}{} (aging {}, window {})\n", "strategy", to_string(policy.strategy),
-                     policy.aging > 0 ? duration_text(policy.aging) : "off", policy.window);
+  out += fmt::format("{:<14}{} (aging {}, window {}, cpu overcommit {:g})\n", "strategy",
+                     to_string(policy.strategy),
+                     policy.aging > 0 ? duration_text(policy.aging) : "off", policy.window,
+                     policy.cpu_overcommit);
   out += fmt::format("{:<14}{}\n", "makespan", seconds_text(simulation.makespan));
   out += fmt::format("{:<14}{} x the lower bound\n", "ratio", ratio_text(jobs, simulation));
   if (simulation.never_started > 0) {

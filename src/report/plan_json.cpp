@@ -72,6 +72,7 @@ void write_plan(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation&
   json.key("strategy").value(to_string(simulation.policy.strategy));
   json.key("aging").value(simulation.policy.aging);
   json.key("window").value(static_cast<uint64_t>(simulation.policy.window));
+  json.key("cpu_overcommit").value(simulation.policy.cpu_overcommit);
   json.key("makespan").value(simulation.makespan);
   json.key("lower_bound");
   write_bound(json, jobs.bound);

@@ -37,6 +37,13 @@ struct Policy {
   // queue for this long also stops backfill that would take what it waits
   // for. 0 turns both off.
   double aging = 300;
+  // How far the declared CPU of the running jobs may exceed the cores, as a
+  // factor (1: never). CPU is shared in time: too much of it slows the jobs
+  // that share it, by at most this factor, where too much memory kills them.
+  // It lets jobs that mostly wait (declared at a fraction of a core) start
+  // beside jobs that fill the cores. Memory, IOPS and GPUs are never
+  // overcommitted. See wp-run(1) SCHEDULING for how the default was chosen.
+  double cpu_overcommit = 1.25;
 };
 
 }  // namespace wp::sched

@@ -48,8 +48,15 @@ std::optional<Strategy> parse_strategy(std::string_view text) {
   return std::nullopt;
 }
 
+Resources packing_capacity(const Resources& capacity, const Policy& policy) {
+  Resources packed = capacity;
+  double factor = std::max(policy.cpu_overcommit, 1.0);
+  packed.cpu = Cores::from_double(capacity.cpu.as_double() * factor);
+  return packed;
+}
+
 Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity, Policy policy)
-    : tracker_(capacity), policy_(policy) {
+    : tracker_(packing_capacity(capacity, policy)), policy_(policy) {
   policy_.window = std::max<size_t>(policy_.window, 1);
   jobs_.resize(jobs.size());
   int64_t highest = 0;

@@ -32,6 +32,10 @@
 
 namespace wp::sched {
 
+// What the scheduler packs into: `capacity` with its cores scaled by the
+// policy's CPU overcommit (at least 1).
+Resources packing_capacity(const Resources& capacity, const Policy& policy);
+
 struct JobDemand {
   std::string name;  // for the reasons given to skipped dependents
   Resources demand;

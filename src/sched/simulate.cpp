@@ -8,7 +8,9 @@
 namespace wp::sched {
 namespace {
 
-using Ending = std::pair<double, size_t>;  // (time, job)
+// (work time, job): when the job ends on the clock of work done at full
+// speed, which runs slower than the wall clock while the CPU is overcommitted.
+using Ending = std::pair<double, size_t>;
 using Endings = std::priority_queue<Ending, std::vector<Ending>, std::greater<>>;
 
 double seconds_of(Cores cores) {
@@ -32,18 +34,25 @@ DecisionTimes summarise(std::vector<double> micros) {
 
 // Starts every job the scheduler admits at the current time, timing each
 // decision, including the last one that admits nothing.
-void admit_all(Scheduler& scheduler, const std::vector<double>& durations, std::vector<Slot>& slots,
-               Endings& endings, std::vector<double>& micros) {
+void admit_all(Scheduler& scheduler, const std::vector<double>& durations, double work,
+               std::vector<Slot>& slots, Endings& endings, std::vector<double>& micros) {
   using Clock = std::chrono::steady_clock;
   while (true) {
     Clock::time_point before = Clock::now();
     std::optional<size_t> job = scheduler.admit_next();
     micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - before).count());
     if (!job) return;
-    double now = scheduler.now();
-    slots[*job] = Slot{now, now + durations[*job]};
-    endings.push({slots[*job].end, *job});
+    slots[*job].start = scheduler.now();
+    endings.push({work + durations[*job], *job});
   }
+}
+
+// How fast running jobs progress: at full speed while their declared CPU
+// fits the cores, else each gets its share of them (the kernel shares CPU
+// time fairly), so an overcommitted plan pays for it in its makespan.
+double speed(const Resources& in_use, const Resources& capacity) {
+  double declared = seconds_of(in_use.cpu), cores = seconds_of(capacity.cpu);
+  return declared > cores && cores > 0 ? cores / declared : 1.0;
 }
 
 }  // namespace
@@ -56,18 +65,24 @@ Simulation simulate(std::vector<JobDemand> jobs, const std::vector<double>& dura
   Scheduler scheduler(std::move(jobs), capacity, policy);
   Endings endings;
   std::vector<double> micros;
-  admit_all(scheduler, durations, out.slots, endings, micros);
+  // Every running job progresses at the same speed, so one clock of work
+  // done tells when each ends; the wall clock advances by it over the speed.
+  double now = 0, work = 0;
+  admit_all(scheduler, durations, work, out.slots, endings, micros);
   out.usage.push_back({0, scheduler.tracker().in_use()});
   while (!endings.empty()) {
-    double now = endings.top().first;
+    double next = endings.top().first;
+    now += (next - work) / speed(scheduler.tracker().in_use(), capacity);
+    work = next;
     scheduler.set_now(now);
     // Every job ending at this instant frees its share before the next
     // decision, as the runner's event loop reaps all exits of one wakeup.
-    while (!endings.empty() && endings.top().first == now) {
+    while (!endings.empty() && endings.top().first == work) {
+      out.slots[endings.top().second].end = now;
       scheduler.finished(endings.top().second, true);
       endings.pop();
     }
-    admit_all(scheduler, durations, out.slots, endings, micros);
+    admit_all(scheduler, durations, work, out.slots, endings, micros);
     out.usage.push_back({now, scheduler.tracker().in_use()});
     out.makespan = now;
   }
@@ -127,7 +142,8 @@ std::vector<Shares> utilisation(const Simulation& simulation, const Resources& c
   auto shares_of = [&](const Resources& used) {
     auto share = [](double part, double total) { return total > 0 ? part / total : 0.0; };
     double iops_total = capacity.iops == Resources::kUnlimited ? 0 : double(capacity.iops);
-    return Shares{share(seconds_of(used.cpu), seconds_of(capacity.cpu)),
+    // Declared CPU beyond the cores (overcommit) still keeps them only busy.
+    return Shares{std::min(1.0, share(seconds_of(used.cpu), seconds_of(capacity.cpu))),
                   share(double(used.memory), double(capacity.memory)),
                   share(double(used.iops), iops_total), share(double(used.gpu), capacity.gpu)};
   };

@@ -42,8 +42,10 @@ struct Simulation {
   size_t never_started = 0;
 };
 
-// Runs every job once, each taking durations[i] seconds (what it will
-// really take; jobs[i].duration is what the scheduler expects it to).
+// Runs every job once, each taking durations[i] seconds at full speed (what
+// it will really take; jobs[i].duration is what the scheduler expects it
+// to), and longer while the declared CPU of the running jobs exceeds the
+// cores (Policy::cpu_overcommit): then all share the cores fairly.
 // Every job succeeds. Jobs that can never fit are left unstarted, with
 // their dependents.
 Simulation simulate(std::vector<JobDemand> jobs, const std::vector<double>& durations,

@@ -198,13 +198,47 @@ TEST_CASE("plan: history makes durations predicted", "[integration]") {
   CHECK(plan["makespan"].as_number() < 10);
 }
 
+TEST_CASE("plan: --cpu-overcommit starts a fractional job beside full cores, and pays for it",
+          "[integration]") {
+  // Two cores: a and b take one each for 10 s; c declares half a core. Without
+  // overcommit c waits for one of them: 20 s. With 1.25 (the default) all
+  // three start at once, 2.5 cores declared on 2, so each runs at 2 / 2.5 of
+  // full speed and ends at 12.5 s, which is also the CPU bound (25 / 2).
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n" + job("a", "timeout = \"10s\"\n") +
+                                    job("b", "timeout = \"10s\"\n") +
+                                    job("c", "cpu = 0.5\ntimeout = \"10s\"\n"));
+  Json strict = parse_json(wp_ok(plan_args(dir, {"--json", "--cpu-overcommit", "1"})).out);
+  CHECK(strict["cpu_overcommit"].as_number() == 1);
+  CHECK(plan_job(strict, "c")["start"].as_number() == Approx(10));
+  CHECK(strict["makespan"].as_number() == Approx(20));
+  Json shared = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
+  CHECK(shared["cpu_overcommit"].as_number() == 1.25);
+  for (const char* name : {"a", "b", "c"}) {
+    CHECK(plan_job(shared, name)["start"].as_number() == 0);
+    CHECK(plan_job(shared, name)["end"].as_number() == Approx(12.5));
+  }
+  CHECK(shared["makespan"].as_number() == Approx(12.5));
+  CHECK(shared["ratio"].as_number() == Approx(1));
+  // Never more than the cores busy, however much is declared.
+  for (const Json& share : shared["utilisation"]["cpu"].as_array())
+    CHECK(share.as_number() <= 1.0 + 1e-9);
+  std::string text = wp_ok(plan_args(dir, {"--cpu-overcommit", "1.5"})).out;
+  CHECK(contains(text, "cpu overcommit 1.5"));
+}
+
 TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integration]") {
   TempDir dir;
   write_file(dir / "jobs.toml", "version = 1\n" + job("one", "") + job("two", ""));
   wp_ok({"run", "--strategy", "best-fit", "--aging", "1m", "--run-dir", dir.str("run"),
          dir.str("jobs.toml")});
-  for (const std::vector<std::string>& flag : std::vector<std::vector<std::string>>{
-           {"--strategy", "bogus"}, {"--aging", "soon"}, {"--aging=-5s"}}) {
+  for (const std::vector<std::string>& flag :
+       std::vector<std::vector<std::string>>{{"--strategy", "bogus"},
+                                             {"--aging", "soon"},
+                                             {"--aging=-5s"},
+                                             {"--cpu-overcommit", "0.5"},
+                                             {"--cpu-overcommit", "lots"},
+                                             {"--cpu-overcommit", "17"}}) {
     std::vector<std::string> args{"run", "--run-dir", dir.str("bad")};
     args.insert(args.end(), flag.begin(), flag.end());
     args.push_back(dir.str("jobs.toml"));

@@ -214,6 +214,7 @@ TEST_CASE("predict: with no backtest yet, recent-max with full coverage", "[prof
   CHECK(prediction->coverage == 1.0);
   // The upper bound: mean + 3 sd = 100 + 3 * 10.
   CHECK(prediction->upper == Approx(130.0));
+  CHECK(prediction->largest == 110.0);
 }
 
 TEST_CASE("predict: memory that scales with input size picks input-fit", "[profile]") {

@@ -34,8 +34,10 @@ JobDemand job(const char* name, Resources demand, int64_t priority = 0,
 }  // namespace
 
 TEST_CASE("admission never exceeds capacity in any dimension", "[sched]") {
+  wp::sched::Policy strict;
+  strict.cpu_overcommit = 1;
   Scheduler s({job("a", need(1.5)), job("b", need(1)), job("c", need(0.5)), job("d", need(0.5))},
-              capacity(2, 1024));
+              capacity(2, 1024), strict);
   auto started = s.admit();
   // First fit in queue order: a (1.5) fits, b (1) does not, c (0.5) fills it.
   CHECK(started == std::vector<size_t>{0, 2});
@@ -44,6 +46,20 @@ TEST_CASE("admission never exceeds capacity in any dimension", "[sched]") {
   s.finished(0, true);
   CHECK(s.admit() == std::vector<size_t>{1, 3});
   CHECK(s.tracker().in_use().fits_in(s.tracker().capacity()));
+}
+
+TEST_CASE("admission overcommits CPU by the policy's factor and nothing else", "[sched]") {
+  // 2 cores x 1.25 = 2.5 for CPU; memory stays 1024 MiB.
+  Scheduler s({job("a", need(1)), job("b", need(1)), job("c", need(0.5)), job("d", need(0.1)),
+               job("e", need(0.1, 1000))},
+              capacity(2, 1024));
+  CHECK(s.tracker().capacity().cpu == Cores::from_double(2.5));
+  CHECK(s.tracker().capacity().memory == (uint64_t{1024} << 20));
+  // a, b and c make 2.5; d would make 2.6; e fits by CPU, not by memory.
+  CHECK(s.admit() == std::vector<size_t>{0, 1, 2});
+  s.finished(2, true);
+  CHECK(s.admit() == std::vector<size_t>{3});
+  CHECK(s.tracker().in_use().cpu == Cores::from_double(2.1));
 }
 
 TEST_CASE("memory is a dimension of its own", "[sched]") {

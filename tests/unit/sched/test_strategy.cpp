@@ -42,10 +42,11 @@ JobDemand job(std::string name, Resources demand, std::optional<double> duration
   return JobDemand{std::move(name), demand, priority, std::move(after), duration};
 }
 
-Policy policy(Strategy strategy, double aging = 300) {
+Policy policy(Strategy strategy, double aging = 300, double cpu_overcommit = 1) {
   Policy p;
   p.strategy = strategy;
   p.aging = aging;
+  p.cpu_overcommit = cpu_overcommit;
   return p;
 }
 
@@ -229,20 +230,55 @@ TEST_CASE("simulated schedules keep every invariant on random workloads", "[sche
                          priority(random), after));
     }
     Resources cap = capacity(4, 4096);
-    for (Strategy strategy : wp::sched::kStrategies) {
-      Simulation sim = plan(jobs, cap, policy(strategy, 20), actual);
-      CAPTURE(round, to_string(strategy));
-      CHECK(sim.never_started == 0);
-      for (const auto& step : sim.usage)
-        CHECK(step.in_use.fits_in(cap));
-      for (size_t i = 0; i < jobs.size(); ++i) {
-        CHECK(sim.slots[i].end == Approx(sim.slots[i].start + actual[i]));
-        for (size_t dep : jobs[i].after)
-          CHECK(sim.slots[i].start >= sim.slots[dep].end);
+    for (double overcommit : {1.0, 1.25, 2.0}) {
+      for (Strategy strategy : wp::sched::kStrategies) {
+        Policy p = policy(strategy, 20, overcommit);
+        Simulation sim = plan(jobs, cap, p, actual);
+        CAPTURE(round, overcommit, to_string(strategy));
+        CHECK(sim.never_started == 0);
+        // Memory never beyond the capacity; CPU never beyond the overcommit.
+        Resources packed = wp::sched::packing_capacity(cap, p);
+        CHECK(packed.memory == cap.memory);
+        for (const auto& step : sim.usage)
+          CHECK(step.in_use.fits_in(packed));
+        for (size_t i = 0; i < jobs.size(); ++i) {
+          // Sharing overcommitted cores only ever slows a job down.
+          if (overcommit == 1.0) {
+            CHECK(sim.slots[i].end == Approx(sim.slots[i].start + actual[i]));
+          } else {
+            CHECK(sim.slots[i].end >= sim.slots[i].start + actual[i] - 1e-9);
+          }
+          for (size_t dep : jobs[i].after)
+            CHECK(sim.slots[i].start >= sim.slots[dep].end);
+        }
+        // The cores deliver no more than their CPU-seconds, overcommitted or not.
+        CHECK(sim.makespan >= wp::sched::lower_bound(jobs, actual, cap).value() - 1e-9);
       }
-      CHECK(sim.makespan >= wp::sched::lower_bound(jobs, actual, cap).value() - 1e-9);
     }
   }
+}
+
+TEST_CASE("CPU overcommit: a mostly idle job starts beside jobs that fill the cores",
+          "[sched][strategy]") {
+  // 2 cores, 4000 MiB. a and b fill the cores for 10 s; idle (0.2 core,
+  // 3000 MiB) waits for one of them without overcommit; big (2000 MiB) can
+  // never start beside idle, whatever the overcommit.
+  std::vector<JobDemand> jobs{job("a", need(1, 100), 10), job("b", need(1, 100), 10),
+                              job("idle", need(0.2, 3000), 10), job("big", need(0.1, 2000), 10)};
+  Simulation strict = plan(jobs, capacity(2, 4000), policy(Strategy::FirstFit, 300, 1));
+  CHECK(strict.slots[2].start == 10);
+  CHECK(strict.makespan == Approx(30));
+  Simulation shared = plan(jobs, capacity(2, 4000), policy(Strategy::FirstFit, 300, 1.25));
+  CHECK(shared.slots[0].start == 0);
+  CHECK(shared.slots[1].start == 0);
+  CHECK(shared.slots[2].start == 0);
+  // 2.2 cores declared on 2: each runs at 2 / 2.2 of full speed, so 11 s.
+  CHECK(shared.slots[0].end == Approx(11));
+  CHECK(shared.slots[2].end == Approx(11));
+  // Memory is never overcommitted: big waits for idle to give it back.
+  CHECK(shared.slots[3].start == Approx(11));
+  CHECK(shared.makespan == Approx(21));
+  CHECK(shared.makespan < strict.makespan);
 }
 
 TEST_CASE("the lower bound is the largest of its terms", "[sched]") {
