@@ -32,16 +32,25 @@ std::string why(const Prediction& p, double scale) {
                      p.confidence * scale);
 }
 
+// How much a wrong lowering costs: a job given too little memory or IOPS
+// risks an OOM kill or a stalled disk; one given too few cores only runs
+// slower, no worse than CPU overcommit.
+enum class Shortfall { Harmful, Slower };
+
 // Lower or raise `current` to `learned` as the mode and the confidence allow;
 // record the change. Raising takes half the confidence lowering does: it
-// costs some packing, while an under-declared job risks an OOM kill.
+// costs some packing, while an under-declared job risks an OOM kill. Lowering
+// what only slows a job down when short (cores) takes half as well: their
+// measurements spread with the load of the neighbours, not with the job.
 template <typename T, typename Format>
 void adjust(T& current, T learned, std::string_view what, const Prediction& p, double scale,
-            const LearnOptions& options, Format format, std::vector<std::string>& changes) {
+            const LearnOptions& options, Format format, std::vector<std::string>& changes,
+            Shortfall shortfall = Shortfall::Harmful) {
   if (options.mode == LearnMode::Off || learned == current) return;
   bool raise = learned > current;
   if (options.mode == LearnMode::Conservative && !raise) return;
-  double needed = raise ? options.min_confidence / 2 : options.min_confidence;
+  bool cheap = raise || shortfall == Shortfall::Slower;
+  double needed = cheap ? options.min_confidence / 2 : options.min_confidence;
   if (p.confidence * scale < needed) return;
   changes.push_back(
       fmt::format("{} {} -> {} ({})", what, format(current), format(learned), why(p, scale)));
@@ -115,7 +124,8 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
     double cores = std::max(0.1, std::round(measured * options.cores_margin * 10.0) / 10.0);
     Cores learned = std::min(capacity.cpu, Cores::from_double(cores));
     d.predicted.cores = learned.as_double();
-    adjust(d.demand.cpu, learned, "cpu", *forecast.cores, scale, options, format_cores, d.changes);
+    adjust(d.demand.cpu, learned, "cpu", *forecast.cores, scale, options, format_cores, d.changes,
+           Shortfall::Slower);
   }
   if (forecast.wall) d.predicted.wall_seconds = forecast.wall->value;
   if (forecast.iops) {

@@ -103,6 +103,17 @@ TEST_CASE("learn: a prediction below the confidence threshold is not used to low
   f.memory = prediction(100.0 * kMiB, 0.4);
   Decision d = decide(declared(1, 4 * kGiB), f, machine(), mode(LearnMode::Auto));
   CHECK(d.demand.memory == 4 * kGiB);
+  // Cores only slow a job down when short: lowering them takes half the
+  // confidence too, 0.4 lowers them but not memory; 0.2 lowers neither.
+  Forecast both;
+  both.memory = prediction(100.0 * kMiB, 0.4);
+  both.cores = prediction(1.0, 0.4);
+  Decision lowered = decide(declared(2, 4 * kGiB), both, machine(), mode(LearnMode::Auto));
+  CHECK(lowered.demand.cpu == Cores::from_double(1.0));
+  CHECK(lowered.demand.memory == 4 * kGiB);
+  both.cores = prediction(1.0, 0.2);
+  CHECK(decide(declared(2, 4 * kGiB), both, machine(), mode(LearnMode::Auto)).demand.cpu ==
+        Cores::from_double(2.0));
   // Raising takes half the confidence: 0.4 is enough for that.
   Forecast up;
   up.memory = prediction(8.0 * kGiB, 0.4);
