@@ -165,14 +165,25 @@ struct JobCgroup::Impl {
     if (version == 2) {
       found = detail::v2_populated(places.front());
     } else {
-      for (const CgroupPlace& place : places) {
-        auto text = place.files ? place.files->read_once("cgroup.procs")
-                                : detail::read_text(place.dir / "cgroup.procs");
-        if (!detail::trim(text.value_or("")).empty()) found = true;
-      }
+      const CgroupPlace& place = watched_v1_place();
+      auto text = place.files ? place.files->read_once("cgroup.procs")
+                              : detail::read_text(place.dir / "cgroup.procs");
+      found = !detail::trim(text.value_or("")).empty();
     }
     if (!found) known_empty = true;
     return found;
+  }
+
+  // The v1 hierarchy whose cgroup.procs says whether anything of the job is
+  // left. Every process of the job is in the job's cgroup of every hierarchy
+  // (a child inherits them all), unless it moves itself, which takes root and
+  // a write to another cgroup.procs: one list tells, and v1 builds each list
+  // afresh (allocated, sorted, kept a second) for every open, so reading all
+  // four cost as much as the rest of a small job's cgroup work. The
+  // freezer's, when there is one: it is what kill() freezes and empties.
+  const CgroupPlace& watched_v1_place() const {
+    const CgroupPlace* freezer = detail::find_place(places, "freezer");
+    return freezer ? *freezer : places.front();
   }
 
   CgroupUsage raw_usage() const {
