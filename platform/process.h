@@ -2,6 +2,7 @@
 // (platform/linux/process.cpp).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -23,7 +24,18 @@ struct SpawnRequest {
   int stderr_fd = -1;  // becomes the child's fd 2
   // cgroup.procs files the child enters before exec (see JobCgroup::procs_fds).
   std::vector<int> cgroup_procs_fds;
+  // /dev/null open for reading, the child's stdin; -1: the child opens it.
+  int stdin_fd = -1;
+  // The signals the child sets back to their default action; nullopt: every
+  // one, 64 system calls. exec does it for a caught signal, but an ignored
+  // one stays ignored, so non_default_signals() read once is enough.
+  std::optional<sigset_t> default_signals;
 };
+
+// The signals whose action is not the default (ignored, or caught), read
+// once by a caller that spawns many children after it has set its own
+// (wp ignores SIGPIPE): SpawnRequest::default_signals.
+sigset_t non_default_signals();
 
 // Starts the process in a new process group of its own (pgid == pid), stdin
 // from /dev/null, default signal dispositions and an empty signal mask. Only
@@ -37,6 +49,12 @@ Result<pid_t> spawn(const SpawnRequest& request);
 Result<std::filesystem::path> resolve_executable(const std::string& name,
                                                  const std::string& path_var,
                                                  const std::filesystem::path& cwd);
+
+// A regular file this process may execute.
+bool is_executable_file(const std::filesystem::path& path);
+// One stat instead of two calls: still a regular file with an execute bit,
+// for a file is_executable_file accepted earlier.
+bool still_executable(const std::filesystem::path& path);
 
 // Signals a whole process group. Returns false when no process was left in it.
 bool signal_group(pid_t pgid, int signal);

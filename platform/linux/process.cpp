@@ -45,11 +45,6 @@ std::vector<char*> c_strings(const std::vector<std::string>& strings) {
   return out;
 }
 
-bool is_executable_file(const std::filesystem::path& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
 // What the vforked child leaves in wp's memory, which it shares until exec,
 // when a step before exec fails (glibc's posix_spawn reports the same way).
 struct ChildFailure {
@@ -71,22 +66,40 @@ enum ChildStep { kEnterCgroup, kStdin, kRedirect, kChdir, kExec };
     if (::write(fd, "0", 1) != 1) child_fail(failure, kEnterCgroup);
   }
   ::setpgid(0, 0);
-  int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(failure, kStdin);
-  if (null_fd != 0) ::close(null_fd);
+  if (request.stdin_fd >= 0) {
+    if (::dup2(request.stdin_fd, 0) < 0) child_fail(failure, kStdin);
+  } else {
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(failure, kStdin);
+    if (null_fd != 0) ::close(null_fd);
+  }
   if (::dup2(request.stdout_fd, 1) < 0 || ::dup2(request.stderr_fd, 2) < 0) {
     child_fail(failure, kRedirect);
   }
   if (::chdir(request.cwd.c_str()) != 0) child_fail(failure, kChdir);
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    ::sigaction(sig, &default_action, nullptr);  // fails harmlessly for SIGKILL, SIGSTOP
+  const sigset_t* only = request.default_signals ? &*request.default_signals : nullptr;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (only == nullptr || sigismember(only, sig) == 1) {
+      ::sigaction(sig, &default_action, nullptr);  // fails harmlessly for SIGKILL, SIGSTOP
+    }
+  }
   sigset_t empty;
   sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);
   ::execve(request.executable.c_str(), argv, env);
   child_fail(failure, kExec);
+}
+
+// The job's directory could not be entered: not there (or not a directory),
+// or not for us.
+Error cwd_error(const std::filesystem::path& cwd, int error) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(cwd, ec)) {
+    return make_error("cwd '{}' is not a directory", cwd.string());
+  }
+  return make_error("cannot change directory to '{}': {}", cwd.string(), std::strerror(error));
 }
 
 const char* step_name(int step) {
@@ -97,8 +110,6 @@ const char* step_name(int step) {
       return "cannot open /dev/null as stdin";
     case kRedirect:
       return "cannot redirect output";
-    case kChdir:
-      return "cannot change directory";
     default:
       return "cannot start";
   }
@@ -122,6 +133,7 @@ Result<pid_t> spawn_into_cgroups(const SpawnRequest& request, char* const* argv,
   // setpgid has happened: its group exists before wp can signal it.
   if (failure.step < 0) return pid;
   ::waitpid(pid, nullptr, 0);
+  if (failure.step == kChdir) return cwd_error(request.cwd, failure.error);
   return make_error("{} '{}': {}", step_name(failure.step), request.executable.string(),
                     std::strerror(failure.error));
 }
@@ -129,17 +141,17 @@ Result<pid_t> spawn_into_cgroups(const SpawnRequest& request, char* const* argv,
 }  // namespace
 
 Result<pid_t> spawn(const SpawnRequest& request) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(request.cwd, ec)) {
-    return make_error("cwd '{}' is not a directory", request.cwd.string());
-  }
   if (!request.cgroup_procs_fds.empty()) {
     std::vector<char*> argv = c_strings(request.argv);
     std::vector<char*> env = c_strings(request.env);
     return spawn_into_cgroups(request, argv.data(), env.data());
   }
   FileActions files;
-  posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
+  if (request.stdin_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&files.actions, request.stdin_fd, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(&files.actions, request.stdout_fd, 1);
   posix_spawn_file_actions_adddup2(&files.actions, request.stderr_fd, 2);
   posix_spawn_file_actions_addchdir_np(&files.actions, request.cwd.c_str());
@@ -155,7 +167,8 @@ Result<pid_t> spawn(const SpawnRequest& request) {
                            POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr.attr, 0);
   posix_spawnattr_setsigmask(&attr.attr, &empty);
-  posix_spawnattr_setsigdefault(&attr.attr, &all);
+  posix_spawnattr_setsigdefault(&attr.attr,
+                                request.default_signals ? &*request.default_signals : &all);
 
   std::vector<char*> argv = c_strings(request.argv);
   std::vector<char*> env = c_strings(request.env);
@@ -163,9 +176,35 @@ Result<pid_t> spawn(const SpawnRequest& request) {
   int rc = posix_spawn(&pid, request.executable.c_str(), &files.actions, &attr.attr, argv.data(),
                        env.data());
   if (rc != 0) {
+    // posix_spawn does not say which step failed: a missing directory is
+    // the likely one to name.
+    std::error_code ec;
+    if (!std::filesystem::is_directory(request.cwd, ec)) return cwd_error(request.cwd, rc);
     return make_error("cannot start '{}': {}", request.executable.string(), std::strerror(rc));
   }
   return pid;
+}
+
+sigset_t non_default_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction action {};
+    // glibc refuses its own signals (those of threads): EINVAL, skipped.
+    if (::sigaction(sig, nullptr, &action) != 0) continue;
+    if (action.sa_handler != SIG_DFL) sigaddset(&set, sig);
+  }
+  return set;
+}
+
+bool is_executable_file(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
+bool still_executable(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
 Result<std::filesystem::path> resolve_executable(const std::string& name,

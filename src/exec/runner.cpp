@@ -100,6 +100,8 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
   stems_ = run_dir_.assign_stems(names);
   auto path = inherited_env_.find("PATH");
   path_var_ = path != inherited_env_.end() ? path->second : "/usr/local/bin:/usr/bin:/bin";
+  dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // else each child opens it
+  default_signals_ = platform::non_default_signals();
 }
 
 report::RunReport Runner::run() {
@@ -206,7 +208,8 @@ void Runner::fail_to_start(Active& active, const std::string& message) {
 Status Runner::launch(Active& active) {
   const manifest::Job& spec = manifest_.jobs[active.job];
   auto job_path = spec.env.find("PATH");
-  auto plan = plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_);
+  auto plan =
+      plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_, &executables_);
   if (!plan) return plan.error();
   auto out_pipe = platform::make_pipe();
   if (!out_pipe) return out_pipe.error();
@@ -231,7 +234,9 @@ Status Runner::launch(Active& active) {
                                  spec.cwd,
                                  out_pipe->write.get(),
                                  err_pipe->write.get(),
-                                 {}};
+                                 {},
+                                 dev_null_.get(),
+                                 default_signals_};
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
     request.cgroup_procs_fds = cgroup->procs_fds();
   }

@@ -3,6 +3,7 @@
 // the memory-pressure guard's actions). Not part of the library's interface.
 #pragma once
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -133,6 +134,11 @@ class Runner {
   std::vector<std::string> stems_;
   EnvMap inherited_env_;
   std::string path_var_;
+  ExecutableCache executables_;
+  // Shared by every spawn: the jobs' stdin, and the signals wp does not
+  // leave at their default (read once, after SignalChannel::open).
+  UniqueFd dev_null_;
+  sigset_t default_signals_{};
   std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
   // Jobs waiting out a retry backoff, earliest first.
   using Backoff = std::pair<SteadyTime, size_t>;
