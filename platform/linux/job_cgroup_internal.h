@@ -189,11 +189,16 @@ class CgroupFiles {
   void close();
 
  private:
-  UniqueFd* kept(std::string_view name, int flags);
+  struct Kept {
+    std::string name;
+    UniqueFd fd;
+    int flags = 0;  // as opened: O_RDONLY or O_RDWR
+  };
+  Kept* kept(std::string_view name, int flags);
 
   std::filesystem::path dir_;
   UniqueFd dir_fd_;  // O_PATH; when it could not be opened, paths are used
-  std::vector<std::pair<std::string, UniqueFd>> kept_;
+  std::vector<Kept> kept_;
 };
 
 // A job's or a run's directory in one hierarchy and the controllers wp
