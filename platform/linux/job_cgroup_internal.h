@@ -263,6 +263,9 @@ CgroupUsage v1_usage(const std::vector<CgroupPlace>& places);
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
 std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);
+// The pages still charged, from memory.stat: rss + cache + swap. Nothing
+// when there is no memory.stat to read.
+std::optional<Bytes> v1_memory_left(const std::vector<CgroupPlace>& places);
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen);
 // For a cgroup's next job: the peak starts again from what is charged now.
 // `reclaim` first gives back what is reclaimable (page cache the last job
@@ -275,6 +278,8 @@ CgroupUsage v2_usage(const CgroupPlace& place);
 uint64_t v2_oom_kills(const CgroupPlace& place);
 std::optional<double> v2_cpu_seconds(const CgroupPlace& place);
 std::optional<Bytes> v2_memory_current(const CgroupPlace& place);
+// The pages still charged: memory.stat's anon + file, and memory.swap.current.
+std::optional<Bytes> v2_memory_left(const CgroupPlace& place);
 Status v2_freeze(const CgroupPlace& place, bool frozen);
 bool v2_populated(const CgroupPlace& place);
 // memory.peak is writable from Linux 6.12, and then resets the peak seen

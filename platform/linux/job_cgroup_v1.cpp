@@ -236,6 +236,16 @@ std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places) {
   return read_number(find_place(places, "memory"), "memory.usage_in_bytes");
 }
 
+std::optional<Bytes> v1_memory_left(const std::vector<CgroupPlace>& places) {
+  auto text = read(find_place(places, "memory"), "memory.stat");
+  if (!text) return std::nullopt;
+  auto rss = flat_keyed_value(*text, "rss");
+  auto cache = flat_keyed_value(*text, "cache");
+  if (!rss && !cache) return std::nullopt;
+  // swap: anon or tmpfs pages swapped out (only with swap accounting).
+  return rss.value_or(0) + cache.value_or(0) + flat_keyed_value(*text, "swap").value_or(0);
+}
+
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen) {
   const CgroupPlace* freezer = find_place(places, "freezer");
   if (!freezer) return make_error("no cgroup v1 freezer hierarchy: cannot freeze or thaw");
