@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ struct SpawnRequest {
   // one, 64 system calls. exec does it for a caught signal, but an ignored
   // one stays ignored, so non_default_signals() read once is enough.
   std::optional<sigset_t> default_signals;
+  // Wait for the exec (vfork or posix_spawn) even where spawn() need not.
+  bool wait_for_exec = false;
 };
 
 // The signals whose action is not the default (ignored, or caught), read
@@ -37,12 +40,40 @@ struct SpawnRequest {
 // (wp ignores SIGPIPE): SpawnRequest::default_signals.
 sigset_t non_default_signals();
 
+// A process spawn() started. Until it has exec'd, the child reads its
+// request from wp's memory, which it shares: the Spawned holds that memory
+// and must not go before the exec, which reaping the process ensures (one
+// destroyed earlier leaves its memory to the child).
+class Spawned {
+ public:
+  struct Child;  // platform/linux/spawn.cpp
+  Spawned(pid_t pid, std::unique_ptr<Child> child);
+  Spawned(Spawned&&) noexcept;
+  Spawned& operator=(Spawned&&) noexcept;
+  Spawned(const Spawned&) = delete;
+  Spawned& operator=(const Spawned&) = delete;
+  ~Spawned();
+
+  pid_t pid() const { return pid_; }
+  // Once the process is reaped: why it never ran its program, when a step
+  // between fork and exec failed (it then exits with status 127).
+  std::optional<Error> failure() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::unique_ptr<Child> child_;  // nullptr: spawn() waited for the exec
+};
+
 // Starts the process in a new process group of its own (pgid == pid), stdin
 // from /dev/null, default signal dispositions and an empty signal mask. Only
 // fds 0-2 are inherited: wp opens every other fd with O_CLOEXEC. With
 // cgroup_procs_fds the child moves itself into those cgroups before exec, so
 // nothing it does escapes them; a failure there fails the spawn.
-Result<pid_t> spawn(const SpawnRequest& request);
+//
+// On x86-64 spawn() returns as soon as the child exists, which then does its
+// steps and execs on its own (so Spawned::failure() tells of a failed step);
+// elsewhere it waits for the exec and returns a failed step as the Error.
+Result<Spawned> spawn(SpawnRequest request);
 
 // Finds `name` on `path_var` ("/usr/bin:/bin") as execvp would; a name with a
 // slash is taken relative to `cwd`.

@@ -240,18 +240,21 @@ Status Runner::launch(Active& active) {
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
     request.cgroup_procs_fds = cgroup->procs_fds();
   }
-  auto pid = platform::spawn(request);
-  if (!pid) {
+  auto spawned = platform::spawn(std::move(request));
+  if (!spawned) {
     gpu_pool_.release(std::exchange(active.gpus, {}));
-    return pid.error();
+    return spawned.error();
   }
   // The write ends now belong to the child; holding them would keep EOF away.
-  active.pid = *pid;
+  active.pid = spawned->pid();
+  active.process.emplace(std::move(*spawned));
   active.out.pipe = std::move(out_pipe->read);
   active.err.pipe = std::move(err_pipe->read);
   if (spec.timeout) active.deadline = active.started + *spec.timeout;
-  log_->debug("{}: pid {} runs {}{}", spec.name, *pid, plan->executable.string(),
-              plan->through_shell ? " (through /bin/sh)" : "");
+  if (log_->should_log(spdlog::level::debug)) {
+    log_->debug("{}: pid {} runs {}{}", spec.name, active.pid, plan->executable.string(),
+                plan->through_shell ? " (through /bin/sh)" : "");
+  }
   return Ok{};
 }
 
@@ -363,6 +366,14 @@ void Runner::reap_children() {
 }
 
 void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
+  // A step between fork and exec failed (spawn() did not wait to see it):
+  // the attempt never ran.
+  if (std::optional<Error> failed = active.process->failure()) {
+    sentinel_->forget(active.pid);
+    gpu_pool_.release(active.gpus);
+    fail_to_start(active, failed->message);
+    return;
+  }
   const std::string& name = manifest_.jobs[active.job].name;
   // What is left of the job (its process group, and with a cgroup every
   // process that escaped the group) is orphaned: stop it, so no job outlives

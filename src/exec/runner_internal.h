@@ -24,6 +24,7 @@
 #include "exec/pressure_watch.h"
 #include "exec/run_dir.h"
 #include "exec/runner.h"
+#include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
 #include "report/run_report.h"
@@ -72,6 +73,7 @@ struct Active {
 
   size_t job;
   pid_t pid = -1;
+  std::optional<platform::Spawned> process;  // holds what the child reads until it execs
   Stream out;
   Stream err;
   SteadyTime started = SteadyClock::now();
