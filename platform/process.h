@@ -107,6 +107,21 @@ void stop_orphans(const std::filesystem::path& proc_root = "/proc");
 // Pids of this process's direct children, from <proc_root>/self/task/*/children.
 std::vector<pid_t> list_children(const std::filesystem::path& proc_root = "/proc");
 
+// The children of the thread that made it, read again through one
+// descriptor (/proc/thread-self/children, printed afresh for each read from
+// the start). A subreaper's orphans become children of the thread that
+// started their oldest ancestor that is gone, so for wp the thread that
+// spawns the jobs sees them all.
+class ThreadChildren {
+ public:
+  ThreadChildren();  // opens the list; read() says nothing if it could not
+  // The children now; nothing when the list cannot be read.
+  std::optional<std::vector<pid_t>> read() const;
+
+ private:
+  UniqueFd fd_;
+};
+
 // Opens /dev/null on any of fds 0-2 that is closed, so that no pipe or log
 // can land there and be clobbered by a child's dup2.
 void ensure_standard_fds();

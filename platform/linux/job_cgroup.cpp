@@ -414,6 +414,10 @@ bool JobCgroup::populated() const {
   return impl_->populated();
 }
 
+void JobCgroup::assume_empty() {
+  if (impl_) impl_->known_empty = true;
+}
+
 size_t JobCgroup::kill() {
   if (!impl_) return 0;
   // Most jobs leave nothing behind: one look at cgroup.procs instead of a

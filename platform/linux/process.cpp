@@ -79,6 +79,38 @@ std::vector<pid_t> list_children(const std::filesystem::path& proc_root) {
   return children;
 }
 
+ThreadChildren::ThreadChildren()
+    : fd_(::open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC)) {}
+
+std::optional<std::vector<pid_t>> ThreadChildren::read() const {
+  if (!fd_) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (off_t offset = 0;;) {
+    ssize_t n = ::pread(fd_.get(), buffer, sizeof buffer, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    text.append(buffer, static_cast<size_t>(n));
+    offset += n;
+    if (static_cast<size_t>(n) < sizeof buffer) break;
+  }
+  std::vector<pid_t> pids;
+  pid_t pid = 0;
+  bool in_number = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      pid = pid * 10 + (c - '0');
+      in_number = true;
+    } else if (in_number) {
+      pids.push_back(pid);
+      pid = 0;
+      in_number = false;
+    }
+  }
+  if (in_number) pids.push_back(pid);
+  return pids;
+}
+
 void stop_orphans(const std::filesystem::path& proc_root) {
   // Bounded: each round reaps at least the children it saw.
   for (int round = 0; round < 100; ++round) {

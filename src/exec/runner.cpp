@@ -378,7 +378,7 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
   // What is left of the job (its process group, and with a cgroup every
   // process that escaped the group) is orphaned: stop it, so no job outlives
   // its own record and the pipes reach end of file.
-  if (active.meter->kill_all() > 0) {
+  if (active.meter->kill_all(only_known_children()) > 0) {
     log_->debug("{}: killed processes it left behind", name);
   }
   sentinel_->forget(active.pid);
@@ -403,6 +403,22 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
   attempt.usage = active.meter->finish(usage, attempt.wall_seconds());
   active.meter.reset();  // removes its cgroup
   conclude(active.job, std::move(attempt));
+}
+
+// wp is a subreaper: a process a job left behind, whatever group or session
+// it moved to, is wp's child once its parents are gone (the job's main
+// process is), the thread that spawned the job its parent. No child but the
+// running jobs and the sentinel: the job that ended left nothing, which one
+// read of this list tells for every job instead of a read of its cgroup's
+// process list (which v1 builds afresh, sorted, on every open).
+bool Runner::only_known_children() const {
+  auto children = children_.read();
+  if (!children) return false;
+  for (pid_t pid : *children) {
+    bool known = active_.count(pid) > 0 || (sentinel_ && pid == sentinel_->pid());
+    if (!known) return false;
+  }
+  return true;
 }
 
 void Runner::fire_timers() {

@@ -105,6 +105,7 @@ class Runner {
   void on_signal(int sig);
   void reap_children();
   void on_exit(Active& active, int status, const struct rusage& usage);
+  bool only_known_children() const;
   void sample_jobs(SteadyTime now);
   SteadyTime next_sample(const Active& active) const;
   void check_pressure(SteadyTime now);
@@ -141,6 +142,7 @@ class Runner {
   // leave at their default (read once, after SignalChannel::open).
   UniqueFd dev_null_;
   sigset_t default_signals_{};
+  platform::ThreadChildren children_;  // this thread's, which spawns every job
   std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
   // Jobs waiting out a retry backoff, earliest first.
   using Backoff = std::pair<SteadyTime, size_t>;
