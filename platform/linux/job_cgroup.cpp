@@ -187,7 +187,7 @@ struct JobCgroup::Impl {
   }
 
   CgroupUsage raw_usage() const {
-    return version == 1 ? detail::v1_usage(places) : detail::v2_usage(places.front());
+    return version == 1 ? detail::v1_usage(places, &baseline) : detail::v2_usage(places.front());
   }
 
   std::optional<Bytes> memory_current() const {

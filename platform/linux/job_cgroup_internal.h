@@ -71,6 +71,14 @@ struct CpuacctStat {
 };
 std::optional<CpuacctStat> parse_cpuacct_stat(std::string_view text);
 
+// v1 cpuacct.usage_all: "cpu user system" then a line per CPU, in ns;
+// summed over the CPUs (what usage_user and usage_sys say, in one read).
+struct CpuacctSplit {
+  uint64_t user_ns = 0;
+  uint64_t system_ns = 0;
+};
+std::optional<CpuacctSplit> parse_cpuacct_usage_all(std::string_view text);
+
 // Field 22 of /proc/<pid>/stat (start time in ticks after boot). The command
 // name in field 2 may hold blanks and parentheses, so fields count from the
 // last ')'.
@@ -259,7 +267,10 @@ Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits)
 // Lifts the limits set in `which` (their values are ignored; io_device says
 // where the iops limit was).
 Status v1_lift(const std::vector<CgroupPlace>& places, const JobLimits& which);
-CgroupUsage v1_usage(const std::vector<CgroupPlace>& places);
+// `before`: the counters' earlier readings, when known (a pooled cgroup's
+// last job's, or zeros for a new one): lets a file that cannot have moved
+// go unread.
+CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* before = nullptr);
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
 std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);

@@ -388,6 +388,22 @@ TEST_CASE("v1: limits and usage", "[job_cgroup]") {
     CHECK(job->memory_current() == Bytes{4096});
     CHECK(job->cpu_seconds() == Approx(2.0));
   }
+  SECTION("usage_all splits user and system; without operations the bytes are not read") {
+    scratch.write(cpu / "cpuacct.usage", "2000000000\n");
+    scratch.write(cpu / "cpuacct.usage_all",
+                  "cpu user system\n0 1000000000 250000000\n"
+                  "1 500000000 250000000\n");
+    scratch.write(blkio / "blkio.throttle.io_serviced_recursive", "Total 0\n");
+    // Not what the kernel would show with no operation: proof it is not read.
+    scratch.write(blkio / "blkio.throttle.io_service_bytes_recursive",
+                  "254:0 Read 4096\n254:0 Write 0\n254:0 Total 4096\nTotal 4096\n");
+    CgroupUsage usage = job->usage();
+    CHECK(usage.user_seconds == Approx(1.5));
+    CHECK(usage.system_seconds == Approx(0.5));
+    CHECK(usage.read_ops == 0u);
+    CHECK(usage.read_bytes == 0u);
+    CHECK(usage.write_bytes == 0u);
+  }
 }
 
 // memory.usage_in_bytes counts what the kernel keeps in reserve for the
