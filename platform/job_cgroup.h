@@ -102,6 +102,9 @@ class JobCgroup {
   std::optional<Bytes> memory_current() const;  // memory.current / memory.usage_in_bytes
   // True while any process is inside (cgroup.events populated / cgroup.procs).
   bool populated() const;
+  // The caller knows that no process is left inside (wp's children say so,
+  // see Runner): taken as empty without a look.
+  void assume_empty();
   // SIGKILLs every process inside: cgroup.kill on v2 (a kernel before 5.14:
   // freeze, kill each pid, thaw); freeze, kill each pid and thaw on v1.
   // Returns how many processes were found (0: it was already empty).

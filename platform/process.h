@@ -2,9 +2,11 @@
 // (platform/linux/process.cpp).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,43 @@ struct SpawnRequest {
   int stderr_fd = -1;  // becomes the child's fd 2
   // cgroup.procs files the child enters before exec (see JobCgroup::procs_fds).
   std::vector<int> cgroup_procs_fds;
+  // /dev/null open for reading, the child's stdin; -1: the child opens it.
+  int stdin_fd = -1;
+  // The signals the child sets back to their default action; nullopt: every
+  // one, 64 system calls. exec does it for a caught signal, but an ignored
+  // one stays ignored, so non_default_signals() read once is enough.
+  std::optional<sigset_t> default_signals;
+  // Wait for the exec (vfork or posix_spawn) even where spawn() need not.
+  bool wait_for_exec = false;
+};
+
+// The signals whose action is not the default (ignored, or caught), read
+// once by a caller that spawns many children after it has set its own
+// (wp ignores SIGPIPE): SpawnRequest::default_signals.
+sigset_t non_default_signals();
+
+// A process spawn() started. Until it has exec'd, the child reads its
+// request from wp's memory, which it shares: the Spawned holds that memory
+// and must not go before the exec, which reaping the process ensures (one
+// destroyed earlier leaves its memory to the child).
+class Spawned {
+ public:
+  struct Child;  // platform/linux/spawn.cpp
+  Spawned(pid_t pid, std::unique_ptr<Child> child);
+  Spawned(Spawned&&) noexcept;
+  Spawned& operator=(Spawned&&) noexcept;
+  Spawned(const Spawned&) = delete;
+  Spawned& operator=(const Spawned&) = delete;
+  ~Spawned();
+
+  pid_t pid() const { return pid_; }
+  // Once the process is reaped: why it never ran its program, when a step
+  // between fork and exec failed (it then exits with status 127).
+  std::optional<Error> failure() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::unique_ptr<Child> child_;  // nullptr: spawn() waited for the exec
 };
 
 // Starts the process in a new process group of its own (pgid == pid), stdin
@@ -30,13 +69,23 @@ struct SpawnRequest {
 // fds 0-2 are inherited: wp opens every other fd with O_CLOEXEC. With
 // cgroup_procs_fds the child moves itself into those cgroups before exec, so
 // nothing it does escapes them; a failure there fails the spawn.
-Result<pid_t> spawn(const SpawnRequest& request);
+//
+// On x86-64 spawn() returns as soon as the child exists, which then does its
+// steps and execs on its own (so Spawned::failure() tells of a failed step);
+// elsewhere it waits for the exec and returns a failed step as the Error.
+Result<Spawned> spawn(SpawnRequest request);
 
 // Finds `name` on `path_var` ("/usr/bin:/bin") as execvp would; a name with a
 // slash is taken relative to `cwd`.
 Result<std::filesystem::path> resolve_executable(const std::string& name,
                                                  const std::string& path_var,
                                                  const std::filesystem::path& cwd);
+
+// A regular file this process may execute.
+bool is_executable_file(const std::filesystem::path& path);
+// One stat instead of two calls: still a regular file with an execute bit,
+// for a file is_executable_file accepted earlier.
+bool still_executable(const std::filesystem::path& path);
 
 // Signals a whole process group. Returns false when no process was left in it.
 bool signal_group(pid_t pgid, int signal);
@@ -57,6 +106,21 @@ void become_subreaper();
 void stop_orphans(const std::filesystem::path& proc_root = "/proc");
 // Pids of this process's direct children, from <proc_root>/self/task/*/children.
 std::vector<pid_t> list_children(const std::filesystem::path& proc_root = "/proc");
+
+// The children of the thread that made it, read again through one
+// descriptor (/proc/thread-self/children, printed afresh for each read from
+// the start). A subreaper's orphans become children of the thread that
+// started their oldest ancestor that is gone, so for wp the thread that
+// spawns the jobs sees them all.
+class ThreadChildren {
+ public:
+  ThreadChildren();  // opens the list; read() says nothing if it could not
+  // The children now; nothing when the list cannot be read.
+  std::optional<std::vector<pid_t>> read() const;
+
+ private:
+  UniqueFd fd_;
+};
 
 // Opens /dev/null on any of fds 0-2 that is closed, so that no pipe or log
 // can land there and be clobbered by a child's dup2.

@@ -9,7 +9,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <unordered_map>
 #include <vector>
 
 #include "util/result.h"
@@ -17,6 +19,12 @@
 
 namespace wp::platform {
 
+// wp tells the sentinel which groups run through a table in memory the two
+// share (mapped before the fork), not through messages: a message woke the
+// sentinel twice a job, which cost wp as much as all of a small job's
+// cgroup reads. The sentinel only waits for the channel to close (wp gone)
+// or for goodbye, then reads the table. Beyond the table's slots (tens of
+// thousands of jobs running at once) a group is sent as a message.
 class Sentinel {
  public:
   // Forks the sentinel. Call before wp opens any other fd it would inherit.
@@ -37,12 +45,18 @@ class Sentinel {
   // The sentinel was reaped by someone's waitpid(-1): nothing left to dismiss.
   void reaped() { pid_ = -1; }
 
+  struct Table;  // the shared slots (platform/linux/sentinel.cpp)
+
  private:
-  Sentinel(UniqueFd channel, pid_t pid) : channel_(std::move(channel)), pid_(pid) {}
+  Sentinel(UniqueFd channel, pid_t pid, Table* table)
+      : channel_(std::move(channel)), pid_(pid), table_(table) {}
   void send(char op, pid_t pgid);
 
   UniqueFd channel_;
   pid_t pid_ = -1;
+  Table* table_ = nullptr;  // mapped shared with the sentinel; nullptr: messages only
+  std::unordered_map<pid_t, uint32_t> slot_of_;  // watched groups in the table
+  std::vector<uint32_t> free_slots_;             // below the table's high-water mark
 };
 
 }  // namespace wp::platform

@@ -165,18 +165,29 @@ struct JobCgroup::Impl {
     if (version == 2) {
       found = detail::v2_populated(places.front());
     } else {
-      for (const CgroupPlace& place : places) {
-        auto text = place.files ? place.files->read_once("cgroup.procs")
-                                : detail::read_text(place.dir / "cgroup.procs");
-        if (!detail::trim(text.value_or("")).empty()) found = true;
-      }
+      const CgroupPlace& place = watched_v1_place();
+      auto text = place.files ? place.files->read_once("cgroup.procs")
+                              : detail::read_text(place.dir / "cgroup.procs");
+      found = !detail::trim(text.value_or("")).empty();
     }
     if (!found) known_empty = true;
     return found;
   }
 
+  // The v1 hierarchy whose cgroup.procs says whether anything of the job is
+  // left. Every process of the job is in the job's cgroup of every hierarchy
+  // (a child inherits them all), unless it moves itself, which takes root and
+  // a write to another cgroup.procs: one list tells, and v1 builds each list
+  // afresh (allocated, sorted, kept a second) for every open, so reading all
+  // four cost as much as the rest of a small job's cgroup work. The
+  // freezer's, when there is one: it is what kill() freezes and empties.
+  const CgroupPlace& watched_v1_place() const {
+    const CgroupPlace* freezer = detail::find_place(places, "freezer");
+    return freezer ? *freezer : places.front();
+  }
+
   CgroupUsage raw_usage() const {
-    return version == 1 ? detail::v1_usage(places) : detail::v2_usage(places.front());
+    return version == 1 ? detail::v1_usage(places, &baseline) : detail::v2_usage(places.front());
   }
 
   std::optional<Bytes> memory_current() const {
@@ -197,6 +208,24 @@ struct JobCgroup::Impl {
                         : detail::v2_reset_peak(places.front());
   }
 
+  // What memory the cgroup still has charged. memory.usage_in_bytes and
+  // memory.current count, besides pages, what the kernel keeps in reserve
+  // for the cgroup: charges taken in batches per CPU, and the kernel memory
+  // of exited processes (page tables, stacks) that is freed only after an
+  // RCU grace period. With two small jobs at a time that was over
+  // kMaxLeftCharged after two jobs in three with nothing of theirs left, and
+  // each time v1 reclaimed (memory.force_empty: a millisecond or more, the
+  // event loop waiting), v2 made a new cgroup. Past the bound, memory.stat
+  // says which pages are still charged, the figure the kernel documents as
+  // exact (the job's slab, such as dentries, is not in it).
+  std::optional<Bytes> left_charged() const {
+    std::optional<Bytes> left = memory_current();
+    if (!left || *left <= kMaxLeftCharged) return left;
+    std::optional<Bytes> pages =
+        version == 1 ? detail::v1_memory_left(places) : detail::v2_memory_left(places.front());
+    return pages ? pages : left;
+  }
+
   // Makes the cgroup ready for another job, or says it cannot be: a process
   // or a child cgroup left inside, an OOM kill counted, a freeze or a limit
   // in an unknown state. The peak starts again from the memory still
@@ -210,12 +239,12 @@ struct JobCgroup::Impl {
     CgroupUsage raw = final_raw ? *final_raw : raw_usage();
     if (raw.oom_kills > 0) return false;
     if (!reset_peak(false)) return false;
-    std::optional<Bytes> left = memory_current();
+    std::optional<Bytes> left = left_charged();
     if (left && *left > kMaxLeftCharged) {
       // v1 can give back reclaimable memory (page cache) first; v2's peak is
       // per descriptor and would have to be reset again: a new cgroup then.
       if (version != 1 || !reset_peak(true)) return false;
-      left = memory_current();
+      left = left_charged();
       if (left && *left > kMaxLeftCharged) return false;
     }
     baseline = raw;
@@ -383,6 +412,10 @@ std::optional<Bytes> JobCgroup::memory_current() const {
 bool JobCgroup::populated() const {
   if (!impl_) return false;
   return impl_->populated();
+}
+
+void JobCgroup::assume_empty() {
+  if (impl_) impl_->known_empty = true;
 }
 
 size_t JobCgroup::kill() {

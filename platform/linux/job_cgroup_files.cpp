@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -41,9 +42,9 @@ std::optional<std::string> read_from_start(int fd) {
 CgroupFiles::CgroupFiles(const fs::path& dir)
     : dir_(dir), dir_fd_(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {}
 
-UniqueFd* CgroupFiles::kept(std::string_view name, int flags) {
-  for (auto& [file, fd] : kept_) {
-    if (file == name) return &fd;
+CgroupFiles::Kept* CgroupFiles::kept(std::string_view name, int flags) {
+  for (Kept& file : kept_) {
+    if (file.name == name) return &file;
   }
   std::string file(name);
   UniqueFd fd(dir_fd_ ? ::openat(dir_fd_.get(), file.c_str(), flags | O_CLOEXEC)
@@ -53,14 +54,14 @@ UniqueFd* CgroupFiles::kept(std::string_view name, int flags) {
   // or fifo of that name does not.
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) return nullptr;
-  kept_.emplace_back(std::move(file), std::move(fd));
-  return &kept_.back().second;
+  kept_.push_back({std::move(file), std::move(fd), flags & O_ACCMODE});
+  return &kept_.back();
 }
 
 std::optional<std::string> CgroupFiles::read(std::string_view name) {
-  UniqueFd* fd = kept(name, O_RDONLY | O_NONBLOCK);
-  if (!fd) return std::nullopt;
-  return read_from_start(fd->get());
+  Kept* file = kept(name, O_RDONLY | O_NONBLOCK);
+  if (!file) return std::nullopt;
+  return read_from_start(file->fd.get());
 }
 
 std::optional<std::string> CgroupFiles::read_once(std::string_view name) const {
@@ -84,20 +85,17 @@ Status CgroupFiles::write(std::string_view name, std::string_view text) {
 
 Status CgroupFiles::write_kept(std::string_view name, std::string_view text) {
   // A descriptor kept read-only is replaced by one that can write too.
-  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
-    if (it->first != name) continue;
-    int mode = ::fcntl(it->second.get(), F_GETFL);
-    if (mode >= 0 && (mode & O_ACCMODE) == O_RDWR) break;
-    kept_.erase(it);
-    break;
-  }
-  UniqueFd* fd = kept(name, O_RDWR);
-  if (!fd) {
+  auto read_only = std::find_if(kept_.begin(), kept_.end(), [&](const Kept& file) {
+    return file.name == name && file.flags != O_RDWR;
+  });
+  if (read_only != kept_.end()) kept_.erase(read_only);
+  Kept* file = kept(name, O_RDWR);
+  if (!file) {
     int error = errno;
     return make_error("cannot open {} for writing: {}", (dir_ / name).string(),
                       std::strerror(error));
   }
-  return write_once(fd->get(), dir_ / name, text);
+  return write_once(file->fd.get(), dir_ / name, text);
 }
 
 bool CgroupFiles::exists(std::string_view name) const {

@@ -71,6 +71,14 @@ struct CpuacctStat {
 };
 std::optional<CpuacctStat> parse_cpuacct_stat(std::string_view text);
 
+// v1 cpuacct.usage_all: "cpu user system" then a line per CPU, in ns;
+// summed over the CPUs (what usage_user and usage_sys say, in one read).
+struct CpuacctSplit {
+  uint64_t user_ns = 0;
+  uint64_t system_ns = 0;
+};
+std::optional<CpuacctSplit> parse_cpuacct_usage_all(std::string_view text);
+
 // Field 22 of /proc/<pid>/stat (start time in ticks after boot). The command
 // name in field 2 may hold blanks and parentheses, so fields count from the
 // last ')'.
@@ -189,11 +197,16 @@ class CgroupFiles {
   void close();
 
  private:
-  UniqueFd* kept(std::string_view name, int flags);
+  struct Kept {
+    std::string name;
+    UniqueFd fd;
+    int flags = 0;  // as opened: O_RDONLY or O_RDWR
+  };
+  Kept* kept(std::string_view name, int flags);
 
   std::filesystem::path dir_;
   UniqueFd dir_fd_;  // O_PATH; when it could not be opened, paths are used
-  std::vector<std::pair<std::string, UniqueFd>> kept_;
+  std::vector<Kept> kept_;
 };
 
 // A job's or a run's directory in one hierarchy and the controllers wp
@@ -254,10 +267,16 @@ Status v1_apply(const std::vector<CgroupPlace>& places, const JobLimits& limits)
 // Lifts the limits set in `which` (their values are ignored; io_device says
 // where the iops limit was).
 Status v1_lift(const std::vector<CgroupPlace>& places, const JobLimits& which);
-CgroupUsage v1_usage(const std::vector<CgroupPlace>& places);
+// `before`: the counters' earlier readings, when known (a pooled cgroup's
+// last job's, or zeros for a new one): lets a file that cannot have moved
+// go unread.
+CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* before = nullptr);
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
 std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);
+// The pages still charged, from memory.stat: rss + cache + swap. Nothing
+// when there is no memory.stat to read.
+std::optional<Bytes> v1_memory_left(const std::vector<CgroupPlace>& places);
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen);
 // For a cgroup's next job: the peak starts again from what is charged now.
 // `reclaim` first gives back what is reclaimable (page cache the last job
@@ -270,6 +289,8 @@ CgroupUsage v2_usage(const CgroupPlace& place);
 uint64_t v2_oom_kills(const CgroupPlace& place);
 std::optional<double> v2_cpu_seconds(const CgroupPlace& place);
 std::optional<Bytes> v2_memory_current(const CgroupPlace& place);
+// The pages still charged: memory.stat's anon + file, and memory.swap.current.
+std::optional<Bytes> v2_memory_left(const CgroupPlace& place);
 Status v2_freeze(const CgroupPlace& place, bool frozen);
 bool v2_populated(const CgroupPlace& place);
 // memory.peak is writable from Linux 6.12, and then resets the peak seen

@@ -90,6 +90,32 @@ std::optional<CpuacctStat> parse_cpuacct_stat(std::string_view text) {
   return CpuacctStat{*user, *system};
 }
 
+std::optional<CpuacctSplit> parse_cpuacct_usage_all(std::string_view text) {
+  CpuacctSplit sum;
+  bool header = false;
+  size_t cpus = 0;
+  for (std::string_view line : split(text, '\n')) {
+    std::vector<std::string_view> fields = words(line);
+    if (fields.empty()) continue;
+    if (!header) {
+      if (fields.size() != 3 || fields[0] != "cpu" || fields[1] != "user" ||
+          fields[2] != "system") {
+        return std::nullopt;
+      }
+      header = true;
+      continue;
+    }
+    auto user = fields.size() == 3 ? parse_u64(fields[1]) : std::nullopt;
+    auto system = fields.size() == 3 ? parse_u64(fields[2]) : std::nullopt;
+    if (!user || !system) return std::nullopt;
+    sum.user_ns += *user;
+    sum.system_ns += *system;
+    ++cpus;
+  }
+  if (cpus == 0) return std::nullopt;
+  return sum;
+}
+
 std::optional<uint64_t> parse_stat_start_time(std::string_view text) {
   size_t paren = text.rfind(')');
   if (paren == std::string_view::npos) return std::nullopt;

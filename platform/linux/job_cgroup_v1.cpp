@@ -89,6 +89,12 @@ void read_cpu(const CgroupPlace* cpuacct, CgroupUsage& usage) {
   if (auto total = read_number(cpuacct, "cpuacct.usage")) {
     usage.cpu_seconds = static_cast<double>(*total) / kNanos;
   }
+  // The user/system split in one read (usage_all) rather than two.
+  if (auto split = parse_cpuacct_usage_all(read(cpuacct, "cpuacct.usage_all").value_or(""))) {
+    usage.user_seconds = static_cast<double>(split->user_ns) / kNanos;
+    usage.system_seconds = static_cast<double>(split->system_ns) / kNanos;
+    return;
+  }
   auto user = read_number(cpuacct, "cpuacct.usage_user");
   auto system = read_number(cpuacct, "cpuacct.usage_sys");
   if (user && system) {
@@ -208,7 +214,7 @@ uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places) {
   return oom ? oom->oom_kill.value_or(oom->under_oom ? 1 : 0) : 0;
 }
 
-CgroupUsage v1_usage(const std::vector<CgroupPlace>& places) {
+CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* before) {
   CgroupUsage usage;
   const CgroupPlace* memory = find_place(places, "memory");
   if (auto peak = read_number(memory, "memory.max_usage_in_bytes")) usage.peak_memory = *peak;
@@ -218,6 +224,14 @@ CgroupUsage v1_usage(const std::vector<CgroupPlace>& places) {
   if (auto ops = read_blkio(blkio, "blkio.throttle.io_serviced")) {
     usage.read_ops = ops->read;
     usage.write_ops = ops->write;
+    // Bytes are counted with operations: no operation since `before`, no
+    // byte either, and most small jobs do no block I/O at all.
+    if (before && ops->read == before->read_ops.value_or(0) &&
+        ops->write == before->write_ops.value_or(0)) {
+      usage.read_bytes = before->read_bytes.value_or(0);
+      usage.write_bytes = before->write_bytes.value_or(0);
+      return usage;
+    }
   }
   if (auto bytes = read_blkio(blkio, "blkio.throttle.io_service_bytes")) {
     usage.read_bytes = bytes->read;
@@ -234,6 +248,16 @@ std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places) {
 
 std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places) {
   return read_number(find_place(places, "memory"), "memory.usage_in_bytes");
+}
+
+std::optional<Bytes> v1_memory_left(const std::vector<CgroupPlace>& places) {
+  auto text = read(find_place(places, "memory"), "memory.stat");
+  if (!text) return std::nullopt;
+  auto rss = flat_keyed_value(*text, "rss");
+  auto cache = flat_keyed_value(*text, "cache");
+  if (!rss && !cache) return std::nullopt;
+  // swap: anon or tmpfs pages swapped out (only with swap accounting).
+  return rss.value_or(0) + cache.value_or(0) + flat_keyed_value(*text, "swap").value_or(0);
 }
 
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen) {

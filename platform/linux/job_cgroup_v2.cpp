@@ -296,6 +296,16 @@ std::optional<Bytes> v2_memory_current(const CgroupPlace& place) {
   return read_u64_in(place, "memory.current");
 }
 
+std::optional<Bytes> v2_memory_left(const CgroupPlace& place) {
+  auto text = read_in(place, "memory.stat");
+  if (!text) return std::nullopt;
+  auto anon = flat_keyed_value(*text, "anon");
+  auto file = flat_keyed_value(*text, "file");  // tmpfs and shared memory included
+  if (!anon && !file) return std::nullopt;
+  return anon.value_or(0) + file.value_or(0) +
+         read_u64_in(place, "memory.swap.current").value_or(0);
+}
+
 Status v2_freeze(const CgroupPlace& place, bool frozen) {
   if (!exists_in(place, "cgroup.freeze")) {
     return make_error("cannot freeze {}: no cgroup.freeze (Linux 5.2 or later has it)",

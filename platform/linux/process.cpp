@@ -1,6 +1,7 @@
+// Finding programs, signalling process groups, pipes and the subreaper's
+// orphans. Starting a job's process is in spawn.cpp.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,155 +18,15 @@
 #include "platform/process.h"
 
 namespace wp::platform {
-namespace {
-
-// RAII for the two posix_spawn attribute objects.
-struct FileActions {
-  posix_spawn_file_actions_t actions;
-  FileActions() { posix_spawn_file_actions_init(&actions); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
-  FileActions(const FileActions&) = delete;
-  FileActions& operator=(const FileActions&) = delete;
-};
-
-struct SpawnAttr {
-  posix_spawnattr_t attr;
-  SpawnAttr() { posix_spawnattr_init(&attr); }
-  ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
-  SpawnAttr(const SpawnAttr&) = delete;
-  SpawnAttr& operator=(const SpawnAttr&) = delete;
-};
-
-std::vector<char*> c_strings(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (const std::string& s : strings)
-    out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
 
 bool is_executable_file(const std::filesystem::path& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-// What the vforked child leaves in wp's memory, which it shares until exec,
-// when a step before exec fails (glibc's posix_spawn reports the same way).
-struct ChildFailure {
-  int step = -1;  // a ChildStep; -1: exec succeeded
-  int error = 0;
-};
-enum ChildStep { kEnterCgroup, kStdin, kRedirect, kChdir, kExec };
-
-[[noreturn]] void child_fail(volatile ChildFailure* failure, ChildStep step) {
-  failure->error = errno;
-  failure->step = step;
-  ::_exit(127);
-}
-
-// The child's side of spawn_into_cgroups: only async-signal-safe calls.
-[[noreturn]] void exec_child(const SpawnRequest& request, char* const* argv, char* const* env,
-                             volatile ChildFailure* failure) {
-  for (int fd : request.cgroup_procs_fds) {
-    if (::write(fd, "0", 1) != 1) child_fail(failure, kEnterCgroup);
-  }
-  ::setpgid(0, 0);
-  int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(failure, kStdin);
-  if (null_fd != 0) ::close(null_fd);
-  if (::dup2(request.stdout_fd, 1) < 0 || ::dup2(request.stderr_fd, 2) < 0) {
-    child_fail(failure, kRedirect);
-  }
-  if (::chdir(request.cwd.c_str()) != 0) child_fail(failure, kChdir);
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    ::sigaction(sig, &default_action, nullptr);  // fails harmlessly for SIGKILL, SIGSTOP
-  sigset_t empty;
-  sigemptyset(&empty);
-  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
-  ::execve(request.executable.c_str(), argv, env);
-  child_fail(failure, kExec);
-}
-
-const char* step_name(int step) {
-  switch (step) {
-    case kEnterCgroup:
-      return "cannot enter the job's cgroup";
-    case kStdin:
-      return "cannot open /dev/null as stdin";
-    case kRedirect:
-      return "cannot redirect output";
-    case kChdir:
-      return "cannot change directory";
-    default:
-      return "cannot start";
-  }
-}
-
-// vfork and our own steps instead of posix_spawn: posix_spawn has no step
-// to join a cgroup before exec, and joining after it would let the job's
-// first children (and the memory it touched) escape the cgroup. vfork, as
-// posix_spawn itself does: the child borrows wp's memory until it execs
-// (wp waits), so no page table is copied; a plain fork cost more than all
-// the cgroup work of a small job. The child only makes system calls and
-// never returns.
-Result<pid_t> spawn_into_cgroups(const SpawnRequest& request, char* const* argv, char* const* env) {
-  volatile ChildFailure failure;
-  pid_t pid = ::vfork();
-  if (pid < 0)
-    return make_error("cannot start '{}': vfork: {}", request.executable.string(),
-                      std::strerror(errno));
-  if (pid == 0) exec_child(request, argv, env, &failure);
-  // wp resumes once the child has exec'd or exited, so the child's own
-  // setpgid has happened: its group exists before wp can signal it.
-  if (failure.step < 0) return pid;
-  ::waitpid(pid, nullptr, 0);
-  return make_error("{} '{}': {}", step_name(failure.step), request.executable.string(),
-                    std::strerror(failure.error));
-}
-
-}  // namespace
-
-Result<pid_t> spawn(const SpawnRequest& request) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(request.cwd, ec)) {
-    return make_error("cwd '{}' is not a directory", request.cwd.string());
-  }
-  if (!request.cgroup_procs_fds.empty()) {
-    std::vector<char*> argv = c_strings(request.argv);
-    std::vector<char*> env = c_strings(request.env);
-    return spawn_into_cgroups(request, argv.data(), env.data());
-  }
-  FileActions files;
-  posix_spawn_file_actions_addopen(&files.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&files.actions, request.stdout_fd, 1);
-  posix_spawn_file_actions_adddup2(&files.actions, request.stderr_fd, 2);
-  posix_spawn_file_actions_addchdir_np(&files.actions, request.cwd.c_str());
-
-  // wp blocks SIGCHLD/SIGINT/SIGTERM/SIGHUP for its signalfd and ignores
-  // SIGPIPE; a job must start with neither.
-  SpawnAttr attr;
-  sigset_t empty;
-  sigset_t all;
-  sigemptyset(&empty);
-  sigfillset(&all);
-  posix_spawnattr_setflags(&attr.attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr.attr, 0);
-  posix_spawnattr_setsigmask(&attr.attr, &empty);
-  posix_spawnattr_setsigdefault(&attr.attr, &all);
-
-  std::vector<char*> argv = c_strings(request.argv);
-  std::vector<char*> env = c_strings(request.env);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, request.executable.c_str(), &files.actions, &attr.attr, argv.data(),
-                       env.data());
-  if (rc != 0) {
-    return make_error("cannot start '{}': {}", request.executable.string(), std::strerror(rc));
-  }
-  return pid;
+bool still_executable(const std::filesystem::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
 }
 
 Result<std::filesystem::path> resolve_executable(const std::string& name,
@@ -216,6 +77,38 @@ std::vector<pid_t> list_children(const std::filesystem::path& proc_root) {
       children.push_back(pid);
   }
   return children;
+}
+
+ThreadChildren::ThreadChildren()
+    : fd_(::open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC)) {}
+
+std::optional<std::vector<pid_t>> ThreadChildren::read() const {
+  if (!fd_) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (off_t offset = 0;;) {
+    ssize_t n = ::pread(fd_.get(), buffer, sizeof buffer, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    text.append(buffer, static_cast<size_t>(n));
+    offset += n;
+    if (static_cast<size_t>(n) < sizeof buffer) break;
+  }
+  std::vector<pid_t> pids;
+  pid_t pid = 0;
+  bool in_number = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      pid = pid * 10 + (c - '0');
+      in_number = true;
+    } else if (in_number) {
+      pids.push_back(pid);
+      pid = 0;
+      in_number = false;
+    }
+  }
+  if (in_number) pids.push_back(pid);
+  return pids;
 }
 
 void stop_orphans(const std::filesystem::path& proc_root) {

@@ -4,10 +4,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -15,7 +18,18 @@
 #include <utility>
 
 namespace wp::platform {
+
+// Zero-filled by mmap, so neither side constructs it: both reach the fields
+// through std::atomic_ref. A slot holds a running job's process group, or 0.
+constexpr uint32_t kSlots = 65535;
+struct Sentinel::Table {
+  uint32_t used;  // slots handed out so far: the sentinel reads [0, used)
+  int32_t pgids[kSlots];
+};
+
 namespace {
+
+using Table = Sentinel::Table;
 
 // One message: an operation and a process group. 8 bytes, well under
 // PIPE_BUF, so each write is atomic.
@@ -45,9 +59,19 @@ void stop_groups(const std::set<pid_t>& groups, int64_t grace_ms) {
     ::kill(-pgid, SIGKILL);
 }
 
+void add_table(Table* table, std::set<pid_t>& groups) {
+  if (table == nullptr) return;
+  uint32_t used = std::min(kSlots, std::atomic_ref(table->used).load(std::memory_order_acquire));
+  for (uint32_t slot = 0; slot < used; ++slot) {
+    int32_t pgid = std::atomic_ref(table->pgids[slot]).load(std::memory_order_acquire);
+    if (pgid > 0) groups.insert(pgid);
+  }
+}
+
 // The sentinel's whole life: follow the messages until goodbye (wp ended
-// normally) or end of file (wp died), and in the latter case stop every job.
-[[noreturn]] void sentinel_main(int64_t grace_ms,
+// normally) or end of file (wp died), and in the latter case stop every job,
+// those in the table and those sent.
+[[noreturn]] void sentinel_main(int64_t grace_ms, Table* table,
                                 const std::vector<std::filesystem::path>& cgroup_dirs) {
   std::set<pid_t> groups;
   Message m{};
@@ -59,6 +83,7 @@ void stop_groups(const std::set<pid_t>& groups, int64_t grace_ms) {
     if (m.op == '+') groups.insert(m.pgid);
     if (m.op == '-') groups.erase(m.pgid);
   }
+  add_table(table, groups);
   stop_groups(groups, grace_ms);
   if (!cgroup_dirs.empty()) kill_and_remove_cgroup_dirs(cgroup_dirs);
   ::_exit(0);
@@ -93,24 +118,38 @@ Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace,
   if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
+  // Pages are only made as slots are used. Without the mapping, messages do.
+  void* shared = ::mmap(nullptr, sizeof(Table), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  auto* table = shared == MAP_FAILED ? nullptr : static_cast<Table*>(shared);
   pid_t pid = ::fork();
-  if (pid < 0) return make_error("fork: {}", std::strerror(errno));
+  if (pid < 0) {
+    int error = errno;
+    if (table != nullptr) ::munmap(table, sizeof(Table));
+    return make_error("fork: {}", std::strerror(error));
+  }
   if (pid == 0) {
     detach_child(read_end.get());
-    sentinel_main(grace.count(), cgroup_dirs);
+    sentinel_main(grace.count(), table, cgroup_dirs);
   }
-  return Sentinel(std::move(write_end), pid);
+  return Sentinel(std::move(write_end), pid, table);
 }
 
 Sentinel::Sentinel(Sentinel&& other) noexcept
-    : channel_(std::move(other.channel_)), pid_(std::exchange(other.pid_, -1)) {}
+    : channel_(std::move(other.channel_)),
+      pid_(std::exchange(other.pid_, -1)),
+      table_(std::exchange(other.table_, nullptr)),
+      slot_of_(std::move(other.slot_of_)),
+      free_slots_(std::move(other.free_slots_)) {}
 
 Sentinel::~Sentinel() {
-  if (pid_ < 0) return;
-  send('q', 0);
-  channel_.reset();
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  if (pid_ >= 0) {
+    send('q', 0);
+    channel_.reset();
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
   }
+  if (table_ != nullptr) ::munmap(table_, sizeof(Table));
 }
 
 void Sentinel::send(char op, pid_t pgid) {
@@ -120,10 +159,31 @@ void Sentinel::send(char op, pid_t pgid) {
 }
 
 void Sentinel::watch(pid_t pgid) {
-  send('+', pgid);
+  if (table_ == nullptr) return send('+', pgid);
+  uint32_t slot = 0;
+  if (auto known = slot_of_.find(pgid); known != slot_of_.end()) {
+    slot = known->second;
+  } else if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    std::atomic_ref used(table_->used);
+    slot = used.load(std::memory_order_relaxed);
+    if (slot >= kSlots) return send('+', pgid);
+    // The group first, then the slot count that makes the sentinel read it.
+    std::atomic_ref(table_->pgids[slot]).store(pgid, std::memory_order_release);
+    used.store(slot + 1, std::memory_order_release);
+  }
+  std::atomic_ref(table_->pgids[slot]).store(pgid, std::memory_order_release);
+  slot_of_[pgid] = slot;
 }
+
 void Sentinel::forget(pid_t pgid) {
-  send('-', pgid);
+  auto known = slot_of_.find(pgid);
+  if (known == slot_of_.end()) return send('-', pgid);
+  std::atomic_ref(table_->pgids[known->second]).store(0, std::memory_order_release);
+  free_slots_.push_back(known->second);
+  slot_of_.erase(known);
 }
 
 }  // namespace wp::platform

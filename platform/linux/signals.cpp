@@ -47,11 +47,21 @@ SignalChannel::~SignalChannel() {
 
 std::vector<int> SignalChannel::drain() {
   std::vector<int> signals;
-  signalfd_siginfo info{};
-  while (::read(fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    int sig = static_cast<int>(info.ssi_signo);
-    if (sig == SIGCHLD && !signals.empty() && signals.back() == SIGCHLD) continue;
-    signals.push_back(sig);
+  // Several at once: the kernel keeps one of each standard signal pending,
+  // so a read that does not fill the buffer has taken them all, and the
+  // usual wake-up (one SIGCHLD) costs one read, not a second to see EAGAIN.
+  constexpr size_t kBatch = 8;
+  signalfd_siginfo infos[kBatch];
+  while (true) {
+    ssize_t n = ::read(fd_.get(), infos, sizeof infos);
+    if (n < static_cast<ssize_t>(sizeof infos[0])) break;
+    size_t count = static_cast<size_t>(n) / sizeof infos[0];
+    for (size_t i = 0; i < count; ++i) {
+      int sig = static_cast<int>(infos[i].ssi_signo);
+      if (sig == SIGCHLD && !signals.empty() && signals.back() == SIGCHLD) continue;
+      signals.push_back(sig);
+    }
+    if (count < kBatch) break;
   }
   return signals;
 }

@@ -75,10 +75,14 @@ std::optional<Bytes> AttemptMeter::memory_now() const {
   return last_rss_;
 }
 
-size_t AttemptMeter::kill_all() {
+size_t AttemptMeter::kill_all(bool only_group) {
   size_t found = 0;
   if (pid_ > 0 && ::kill(-pid_, SIGKILL) == 0) ++found;
-  if (cgroup_) found += cgroup_->kill();
+  if (cgroup_ && only_group && found == 0) {
+    cgroup_->assume_empty();
+  } else if (cgroup_) {
+    found += cgroup_->kill();
+  }
   // Without a cgroup, what the samples saw of the tree: an escaped daemon
   // goes with its job, not only at the end of the run (stop_orphans).
   if (tree_) found += tree_->signal_members(SIGKILL);

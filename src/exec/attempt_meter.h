@@ -40,7 +40,9 @@ class AttemptMeter {
 
   // SIGKILLs every process of the job still alive, escaped daemons
   // included where a cgroup holds them. Returns how many were found.
-  size_t kill_all();
+  // `only_group`: the caller knows nothing of the job can be left outside
+  // its process group, so the cgroup is not looked into.
+  size_t kill_all(bool only_group = false);
   // The whole tree (cgroup freezer) when there is one, else the process
   // group with SIGSTOP/SIGCONT.
   void suspend(bool stopped);

@@ -45,7 +45,26 @@ bool needs_shell(const std::string& command) {
   return std::find(kShellWords.begin(), kShellWords.end(), words.front()) != kShellWords.end();
 }
 
-Result<LaunchPlan> plan_launch(const manifest::Job& job, const std::string& path_var) {
+Result<std::filesystem::path> ExecutableCache::find(const std::string& name,
+                                                    const std::string& path_var,
+                                                    const std::string& cwd) {
+  // A name with a slash is no search: one look, as before.
+  if (name.find('/') != std::string::npos) return platform::resolve_executable(name, path_var, cwd);
+  std::string key;
+  key.reserve(path_var.size() + cwd.size() + name.size() + 2);
+  key.append(path_var).append(1, '\0').append(cwd).append(1, '\0').append(name);
+  auto hit = found_.find(key);
+  if (hit != found_.end()) {
+    if (platform::still_executable(hit->second)) return hit->second;
+    found_.erase(hit);
+  }
+  auto found = platform::resolve_executable(name, path_var, cwd);
+  if (found) found_.emplace(std::move(key), *found);
+  return found;
+}
+
+Result<LaunchPlan> plan_launch(const manifest::Job& job, const std::string& path_var,
+                               ExecutableCache* cache) {
   LaunchPlan plan;
   if (!job.argv.empty()) {
     plan.argv = job.argv;
@@ -57,7 +76,8 @@ Result<LaunchPlan> plan_launch(const manifest::Job& job, const std::string& path
   } else {
     plan.argv = split_blanks(job.command);
   }
-  auto executable = platform::resolve_executable(plan.argv.front(), path_var, job.cwd);
+  auto executable = cache ? cache->find(plan.argv.front(), path_var, job.cwd)
+                          : platform::resolve_executable(plan.argv.front(), path_var, job.cwd);
   if (!executable) return executable.error();
   plan.executable = std::move(*executable);
   return plan;

@@ -100,6 +100,8 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
   stems_ = run_dir_.assign_stems(names);
   auto path = inherited_env_.find("PATH");
   path_var_ = path != inherited_env_.end() ? path->second : "/usr/local/bin:/usr/bin:/bin";
+  dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // else each child opens it
+  default_signals_ = platform::non_default_signals();
 }
 
 report::RunReport Runner::run() {
@@ -206,7 +208,8 @@ void Runner::fail_to_start(Active& active, const std::string& message) {
 Status Runner::launch(Active& active) {
   const manifest::Job& spec = manifest_.jobs[active.job];
   auto job_path = spec.env.find("PATH");
-  auto plan = plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_);
+  auto plan =
+      plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_, &executables_);
   if (!plan) return plan.error();
   auto out_pipe = platform::make_pipe();
   if (!out_pipe) return out_pipe.error();
@@ -231,22 +234,27 @@ Status Runner::launch(Active& active) {
                                  spec.cwd,
                                  out_pipe->write.get(),
                                  err_pipe->write.get(),
-                                 {}};
+                                 {},
+                                 dev_null_.get(),
+                                 default_signals_};
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
     request.cgroup_procs_fds = cgroup->procs_fds();
   }
-  auto pid = platform::spawn(request);
-  if (!pid) {
+  auto spawned = platform::spawn(std::move(request));
+  if (!spawned) {
     gpu_pool_.release(std::exchange(active.gpus, {}));
-    return pid.error();
+    return spawned.error();
   }
   // The write ends now belong to the child; holding them would keep EOF away.
-  active.pid = *pid;
+  active.pid = spawned->pid();
+  active.process.emplace(std::move(*spawned));
   active.out.pipe = std::move(out_pipe->read);
   active.err.pipe = std::move(err_pipe->read);
   if (spec.timeout) active.deadline = active.started + *spec.timeout;
-  log_->debug("{}: pid {} runs {}{}", spec.name, *pid, plan->executable.string(),
-              plan->through_shell ? " (through /bin/sh)" : "");
+  if (log_->should_log(spdlog::level::debug)) {
+    log_->debug("{}: pid {} runs {}{}", spec.name, active.pid, plan->executable.string(),
+                plan->through_shell ? " (through /bin/sh)" : "");
+  }
   return Ok{};
 }
 
@@ -358,11 +366,19 @@ void Runner::reap_children() {
 }
 
 void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
+  // A step between fork and exec failed (spawn() did not wait to see it):
+  // the attempt never ran.
+  if (std::optional<Error> failed = active.process->failure()) {
+    sentinel_->forget(active.pid);
+    gpu_pool_.release(active.gpus);
+    fail_to_start(active, failed->message);
+    return;
+  }
   const std::string& name = manifest_.jobs[active.job].name;
   // What is left of the job (its process group, and with a cgroup every
   // process that escaped the group) is orphaned: stop it, so no job outlives
   // its own record and the pipes reach end of file.
-  if (active.meter->kill_all() > 0) {
+  if (active.meter->kill_all(only_known_children()) > 0) {
     log_->debug("{}: killed processes it left behind", name);
   }
   sentinel_->forget(active.pid);
@@ -387,6 +403,22 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
   attempt.usage = active.meter->finish(usage, attempt.wall_seconds());
   active.meter.reset();  // removes its cgroup
   conclude(active.job, std::move(attempt));
+}
+
+// wp is a subreaper: a process a job left behind, whatever group or session
+// it moved to, is wp's child once its parents are gone (the job's main
+// process is), the thread that spawned the job its parent. No child but the
+// running jobs and the sentinel: the job that ended left nothing, which one
+// read of this list tells for every job instead of a read of its cgroup's
+// process list (which v1 builds afresh, sorted, on every open).
+bool Runner::only_known_children() const {
+  auto children = children_.read();
+  if (!children) return false;
+  for (pid_t pid : *children) {
+    bool known = active_.count(pid) > 0 || (sentinel_ && pid == sentinel_->pid());
+    if (!known) return false;
+  }
+  return true;
 }
 
 void Runner::fire_timers() {

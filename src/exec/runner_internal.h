@@ -3,6 +3,7 @@
 // the memory-pressure guard's actions). Not part of the library's interface.
 #pragma once
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -23,6 +24,7 @@
 #include "exec/pressure_watch.h"
 #include "exec/run_dir.h"
 #include "exec/runner.h"
+#include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
 #include "report/run_report.h"
@@ -71,6 +73,7 @@ struct Active {
 
   size_t job;
   pid_t pid = -1;
+  std::optional<platform::Spawned> process;  // holds what the child reads until it execs
   Stream out;
   Stream err;
   SteadyTime started = SteadyClock::now();
@@ -102,6 +105,7 @@ class Runner {
   void on_signal(int sig);
   void reap_children();
   void on_exit(Active& active, int status, const struct rusage& usage);
+  bool only_known_children() const;
   void sample_jobs(SteadyTime now);
   SteadyTime next_sample(const Active& active) const;
   void check_pressure(SteadyTime now);
@@ -133,6 +137,12 @@ class Runner {
   std::vector<std::string> stems_;
   EnvMap inherited_env_;
   std::string path_var_;
+  ExecutableCache executables_;
+  // Shared by every spawn: the jobs' stdin, and the signals wp does not
+  // leave at their default (read once, after SignalChannel::open).
+  UniqueFd dev_null_;
+  sigset_t default_signals_{};
+  platform::ThreadChildren children_;  // this thread's, which spawns every job
   std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
   // Jobs waiting out a retry backoff, earliest first.
   using Backoff = std::pair<SteadyTime, size_t>;

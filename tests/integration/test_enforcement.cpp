@@ -199,6 +199,27 @@ TEST_CASE("enforcement: a double-forked daemon does not survive its job's timeou
   }
 }
 
+TEST_CASE("enforcement: a daemon left by a job that exited is killed then, while the run goes on",
+          "[integration][enforcement]") {
+  // The daemon left the job's process group (setsid): wp finds it among its
+  // own children (it is their subreaper), and its job's cgroup is killed.
+  SKIP_WITHOUT_JOB_CGROUPS();
+  TempDir dir;
+  const std::string pidfile = dir.str("daemon.pid");
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"forks\"\ncpu = 1\nargv = " + usejob_argv({"--daemon", pidfile}) +
+                 "\n[[job]]\nname = \"slow\"\ncpu = 1\nargv = " + job_argv({"--sleep-ms", "5000"}) +
+                 "\n");
+  WpProcess wp({"run", "--cpus", "2", dir.str("jobs.toml")});
+  REQUIRE(wait_for_file(pidfile, milliseconds(10'000)));
+  pid_t daemon = pid_from_file(pidfile);
+  CHECK(wp.wait_until([&] { return !alive(daemon); }, milliseconds(3000)));
+  RunResult run = wp.finish(milliseconds(20'000));
+  INFO(run.describe());
+  CHECK(run.exit_code == 0);
+  CHECK(dies(daemon));
+}
+
 TEST_CASE("enforcement: an interrupted run leaves no daemon and no cgroup",
           "[integration][enforcement]") {
   TempDir dir;

@@ -1,5 +1,9 @@
 // How a job is started: file descriptors, stdin, direct exec or /bin/sh.
+#include <signal.h>
+
+#include <cstdint>
 #include <set>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -110,4 +114,67 @@ TEST_CASE("a job that cannot be started gives its resources back", "[integration
   INFO(r.describe());
   CHECK(r.exit_code == 1);
   CHECK(fs::exists(dir / "ran"));
+}
+
+namespace {
+
+// Ignores a signal in this process, as nohup or a shell's background job
+// does to what it starts, until the scope ends; wp inherits that.
+class IgnoredSignal {
+ public:
+  explicit IgnoredSignal(int signal_number) : signal_(signal_number) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(signal_, &ignore, &old_);
+  }
+  ~IgnoredSignal() { sigaction(signal_, &old_, nullptr); }
+  IgnoredSignal(const IgnoredSignal&) = delete;
+  IgnoredSignal& operator=(const IgnoredSignal&) = delete;
+
+ private:
+  int signal_;
+  struct sigaction old_ {};
+};
+
+}  // namespace
+
+TEST_CASE("a job starts with no signal ignored or blocked, whatever wp inherited",
+          "[integration]") {
+  // wp ignores SIGPIPE and blocks what it reads from its signalfd; SIGUSR1
+  // and SIGALRM come ignored from here. None of it may reach a job, with a
+  // cgroup (wp's own steps after vfork) or without (posix_spawn).
+  IgnoredSignal usr1(SIGUSR1);
+  IgnoredSignal alarm(SIGALRM);
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"sig\"\nargv = [\"grep\", \"-E\", \"^Sig(Ign|Blk)\", "
+             "\"/proc/self/status\"]\n");
+  for (const char* mode : {"auto", "off"}) {
+    RunResult r = run_wp({"run", "--cgroup", mode, dir.str("jobs.toml")});
+    INFO(mode << ": " << r.describe());
+    CHECK(r.exit_code == 0);
+    CHECK(has_line(r.out, "[sig] SigBlk:\t0000000000000000"));
+    const std::string ignored_prefix = "[sig] SigIgn:\t";
+    size_t at = r.out.find(ignored_prefix);
+    REQUIRE(at != std::string::npos);
+    uint64_t ignored = std::stoull(r.out.substr(at + ignored_prefix.size(), 16), nullptr, 16);
+    // Bit n-1 is signal n. (glibc's posix_spawn leaves its own two signals,
+    // 32 and 33, ignored: not ours to change.)
+    for (int sig : {SIGUSR1, SIGALRM, SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD}) {
+      INFO("signal " << sig);
+      CHECK((ignored & (uint64_t{1} << (sig - 1))) == 0);
+    }
+  }
+}
+
+TEST_CASE("a job whose directory is missing fails with a message naming it", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"nowhere\"\ncwd = \"missing-dir\"\ncommand = \"true\"\n");
+  for (const char* mode : {"auto", "off"}) {
+    RunResult r = run_wp({"run", "--cgroup", mode, dir.str("jobs.toml")});
+    INFO(mode << ": " << r.describe());
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.err, "missing-dir' is not a directory"));
+  }
 }

@@ -1,5 +1,9 @@
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 
+#include "../platform/scratch_root.h"
 #include "exec/launch.h"
 
 using wp::exec::needs_shell;
@@ -50,4 +54,51 @@ TEST_CASE("the job's env and WP_ variables override the inherited environment", 
   auto env =
       wp::exec::job_environment({{"A", "inherited"}, {"C", "inherited"}}, job, {{"B", "wp"}});
   CHECK(env == std::vector<std::string>{"A=job", "B=wp", "C=inherited"});
+}
+
+namespace {
+
+// An executable script `name` in `dir`.
+void make_program(const std::filesystem::path& dir, const std::string& name) {
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / name) << "#!/bin/sh\n";
+  std::filesystem::permissions(dir / name, std::filesystem::perms::owner_all);
+}
+
+}  // namespace
+
+TEST_CASE("the executable cache finds a name once and looks it up again when it is gone",
+          "[exec]") {
+  wp::test::ScratchRoot root;
+  std::string path_var = root.path("a").string() + ":" + root.path("b").string();
+  make_program(root.path("a"), "prog");
+  make_program(root.path("b"), "prog");
+  wp::exec::ExecutableCache cache;
+  auto first = cache.find("prog", path_var, "/");
+  REQUIRE(first.ok());
+  CHECK(*first == root.path("a/prog"));
+  CHECK(cache.find("prog", path_var, "/").value() == root.path("a/prog"));
+  CHECK(cache.size() == 1u);
+
+  SECTION("a removed program is searched for again") {
+    std::filesystem::remove(root.path("a/prog"));
+    CHECK(cache.find("prog", path_var, "/").value() == root.path("b/prog"));
+  }
+  SECTION("another PATH (a job's env) is a search of its own") {
+    auto other = cache.find("prog", root.path("b").string(), "/");
+    REQUIRE(other.ok());
+    CHECK(*other == root.path("b/prog"));
+    CHECK(cache.size() == 2u);
+  }
+  SECTION("an empty PATH entry is the job's directory, so the directory is part of the key") {
+    make_program(root.path("c"), "tool");
+    make_program(root.path("d"), "tool");
+    CHECK(cache.find("tool", ":", root.path("c").string()).value() == root.path("c/tool"));
+    CHECK(cache.find("tool", ":", root.path("d").string()).value() == root.path("d/tool"));
+  }
+  SECTION("a program that is not found is not remembered") {
+    CHECK_FALSE(cache.find("absent", path_var, "/").ok());
+    make_program(root.path("b"), "absent");
+    CHECK(cache.find("absent", path_var, "/").value() == root.path("b/absent"));
+  }
 }

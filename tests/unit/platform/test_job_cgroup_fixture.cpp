@@ -388,6 +388,92 @@ TEST_CASE("v1: limits and usage", "[job_cgroup]") {
     CHECK(job->memory_current() == Bytes{4096});
     CHECK(job->cpu_seconds() == Approx(2.0));
   }
+  SECTION("usage_all splits user and system; without operations the bytes are not read") {
+    scratch.write(cpu / "cpuacct.usage", "2000000000\n");
+    scratch.write(cpu / "cpuacct.usage_all",
+                  "cpu user system\n0 1000000000 250000000\n"
+                  "1 500000000 250000000\n");
+    scratch.write(blkio / "blkio.throttle.io_serviced_recursive", "Total 0\n");
+    // Not what the kernel would show with no operation: proof it is not read.
+    scratch.write(blkio / "blkio.throttle.io_service_bytes_recursive",
+                  "254:0 Read 4096\n254:0 Write 0\n254:0 Total 4096\nTotal 4096\n");
+    CgroupUsage usage = job->usage();
+    CHECK(usage.user_seconds == Approx(1.5));
+    CHECK(usage.system_seconds == Approx(0.5));
+    CHECK(usage.read_ops == 0u);
+    CHECK(usage.read_bytes == 0u);
+    CHECK(usage.write_bytes == 0u);
+  }
+}
+
+// memory.usage_in_bytes counts what the kernel keeps in reserve for the
+// cgroup (per-CPU charge batches, kernel memory waiting for RCU) too: past
+// 1 MiB, memory.stat tells whether pages are left.
+TEST_CASE("v1: a cgroup whose usage beyond 1 MiB is no page of the job is reused as it is",
+          "[job_cgroup]") {
+  Scratch scratch;
+  v1_machine(scratch, true);
+  auto run = make_run(scratch, CgroupMode::V1);
+  REQUIRE(run.ok());
+  fs::path memory = kCg / "memory/user/x" / kRunName / "slot-1";
+  {
+    auto job = run->acquire_job({});
+    REQUIRE(job.ok());
+    REQUIRE(job->name() == "slot-1");
+    scratch.write(memory / "memory.max_usage_in_bytes", "0\n");
+    scratch.write(memory / "memory.force_empty", "");
+    scratch.write(memory / "memory.usage_in_bytes", "3145728\n");
+    scratch.write(memory / "memory.stat", "cache 0\nrss 8192\nrss_huge 0\nswap 0\n");
+  }
+  CHECK(run->idle_jobs() == 1u);
+  CHECK(scratch.read(memory / "memory.force_empty").empty());  // nothing to reclaim
+
+  SECTION("page cache left is reclaimed first, and the cgroup not reused while it stays") {
+    {
+      auto job = run->acquire_job({});
+      REQUIRE(job.ok());
+      CHECK(run->idle_jobs() == 0u);
+      scratch.write(memory / "memory.stat", "cache 3145728\nrss 0\nswap 0\n");
+    }
+    CHECK(run->idle_jobs() == 0u);
+    CHECK(scratch.read(memory / "memory.force_empty") == "0");
+  }
+  SECTION("without rss and cache in memory.stat the usage counter decides") {
+    {
+      auto job = run->acquire_job({});
+      REQUIRE(job.ok());
+      scratch.write(memory / "memory.stat", "pgfault 12\n");
+    }
+    CHECK(run->idle_jobs() == 0u);
+  }
+}
+
+TEST_CASE("v2: a cgroup whose memory.current beyond 1 MiB is no page of the job is reused",
+          "[job_cgroup]") {
+  Scratch scratch;
+  v2_machine(scratch, "/");
+  auto run = make_run(scratch);
+  REQUIRE(run.ok());
+  fs::path dir = kCg / kRunName / "slot-1";
+  {
+    auto job = run->acquire_job({});
+    REQUIRE(job.ok());
+    REQUIRE(job->name() == "slot-1");
+    scratch.write(dir / "memory.peak", "0\n");
+    scratch.write(dir / "memory.current", "3145728\n");
+    scratch.write(dir / "memory.stat", "anon 4096\nfile 8192\nkernel 3000000\n");
+  }
+  CHECK(run->idle_jobs() == 1u);
+  CHECK(scratch.read(dir / "memory.peak") == "reset");
+
+  SECTION("file pages left: a new cgroup instead (v2 cannot reset the peak twice)") {
+    {
+      auto job = run->acquire_job({});
+      REQUIRE(job.ok());
+      scratch.write(dir / "memory.stat", "anon 0\nfile 3145728\n");
+    }
+    CHECK(run->idle_jobs() == 0u);
+  }
 }
 
 TEST_CASE("whole_disk maps a partition to its disk", "[job_cgroup]") {

@@ -135,3 +135,14 @@ TEST_CASE("device numbers", "[job_cgroup]") {
   CHECK_FALSE(parse_device_number("a:b"));
   CHECK_FALSE(parse_device_number("5000:0"));
 }
+
+TEST_CASE("cpuacct.usage_all sums user and system nanoseconds over CPUs", "[job_cgroup]") {
+  auto split = parse_cpuacct_usage_all("cpu user system\n0 100 20\n1 300 40\n");
+  REQUIRE(split);
+  CHECK(split->user_ns == 400u);
+  CHECK(split->system_ns == 60u);
+  CHECK_FALSE(parse_cpuacct_usage_all(""));
+  CHECK_FALSE(parse_cpuacct_usage_all("cpu user system\n"));
+  CHECK_FALSE(parse_cpuacct_usage_all("cpu user system\n0 100\n"));
+  CHECK_FALSE(parse_cpuacct_usage_all("0 100 20\n"));
+}
