@@ -1,5 +1,8 @@
 // The text of the cgroup files a job's counters come from, and the names wp
 // gives its directories. Pure functions: the unit tests feed them strings.
+#include <algorithm>
+#include <array>
+
 #include <fmt/format.h>
 
 #include "platform/linux/host_internal.h"
@@ -8,12 +11,57 @@
 namespace wp::platform::detail {
 namespace {
 
-std::vector<std::string_view> words(std::string_view line) {
-  std::vector<std::string_view> out;
-  for (std::string_view word : split(line, ' ')) {
-    word = trim(word);
-    if (!word.empty()) out.push_back(word);
+// The counters' files are parsed for every job: the text is walked in
+// place, no vector of lines or words is made.
+constexpr std::string_view kBlanks = " \t\r\n";
+
+// Takes the next line off the front of `rest`.
+std::string_view next_line(std::string_view& rest) {
+  size_t end = rest.find('\n');
+  std::string_view line = rest.substr(0, end);
+  rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+  return line;
+}
+
+// Takes the next blank-separated word off the front of `rest`; "" at the end.
+std::string_view next_word(std::string_view& rest) {
+  size_t begin = rest.find_first_not_of(kBlanks);
+  if (begin == std::string_view::npos) {
+    rest = {};
+    return {};
   }
+  rest.remove_prefix(begin);
+  size_t end = std::min(rest.find_first_of(kBlanks), rest.size());
+  std::string_view word = rest.substr(0, end);
+  rest.remove_prefix(end);
+  return word;
+}
+
+// The first N words of a line, and whether it has more.
+template <size_t N>
+struct Words {
+  std::array<std::string_view, N> at;
+  size_t size = 0;
+  bool more = false;
+};
+
+template <size_t N>
+Words<N> words(std::string_view line) {
+  Words<N> out;
+  for (std::string_view word = next_word(line); !word.empty(); word = next_word(line)) {
+    if (out.size == N) {
+      out.more = true;
+      break;
+    }
+    out.at[out.size++] = word;
+  }
+  return out;
+}
+
+std::vector<std::string_view> all_words(std::string_view line) {
+  std::vector<std::string_view> out;
+  for (std::string_view word = next_word(line); !word.empty(); word = next_word(line))
+    out.push_back(word);
   return out;
 }
 
@@ -25,9 +73,9 @@ bool is_name_char(char c) {
 }  // namespace
 
 std::optional<uint64_t> flat_keyed_value(std::string_view text, std::string_view key) {
-  for (std::string_view line : split(text, '\n')) {
-    std::vector<std::string_view> fields = words(line);
-    if (fields.size() == 2 && fields[0] == key) return parse_u64(fields[1]);
+  while (!text.empty()) {
+    Words<2> fields = words<2>(next_line(text));
+    if (fields.size == 2 && !fields.more && fields.at[0] == key) return parse_u64(fields.at[1]);
   }
   return std::nullopt;
 }
@@ -39,15 +87,16 @@ CpuStat parse_cpu_stat(std::string_view text) {
 
 std::optional<IoCounters> parse_io_stat(std::string_view text) {
   IoCounters counters;
-  for (std::string_view line : split(text, '\n')) {
-    std::vector<std::string_view> fields = words(line);
-    if (fields.empty()) continue;
-    if (!parse_device_number(fields[0])) return std::nullopt;
-    for (size_t i = 1; i < fields.size(); ++i) {
-      size_t equals = fields[i].find('=');
+  while (!text.empty()) {
+    std::string_view line = next_line(text);
+    std::string_view device = next_word(line);
+    if (device.empty()) continue;
+    if (!parse_device_number(device)) return std::nullopt;
+    for (std::string_view field = next_word(line); !field.empty(); field = next_word(line)) {
+      size_t equals = field.find('=');
       if (equals == std::string_view::npos) return std::nullopt;
-      std::string_view key = fields[i].substr(0, equals);
-      auto value = parse_u64(fields[i].substr(equals + 1));
+      std::string_view key = field.substr(0, equals);
+      auto value = parse_u64(field.substr(equals + 1));
       if (!value) return std::nullopt;
       if (key == "rios") counters.read_ops += *value;
       if (key == "wios") counters.write_ops += *value;
@@ -61,17 +110,17 @@ std::optional<IoCounters> parse_io_stat(std::string_view text) {
 std::optional<ReadWrite> parse_blkio_read_write(std::string_view text) {
   ReadWrite sums;
   bool any_line = false;
-  for (std::string_view line : split(text, '\n')) {
-    std::vector<std::string_view> fields = words(line);
-    if (fields.empty()) continue;
+  while (!text.empty()) {
+    Words<3> fields = words<3>(next_line(text));
+    if (fields.size == 0) continue;
     any_line = true;
     // The closing "Total N" line sums every device and direction: skip it.
-    if (fields.size() == 2 && fields[0] == "Total" && parse_u64(fields[1])) continue;
-    if (fields.size() != 3 || !parse_device_number(fields[0])) return std::nullopt;
-    auto value = parse_u64(fields[2]);
+    if (fields.size == 2 && fields.at[0] == "Total" && parse_u64(fields.at[1])) continue;
+    if (fields.size != 3 || fields.more || !parse_device_number(fields.at[0])) return std::nullopt;
+    auto value = parse_u64(fields.at[2]);
     if (!value) return std::nullopt;
-    if (fields[1] == "Read") sums.read += *value;
-    if (fields[1] == "Write") sums.write += *value;
+    if (fields.at[1] == "Read") sums.read += *value;
+    if (fields.at[1] == "Write") sums.write += *value;
   }
   if (!any_line) return std::nullopt;
   return sums;
@@ -94,19 +143,19 @@ std::optional<CpuacctSplit> parse_cpuacct_usage_all(std::string_view text) {
   CpuacctSplit sum;
   bool header = false;
   size_t cpus = 0;
-  for (std::string_view line : split(text, '\n')) {
-    std::vector<std::string_view> fields = words(line);
-    if (fields.empty()) continue;
+  while (!text.empty()) {
+    Words<3> fields = words<3>(next_line(text));
+    if (fields.size == 0) continue;
+    bool three = fields.size == 3 && !fields.more;
     if (!header) {
-      if (fields.size() != 3 || fields[0] != "cpu" || fields[1] != "user" ||
-          fields[2] != "system") {
+      if (!three || fields.at[0] != "cpu" || fields.at[1] != "user" || fields.at[2] != "system") {
         return std::nullopt;
       }
       header = true;
       continue;
     }
-    auto user = fields.size() == 3 ? parse_u64(fields[1]) : std::nullopt;
-    auto system = fields.size() == 3 ? parse_u64(fields[2]) : std::nullopt;
+    auto user = three ? parse_u64(fields.at[1]) : std::nullopt;
+    auto system = three ? parse_u64(fields.at[2]) : std::nullopt;
     if (!user || !system) return std::nullopt;
     sum.user_ns += *user;
     sum.system_ns += *system;
@@ -120,7 +169,7 @@ std::optional<uint64_t> parse_stat_start_time(std::string_view text) {
   size_t paren = text.rfind(')');
   if (paren == std::string_view::npos) return std::nullopt;
   // Field 3 (state) is the first after ')', so field 22 is the 20th.
-  std::vector<std::string_view> fields = words(trim(text.substr(paren + 1)));
+  std::vector<std::string_view> fields = all_words(text.substr(paren + 1));
   constexpr size_t kStartTime = 22 - 3;
   if (fields.size() <= kStartTime) return std::nullopt;
   return parse_u64(fields[kStartTime]);

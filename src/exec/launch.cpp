@@ -115,7 +115,9 @@ std::vector<std::string> job_environment(const EnvMap& inherited, const manifest
     if (a != inherited.end() && a->first == *key) value = &(a++)->second;
     if (b != job.env.end() && b->first == *key) value = &(b++)->second;
     if (c != wp_vars.end() && c->first == *key) value = &(c++)->second;
-    env.push_back(*key + "=" + *value);
+    std::string& entry = env.emplace_back();
+    entry.reserve(key->size() + 1 + value->size());  // one allocation a variable
+    entry.append(*key).append(1, '=').append(*value);
   }
   return env;
 }

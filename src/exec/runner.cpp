@@ -173,8 +173,8 @@ void Runner::start(size_t job) {
   record.started = report::Clock::now();
   record.admitted = scheduler_.demand(job);
   auto active = std::make_unique<Active>(
-      job, Stream(run_dir_.log_path(stems_[job], number, "out"), prefix, options_.job_stdout_fd),
-      Stream(run_dir_.log_path(stems_[job], number, "err"), prefix, STDERR_FILENO), record);
+      job, Stream({&run_dir_, &stems_[job], number, "out"}, prefix, options_.job_stdout_fd),
+      Stream({&run_dir_, &stems_[job], number, "err"}, prefix, STDERR_FILENO), record);
   active->started = now;
   active->meter =
       control_.meter_for(stems_[job], number, limit_base(spec.request, active->attempt.admitted),
@@ -310,6 +310,8 @@ void Runner::wait_for_events() {
 // error the log is left as it is: reopening with O_TRUNC would erase it.
 void Runner::write_log(Stream& stream, std::string_view data) {
   if (stream.state == Stream::Log::NotYet) {
+    const LogName& name = stream.log_name;
+    stream.log_path = name.dir->log_path(*name.stem, name.attempt, name.kind);
     int fd = ::open(stream.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
       log_->warn("cannot create {}: {}", stream.log_path.string(), std::strerror(errno));

@@ -47,17 +47,26 @@ constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
 // by every job measured from /proc, whatever their own schedules ask.
 constexpr std::chrono::milliseconds kProcScanSpacing{100};
 
+// Where a stream's log goes, named when the first byte comes.
+struct LogName {
+  const RunDir* dir = nullptr;
+  const std::string* stem = nullptr;
+  int attempt = 0;
+  const char* kind = "";  // "out" or "err"
+};
+
 // One stream of a running attempt: the pipe wp reads, the log it writes.
 // The log file is created with the first byte: a job that writes nothing
-// costs no file (thousands of small jobs are mostly silent).
+// costs no file (thousands of small jobs are mostly silent), nor its path.
 struct Stream {
   enum class Log { NotYet, Open, Failed };
 
-  Stream(std::filesystem::path path, std::string prefix, int terminal_fd)
-      : log_path(std::move(path)), lines(std::move(prefix), terminal_fd) {}
+  Stream(LogName name, std::string prefix, int terminal_fd)
+      : log_name(name), lines(std::move(prefix), terminal_fd) {}
 
   UniqueFd pipe;
-  std::filesystem::path log_path;
+  LogName log_name;
+  std::filesystem::path log_path;  // once the log is created
   UniqueFd log;
   Log state = Log::NotYet;  // once Failed, never reopened: O_TRUNC would erase it
   bool created = false;     // the file exists
