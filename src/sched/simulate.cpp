@@ -48,12 +48,12 @@ void admit_all(Scheduler& scheduler, const std::vector<double>& durations, std::
 
 }  // namespace
 
-Simulation simulate(std::vector<JobDemand> jobs, const std::vector<double>& durations,
+Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
                     const Resources& capacity, const Policy& policy) {
   Simulation out;
   out.policy = policy;
   out.slots.resize(jobs.size());
-  Scheduler scheduler(std::move(jobs), capacity, policy);
+  Scheduler scheduler(jobs, capacity, policy);
   Endings endings;
   std::vector<double> micros;
   admit_all(scheduler, durations, out.slots, endings, micros);
