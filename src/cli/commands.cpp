@@ -166,7 +166,7 @@ int run_command(RunCommand& command) {
                              learn_options(command));
   learning.prepare(report::format_time(report::Clock::now()));
   log->debug("learning {}", learning.summary());
-  command.options.admission = learning.admissions();
+  command.options.admission = [&learning](size_t job) { return learning.admission(job); };
   command.options.observer = &learning;
   auto report = exec::run(manifest, capacity, command.options);
   if (!report) {

@@ -2,6 +2,7 @@
 // job is expected to take, without running anything or writing anywhere.
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -10,8 +11,10 @@
 
 #include "cli/common.h"
 #include "cli/options.h"
+#include "exec/output.h"
 #include "exec/runner.h"
 #include "platform/terminal.h"
+#include "report/json_writer.h"
 #include "report/plan.h"
 #include "report/summary.h"
 #include "sched/simulate.h"
@@ -91,8 +94,8 @@ void assume_durations(const manifest::Manifest& manifest, const profile::Learnin
                       double default_duration, report::PlanJobs& jobs) {
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
     const manifest::Job& job = manifest.jobs[i];
-    if (const auto& wall = learning.plan(i).forecast.wall) {
-      jobs.durations.push_back(wall->value);
+    if (std::optional<double> wall = learning.predicted_wall(i)) {
+      jobs.durations.push_back(*wall);
       jobs.sources.push_back(report::DurationSource::Predicted);
     } else if (job.timeout) {
       jobs.durations.push_back(std::chrono::duration<double>(*job.timeout).count());
@@ -117,23 +120,35 @@ report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest&
   report::PlanJobs jobs;
   jobs.manifest = command.manifest;
   jobs.capacity = capacity.total;
-  jobs.demands = exec::demands_of(manifest, learning.admissions());
+  jobs.demands =
+      exec::demands_of(manifest, [&learning](size_t job) { return learning.admission(job); });
   jobs.default_duration = default_duration;
   assume_durations(manifest, learning, default_duration, jobs);
   jobs.bound = sched::lower_bound(jobs.demands, jobs.durations, jobs.capacity);
   return jobs;
 }
 
-std::string render(const PlanCommand& command, const PlanSettings& settings,
-                   const report::PlanJobs& jobs,
-                   const std::vector<sched::Simulation>& simulations) {
+std::string render_text(const PlanSettings& settings, const report::PlanJobs& jobs,
+                        const std::vector<sched::Simulation>& simulations) {
+  if (simulations.size() == 1) return report::plan_text(jobs, simulations.front(), settings.view);
+  return report::comparison_text(jobs, simulations, report::best_of(simulations), settings.view);
+}
+
+// Streamed, never held whole: the plan of 100,000 jobs is 27 MB.
+bool print_json(const report::PlanJobs& jobs, const std::vector<sched::Simulation>& simulations) {
+  int error = 0;
+  report::JsonWriter json([&](std::string_view piece) {
+    if (error == 0 && !exec::write_all(STDOUT_FILENO, piece)) error = errno != 0 ? errno : EIO;
+  });
   if (simulations.size() == 1) {
-    return command.json ? report::plan_json(jobs, simulations.front())
-                        : report::plan_text(jobs, simulations.front(), settings.view);
+    report::write_plan_json(json, jobs, simulations.front());
+  } else {
+    report::write_comparison_json(json, jobs, simulations, report::best_of(simulations));
   }
-  size_t best = report::best_of(simulations);
-  return command.json ? report::comparison_json(jobs, simulations, best)
-                      : report::comparison_text(jobs, simulations, best, settings.view);
+  if (error != 0) {
+    log::get("cli")->error("cannot write JSON to standard output: {}", std::strerror(error));
+  }
+  return error == 0;
 }
 
 }  // namespace
@@ -156,8 +171,9 @@ int plan_command(const PlanCommand& command) {
     policy.strategy = strategy;
     simulations.push_back(sched::simulate(jobs.demands, jobs.durations, jobs.capacity, policy));
   }
-  std::string text = render(command, *settings, jobs, simulations);
-  return print_stdout(text, command.json ? "JSON" : "the plan") ? kExitOk : kExitJobsFailed;
+  bool printed = command.json ? print_json(jobs, simulations)
+                              : print_stdout(render_text(*settings, jobs, simulations), "the plan");
+  return printed ? kExitOk : kExitJobsFailed;
 }
 
 }  // namespace wp::cli

@@ -3,11 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <numeric>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -53,6 +57,19 @@ Status claim(const std::filesystem::path& dir, const std::string& run_id) {
   return Ok{};
 }
 
+// Bytes of multi-byte UTF-8 characters are kept: Linux file names take
+// them, and "日本" must not become the same stem as "中国".
+std::string safe_stem(const std::string& name) {
+  std::string stem = name;
+  for (char& c : stem) {
+    auto byte = static_cast<unsigned char>(c);
+    bool plain = byte >= 0x80 || std::isalnum(byte) || c == '.' || c == '_' || c == '-';
+    if (!plain) c = '_';
+  }
+  if (stem.empty() || stem[0] == '.') stem.insert(stem.begin(), '_');
+  return stem;
+}
+
 }  // namespace
 
 Result<RunDir> RunDir::create(const std::filesystem::path& path, const std::string& run_id) {
@@ -72,27 +89,42 @@ Result<RunDir> RunDir::create(const std::filesystem::path& path, const std::stri
 }
 
 std::vector<std::string> RunDir::assign_stems(const std::vector<std::string>& job_names) const {
+  std::unordered_map<size_t, std::string> other =
+      other_stems(job_names.size(), [&](size_t i) -> const std::string& { return job_names[i]; });
   std::vector<std::string> stems;
-  std::set<std::string> taken;
   stems.reserve(job_names.size());
-  for (const std::string& name : job_names) {
-    // Bytes of multi-byte UTF-8 characters are kept: Linux file names take
-    // them, and "日本" must not become the same stem as "中国".
-    std::string stem = name;
-    for (char& c : stem) {
-      auto byte = static_cast<unsigned char>(c);
-      bool plain = byte >= 0x80 || std::isalnum(byte) || c == '.' || c == '_' || c == '-';
-      if (!plain) c = '_';
-    }
-    if (stem.empty() || stem[0] == '.') stem.insert(stem.begin(), '_');
-    // '~' never survives the step above, so "a_b~2" cannot be another job's stem.
-    std::string unique = stem;
-    for (int n = 2; taken.count(unique) != 0; ++n)
-      unique = fmt::format("{}~{}", stem, n);
-    taken.insert(unique);
-    stems.push_back(std::move(unique));
+  for (size_t i = 0; i < job_names.size(); ++i) {
+    auto found = other.find(i);
+    stems.push_back(found != other.end() ? found->second : job_names[i]);
   }
   return stems;
+}
+
+// '~' never survives safe_stem(), so a stem with a suffix cannot be another
+// job's stem: the k-th job of a safe stem, in manifest order, gets "~k".
+std::unordered_map<size_t, std::string> RunDir::other_stems(size_t count,
+                                                            const NameOf& name_of) const {
+  std::unordered_map<size_t, std::string> other;
+  for (size_t i = 0; i < count; ++i) {
+    std::string safe = safe_stem(name_of(i));
+    if (safe != name_of(i)) other.emplace(i, std::move(safe));
+  }
+  // Views into the names and into `other`, whose nodes never move.
+  std::vector<std::string_view> safe(count);
+  for (size_t i = 0; i < count; ++i) {
+    auto found = other.find(i);
+    safe[i] = found != other.end() ? std::string_view(found->second) : name_of(i);
+  }
+  std::vector<size_t> order(count);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return safe[a] < safe[b]; });
+  for (size_t first = 0, end = 0; first < count; first = end) {
+    for (end = first + 1; end < count && safe[order[end]] == safe[order[first]]; ++end) {
+      other[order[end]] = fmt::format("{}~{}", safe[order[first]], end - first + 1);
+    }
+  }
+  return other;
 }
 
 std::filesystem::path RunDir::log_path(const std::string& stem, int attempt,

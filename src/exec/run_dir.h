@@ -3,9 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "util/result.h"
@@ -30,6 +33,11 @@ class RunDir {
   // A file-name stem per job: the name with ASCII characters outside
   // [A-Za-z0-9._-] replaced by '_', made unique with "~2", "~3"...
   std::vector<std::string> assign_stems(const std::vector<std::string>& job_names) const;
+  // The same for `count` jobs named name_of(i), but only the stems that
+  // differ from their job's name, by job: what a run keeps, with no copy of
+  // 100,000 names.
+  using NameOf = std::function<const std::string&(size_t)>;
+  std::unordered_map<size_t, std::string> other_stems(size_t count, const NameOf& name_of) const;
 
   // <dir>/<stem>.<attempt>.out and .err
   std::filesystem::path log_path(const std::string& stem, int attempt, const char* stream) const;

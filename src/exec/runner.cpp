@@ -34,12 +34,13 @@
 namespace wp::exec {
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
-                                         const std::vector<Admission>& admission) {
+                                         const std::function<Admission(size_t)>& admission) {
   std::vector<sched::JobDemand> demands;
   demands.reserve(manifest.jobs.size());
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
     const manifest::Job& job = manifest.jobs[i];
-    const Admission* decided = i < admission.size() ? &admission[i] : nullptr;
+    std::optional<Admission> decided;
+    if (admission) decided = admission(i);
     std::optional<double> duration = decided ? decided->duration : std::nullopt;
     if (!duration && job.timeout) duration = std::chrono::duration<double>(*job.timeout).count();
     demands.push_back(
@@ -94,10 +95,13 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
   report_.measurement = control_.measurement();
   report_.enforcement = control_.enforcement();
   if (auto run_cgroup = control_.v2_run_dir()) pressure_.use_pressure_of(*run_cgroup);
-  std::vector<std::string> names;
-  for (const manifest::Job& job : manifest.jobs)
-    names.push_back(job.name);
-  stems_ = run_dir_.assign_stems(names);
+  if (options.admission) {
+    memory_upper_.resize(manifest.jobs.size());
+    for (size_t i = 0; i < manifest.jobs.size(); ++i)
+      memory_upper_[i] = options.admission(i).memory_upper.value_or(0);
+  }
+  other_stems_ = run_dir_.other_stems(
+      manifest.jobs.size(), [&](size_t i) -> const std::string& { return manifest.jobs[i].name; });
   auto path = inherited_env_.find("PATH");
   path_var_ = path != inherited_env_.end() ? path->second : "/usr/local/bin:/usr/bin:/bin";
   dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // else each child opens it
@@ -144,6 +148,11 @@ report::RunReport Runner::run() {
   return std::move(report_);
 }
 
+const std::string& Runner::stem(size_t job) const {
+  auto other = other_stems_.find(job);
+  return other != other_stems_.end() ? other->second : manifest_.jobs[job].name;
+}
+
 // Ends and readiness are stamped with the time of the loop turn that saw
 // them: a few milliseconds late at most, which aging and reservations
 // measured in seconds do not notice.
@@ -173,11 +182,11 @@ void Runner::start(size_t job) {
   record.started = report::Clock::now();
   record.admitted = scheduler_.demand(job);
   auto active = std::make_unique<Active>(
-      job, Stream({&run_dir_, &stems_[job], number, "out"}, prefix, options_.job_stdout_fd),
-      Stream({&run_dir_, &stems_[job], number, "err"}, prefix, STDERR_FILENO), record);
+      job, Stream({&run_dir_, &stem(job), number, "out"}, prefix, options_.job_stdout_fd),
+      Stream({&run_dir_, &stem(job), number, "err"}, prefix, STDERR_FILENO), record);
   active->started = now;
   active->meter =
-      control_.meter_for(stems_[job], number, limit_base(spec.request, active->attempt.admitted),
+      control_.meter_for(stem(job), number, limit_base(spec.request, active->attempt.admitted),
                          active->attempt.limits);
   if (Status launched = launch(*active); !launched) {
     fail_to_start(*active, launched.error().message);
@@ -451,10 +460,11 @@ void Runner::fire_timers() {
 // Attempts that count against `retries`: one the memory-pressure guard
 // killed and requeued was not the job's fault.
 int Runner::counted_attempts(size_t job) const {
-  const std::vector<Attempt>& attempts = report_.jobs[job].attempts;
-  return static_cast<int>(std::count_if(attempts.begin(), attempts.end(), [](const Attempt& a) {
-    return !a.requeued && !a.memory_retry;
-  }));
+  int counted = 0;
+  for (const Attempt& a : report_.jobs[job].attempts) {
+    if (!a.requeued && !a.memory_retry) ++counted;
+  }
+  return counted;
 }
 
 // After an OOM kill: twice the most of the limit it hit, its measured peak
@@ -464,9 +474,7 @@ int Runner::counted_attempts(size_t job) const {
 std::optional<Bytes> Runner::memory_for_retry(size_t job, const Attempt& attempt) const {
   Bytes base = std::max({attempt.admitted.memory, attempt.limits.memory.value_or(0),
                          attempt.usage.peak_memory.value_or(0)});
-  if (job < options_.admission.size()) {
-    base = std::max(base, options_.admission[job].memory_upper.value_or(0));
-  }
+  if (job < memory_upper_.size()) base = std::max(base, memory_upper_[job]);
   double wanted = static_cast<double>(base) * 2.0;
   Bytes more = static_cast<Bytes>(std::ceil(wanted / static_cast<double>(kMiB))) * kMiB;
   more = std::min(more, scheduler_.tracker().capacity().memory);
@@ -486,17 +494,16 @@ void Runner::refresh_dependents(size_t job) {
   }
 }
 
-void Runner::conclude(size_t job, Attempt attempt) {
+void Runner::conclude(size_t job, Attempt last) {
   const manifest::Job& spec = manifest_.jobs[job];
   report::JobReport& record = report_.jobs[job];
-  record.attempts.push_back(std::move(attempt));
-  Attempt& last = record.attempts.back();
   std::optional<Bytes> more_memory;
   if (last.exceeded_memory() && !interrupted_by_) more_memory = memory_for_retry(job, last);
   if (more_memory && !memory_retried_[job]) {
     last.memory_retry = true;  // the one retry an OOM kill earns
     memory_retried_[job] = true;
   }
+  record.attempts.push_back(last);
   if (options_.observer != nullptr && last.spawn_error.empty()) {
     options_.observer->attempt_ended(job, last);
   }
@@ -606,6 +613,7 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
   auto run_dir = RunDir::create(dir, report.run_id);
   if (!run_dir) return run_dir.error();
   report.run_dir = run_dir->path();
+  report.jobs.reserve(manifest.jobs.size());
   for (const manifest::Job& job : manifest.jobs) {
     report::JobReport record;
     record.name = job.name;

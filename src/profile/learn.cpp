@@ -82,8 +82,33 @@ std::string this_host() {
 // The scheduler's expectation of a job's run time: the prediction's upper
 // bound, since a backfilled job that overruns delays the job it was let past.
 std::optional<double> expected_seconds(const JobPlan& plan) {
-  if (!plan.forecast.wall) return std::nullopt;
-  return plan.forecast.wall->upper;
+  if (!plan.outlook || !plan.outlook->forecast.wall) return std::nullopt;
+  return plan.outlook->forecast.wall->upper;
+}
+
+// What admission used besides the demand depends on the forecast alone:
+// every job sharing an outlook has the same.
+void fill(Outlook& outlook, const Decision& decision) {
+  outlook.predicted = decision.predicted;
+  outlook.memory_upper = decision.memory_upper;
+}
+
+// Back to what a job without history has: its inputs' size.
+void forget_history(JobPlan& plan) {
+  std::unique_ptr<InputsPlan> inputs = std::move(plan.inputs);
+  plan = JobPlan{};
+  plan.inputs = std::move(inputs);
+  if (plan.inputs) plan.inputs->history.reset();
+}
+
+std::optional<double> input_of(const JobPlan& plan) {
+  if (!plan.inputs) return std::nullopt;
+  return static_cast<double>(plan.inputs->bytes);
+}
+
+// Whether `history` has enough usable attempts to predict from.
+bool enough(std::span<const AttemptRecord> history) {
+  return usable_count(history) >= PredictOptions{}.min_samples;
 }
 
 }  // namespace
@@ -166,41 +191,57 @@ std::optional<Bytes> memory_after_oom(std::span<const AttemptRecord> history, do
   return hit * 2;
 }
 
-std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
-                                            std::span<const AttemptRecord> history,
-                                            double threshold) {
-  std::vector<report::Regression> found;
-  // A job whose inputs grew as much is doing more work, not regressing.
-  if (attempt.input_bytes) {
-    std::vector<double> inputs;
-    for (auto it = history.rbegin(); it != history.rend() && inputs.size() < kRegressionWindow;
-         ++it) {
-      if (it->input_bytes && figure_of(*it, Resource::Wall)) {
-        inputs.push_back(static_cast<double>(*it->input_bytes));
-      }
-    }
-    if (!inputs.empty()) {
-      double usual = median_of(inputs);
-      if (static_cast<double>(*attempt.input_bytes) > usual * (1.0 + threshold)) return found;
+Baseline baseline_of(std::span<const AttemptRecord> history) {
+  Baseline baseline;
+  std::vector<double> inputs;
+  for (auto it = history.rbegin(); it != history.rend() && inputs.size() < kRegressionWindow;
+       ++it) {
+    if (it->input_bytes && figure_of(*it, Resource::Wall)) {
+      inputs.push_back(static_cast<double>(*it->input_bytes));
     }
   }
-  auto check = [&](Resource resource, std::string_view what, double floor) {
-    std::optional<double> now = figure_of(attempt, resource);
-    if (!now) return;
+  if (!inputs.empty()) baseline.input_bytes = median_of(std::move(inputs));
+  auto median = [&](Resource resource) -> std::optional<Baseline::Median> {
     std::vector<double> past;
     for (auto it = history.rbegin(); it != history.rend() && past.size() < kRegressionWindow;
          ++it) {
       if (auto value = figure_of(*it, resource)) past.push_back(*value);
     }
-    if (past.size() < 3) return;
-    double median = median_of(past);
-    if (median <= 0) return;
-    if (*now > median * (1.0 + threshold) && *now - median >= floor) {
-      found.push_back({job, std::string(what), *now, median, past.size()});
+    if (past.size() < 3) return std::nullopt;
+    size_t samples = past.size();
+    double value = median_of(std::move(past));
+    if (value <= 0) return std::nullopt;
+    return Baseline::Median{value, samples};
+  };
+  baseline.memory = median(Resource::Memory);
+  baseline.wall = median(Resource::Wall);
+  return baseline;
+}
+
+std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
+                                            std::span<const AttemptRecord> history,
+                                            double threshold) {
+  return regressions(job, attempt, baseline_of(history), threshold);
+}
+
+std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
+                                            const Baseline& baseline, double threshold) {
+  std::vector<report::Regression> found;
+  // A job whose inputs grew as much is doing more work, not regressing.
+  if (attempt.input_bytes && baseline.input_bytes &&
+      static_cast<double>(*attempt.input_bytes) > *baseline.input_bytes * (1.0 + threshold)) {
+    return found;
+  }
+  auto check = [&](Resource resource, const std::optional<Baseline::Median>& median,
+                   std::string_view what, double floor) {
+    std::optional<double> now = figure_of(attempt, resource);
+    if (!now || !median) return;
+    if (*now > median->value * (1.0 + threshold) && *now - median->value >= floor) {
+      found.push_back({job, std::string(what), *now, median->value, median->samples});
     }
   };
-  check(Resource::Memory, "peak memory", kRegressionMinMemory);
-  check(Resource::Wall, "wall time", kRegressionMinSeconds);
+  check(Resource::Memory, baseline.memory, "peak memory", kRegressionMinMemory);
+  check(Resource::Wall, baseline.wall, "wall time", kRegressionMinSeconds);
   return found;
 }
 
@@ -243,30 +284,173 @@ void Learning::prepare(const std::string& started) {
   if (Status begun = store_->begin_run(run); !begun) store_failed(begun.error());
 }
 
+// Every job's own history first, one profile at a time as the database
+// hands them out; then, in manifest order, the family's history for the
+// members with too little of their own, and declarations for the rest.
 void Learning::decide() {
-  auto log = log::get("learn");
-  if (store_ != nullptr) {
-    auto histories = store_->namespace_attempts(space_, kHistoryLimit);
-    if (histories)
-      histories_ = std::move(*histories);
-    else
-      store_failed(histories.error());
-  }
   for (size_t i = 0; i < manifest_.jobs.size(); ++i) {
-    const manifest::Job& job = manifest_.jobs[i];
-    JobPlan& plan = plans_[i];
-    plan.key = key_of(space_, job);
-    plan.family = job.matrix.empty() ? std::string() : job.family;
-    plan.fingerprint = fingerprint_of(job);
-    plan.command = command_of(job);
-    plan.input_bytes = input_bytes(job);
-    load_history(i);
-    decide_job(i);
+    if (std::optional<uint64_t> bytes = input_bytes(manifest_.jobs[i])) {
+      plans_[i].inputs = std::make_unique<InputsPlan>(InputsPlan{*bytes, nullptr});
+    }
   }
-  size_t logged = 0;
-  histories_.clear();  // each plan holds what it needs
+  if (store_ != nullptr && !load_own_histories()) {
+    // A history that cannot be read means declarations for the whole run.
+    for (JobPlan& plan : plans_)
+      forget_history(plan);
+    command_changes_.clear();
+  }
+  std::sort(command_changes_.begin(), command_changes_.end());
+  for (const auto& [job, note] : command_changes_)
+    log::get("learn")->info("{}: {}", manifest_.jobs[job].name, note);
+  command_changes_.clear();
+  bool had_store = store_ != nullptr;
   for (size_t i = 0; i < plans_.size(); ++i) {
-    for (const std::string& change : plans_[i].decision.changes) {
+    JobPlan& plan = plans_[i];
+    if (had_store && store_ == nullptr) {
+      // Reading a family failed: from here on, as without a database.
+      forget_history(plan);
+    } else if (plan.source != Source::None) {
+      continue;  // decided from its own history
+    }
+    if (store_ != nullptr && !manifest_.jobs[i].matrix.empty()) learn_from_family(i);
+    if (plan.source == Source::None) adopt(i, decision_of(i, Forecast{}));
+  }
+  families_.clear();  // the plans of jobs with inputs hold what they need
+  log_changes();
+}
+
+bool Learning::load_own_histories() {
+  // Jobs by profile name, to find those a profile's attempts belong to.
+  std::vector<size_t> by_name(manifest_.jobs.size());
+  for (size_t i = 0; i < by_name.size(); ++i)
+    by_name[i] = i;
+  auto name_of = [this](size_t job) -> std::string_view {
+    const manifest::Job& spec = manifest_.jobs[job];
+    return spec.profile.empty() ? spec.name : spec.profile;
+  };
+  std::sort(by_name.begin(), by_name.end(),
+            [&](size_t a, size_t b) { return name_of(a) < name_of(b); });
+  Status read =
+      store_->namespace_attempts(space_, kHistoryLimit, [&](std::vector<AttemptRecord> profile) {
+        std::string_view name = profile.front().key.name;
+        auto first =
+            std::lower_bound(by_name.begin(), by_name.end(), name,
+                             [&](size_t job, std::string_view n) { return name_of(job) < n; });
+        for (auto it = first; it != by_name.end() && name_of(*it) == name; ++it)
+          learn_from_own(*it, profile);
+      });
+  if (!read) store_failed(read.error());
+  return static_cast<bool>(read);
+}
+
+void Learning::learn_from_own(size_t job, std::span<const AttemptRecord> profile) {
+  const manifest::Job& spec = manifest_.jobs[job];
+  JobPlan& plan = plans_[job];
+  // Jobs that share a profile (`profile = ...`) have different commands by
+  // design, a matrix's members above all: they pool their samples.
+  bool shared = !spec.profile.empty();
+  std::string fingerprint = fingerprint_of(spec);
+  std::vector<AttemptRecord> own = of_command(profile, fingerprint, shared);
+  size_t earlier = profile.size() - own.size();
+  bool changed = !shared && profile.back().fingerprint != fingerprint;
+  OwnPlan said{memory_after_oom(own, options_.memory_margin), std::nullopt};
+  if (!own.empty()) {
+    Baseline baseline = baseline_of(own);
+    if (baseline.memory || baseline.wall) said.baseline = baseline;
+  }
+  if (said.memory_floor || said.baseline) plan.own = std::make_unique<const OwnPlan>(said);
+  std::vector<AttemptRecord> history;
+  if (enough(own)) {
+    history = std::move(own);
+    plan.source = Source::Own;
+  } else if (enough(profile)) {
+    // A changed command is noted, not silently merged: its earlier runs are
+    // the best guess there is, at half the confidence.
+    history.assign(profile.begin(), profile.end());
+    plan.source = Source::EarlierCommand;
+  }
+  if (changed) {
+    command_changes_.emplace_back(
+        job, fmt::format("command changed since its last run ({} attempt{} of the earlier command "
+                         "kept{})",
+                         earlier, earlier == 1 ? "" : "s",
+                         plan.source == Source::EarlierCommand
+                             ? "; predicting from them at half confidence"
+                             : ""));
+  }
+  if (plan.source == Source::None) return;  // its family's, if any, once every profile is read
+  auto outlook = std::make_shared<Outlook>();
+  outlook->forecast = forecast(history, input_of(plan));
+  Decision decision = decision_of(job, outlook->forecast);
+  fill(*outlook, decision);
+  plan.outlook = std::move(outlook);
+  adopt(job, decision);
+  if (plan.inputs) {
+    plan.inputs->history = std::make_shared<const std::vector<AttemptRecord>>(std::move(history));
+  }
+}
+
+void Learning::learn_from_family(size_t job) {
+  const manifest::Job& spec = manifest_.jobs[job];
+  JobPlan& plan = plans_[job];
+  auto cached = families_.find(spec.family);
+  if (cached == families_.end()) {
+    auto family = store_->family_attempts(space_, spec.family, kHistoryLimit);
+    if (!family) {
+      store_failed(family.error());
+      return;
+    }
+    Family read;
+    if (enough(*family)) {
+      read.history = std::make_shared<const std::vector<AttemptRecord>>(std::move(*family));
+    }
+    cached = families_.emplace(spec.family, std::move(read)).first;
+  }
+  Family& family = cached->second;
+  if (!family.history) return;
+  plan.source = Source::Family;
+  // Members without inputs all have the family's forecast: predicted once.
+  std::shared_ptr<Outlook> outlook = plan.inputs ? nullptr : family.outlook;
+  bool fresh = outlook == nullptr;
+  if (fresh) {
+    outlook = std::make_shared<Outlook>();
+    outlook->forecast = forecast(*family.history, input_of(plan));
+    if (!plan.inputs) family.outlook = outlook;
+  }
+  Decision decision = decision_of(job, outlook->forecast);
+  if (fresh) fill(*outlook, decision);
+  plan.outlook = std::move(outlook);
+  adopt(job, decision);
+  if (plan.inputs) plan.inputs->history = family.history;
+}
+
+Decision Learning::decision_of(size_t job, const Forecast& forecast) const {
+  const JobPlan& plan = plans_[job];
+  double scale = plan.source == Source::EarlierCommand ? 0.5 : 1.0;
+  return profile::decide(manifest_.jobs[job].request, forecast, capacity_, options_, scale,
+                         plan.own ? plan.own->memory_floor : std::nullopt);
+}
+
+void Learning::adopt(size_t job, const Decision& decision) {
+  plans_[job].demand = decision.demand;
+  plans_[job].changes = static_cast<uint8_t>(decision.changes.size());
+}
+
+// In manifest order, the first few at info level. The decisions are made
+// again for their wording: keeping every job's would cost 100,000 strings.
+void Learning::log_changes() const {
+  auto log = log::get("learn");
+  bool debug = log->should_log(spdlog::level::debug);
+  size_t logged = 0;
+  for (size_t i = 0; i < plans_.size(); ++i) {
+    const JobPlan& plan = plans_[i];
+    if (plan.changes == 0) continue;
+    if (logged >= kLoggedChanges && !debug) {
+      logged += plan.changes;
+      continue;
+    }
+    Decision decision = decision_of(i, plan.outlook ? plan.outlook->forecast : Forecast{});
+    for (const std::string& change : decision.changes) {
       auto level = logged++ < kLoggedChanges ? spdlog::level::info : spdlog::level::debug;
       log->log(level, "{}: {}", manifest_.jobs[i].name, change);
     }
@@ -276,92 +460,24 @@ void Learning::decide() {
   }
 }
 
-void Learning::load_history(size_t job) {
-  JobPlan& plan = plans_[job];
-  if (store_ == nullptr) return;
-  std::vector<AttemptRecord> none;
-  auto found = histories_.find(plan.key.name);
-  std::vector<AttemptRecord>* own = found == histories_.end() ? &none : &found->second;
-  // Jobs that share a profile (`profile = ...`) have different commands by
-  // design, a matrix's members above all: they pool their samples.
-  bool shared = !manifest_.jobs[job].profile.empty();
-  std::vector<AttemptRecord> same = of_command(*own, plan.fingerprint, shared);
-  size_t earlier = own->size() - same.size();
-  bool changed = !shared && !own->empty() && own->back().fingerprint != plan.fingerprint;
-  plan.own = std::make_shared<const std::vector<AttemptRecord>>(std::move(same));
-  PredictOptions defaults;
-  if (usable_count(*plan.own) >= defaults.min_samples) {
-    plan.history = plan.own;
-    plan.source = "own";
-  } else if (usable_count(*own) >= defaults.min_samples) {
-    // A changed command is noted, not silently merged: its earlier runs are
-    // the best guess there is, at half the confidence.
-    plan.history = std::make_shared<const std::vector<AttemptRecord>>(*own);
-    plan.source = "earlier command";
-  } else if (!plan.family.empty()) {
-    if (!load_family(plan)) return;
-  }
-  if (changed) {
-    log::get("learn")->info(
-        "{}: command changed since its last run ({} attempt{} of the earlier command kept{})",
-        manifest_.jobs[job].name, earlier, earlier == 1 ? "" : "s",
-        plan.source == "earlier command" ? "; predicting from them at half confidence" : "");
-  }
+exec::Admission Learning::admission(size_t job) const {
+  const JobPlan& plan = plans_[job];
+  return {plan.demand, plan.outlook ? plan.outlook->memory_upper : std::nullopt,
+          expected_seconds(plan)};
 }
 
-bool Learning::load_family(JobPlan& plan) {
-  auto cached = families_.find(plan.family);
-  if (cached == families_.end()) {
-    auto family = store_->family_attempts(plan.key.space, plan.family, kHistoryLimit);
-    if (!family) {
-      store_failed(family.error());
-      return false;
-    }
-    auto shared = std::make_shared<const std::vector<AttemptRecord>>(std::move(*family));
-    cached = families_.emplace(plan.family, std::move(shared)).first;
-  }
-  if (usable_count(*cached->second) >= PredictOptions{}.min_samples) {
-    plan.history = cached->second;
-    plan.source = "family";
-  }
-  return true;
-}
-
-void Learning::decide_job(size_t job) {
-  JobPlan& plan = plans_[job];
-  std::optional<double> input = plan.input_bytes
-                                    ? std::optional<double>(static_cast<double>(*plan.input_bytes))
-                                    : std::nullopt;
-  if (!plan.history) {
-    plan.forecast = {};
-  } else if (plan.source == "family" && !input) {
-    auto [it, fresh] = family_forecasts_.try_emplace(plan.family);
-    if (fresh) it->second = forecast(*plan.history, input);
-    plan.forecast = it->second;
-  } else {
-    plan.forecast = forecast(*plan.history, input);
-  }
-  double scale = plan.source == "earlier command" ? 0.5 : 1.0;
-  std::optional<Bytes> floor =
-      plan.own ? memory_after_oom(*plan.own, options_.memory_margin) : std::nullopt;
-  plan.decision = profile::decide(manifest_.jobs[job].request, plan.forecast, capacity_, options_,
-                                  scale, floor);
-}
-
-std::vector<exec::Admission> Learning::admissions() const {
-  std::vector<exec::Admission> out;
-  out.reserve(plans_.size());
-  for (const JobPlan& plan : plans_)
-    out.push_back({plan.decision.demand, plan.decision.memory_upper, expected_seconds(plan)});
-  return out;
+std::optional<double> Learning::predicted_wall(size_t job) const {
+  const JobPlan& plan = plans_[job];
+  if (!plan.outlook || !plan.outlook->forecast.wall) return std::nullopt;
+  return plan.outlook->forecast.wall->value;
 }
 
 std::string Learning::summary() const {
   if (options_.mode == LearnMode::Off) return "off (declarations only)";
   size_t adjusted = 0, predicted = 0;
   for (const JobPlan& plan : plans_) {
-    if (!plan.decision.changes.empty()) ++adjusted;
-    if (plan.forecast.memory || plan.forecast.wall) ++predicted;
+    if (plan.changes > 0) ++adjusted;
+    if (plan.outlook && (plan.outlook->forecast.memory || plan.outlook->forecast.wall)) ++predicted;
   }
   return fmt::format("{}: {} of {} job{} admitted by prediction, {} with a prediction",
                      to_string(options_.mode), adjusted, plans_.size(),
@@ -369,21 +485,31 @@ std::string Learning::summary() const {
 }
 
 // Inputs written by the jobs it waited for are there now: predict again
-// from their real size.
+// from their real size. Only a job with inputs has any to measure, and
+// such a job kept its history for this.
 std::optional<exec::Admission> Learning::job_ready(size_t job) {
   JobPlan& plan = plans_[job];
-  if (!plan.input_bytes) return std::nullopt;
-  std::optional<uint64_t> now = input_bytes(manifest_.jobs[job]);
-  if (now == plan.input_bytes) return std::nullopt;
-  plan.input_bytes = now;
-  Resources before = plan.decision.demand;
-  decide_job(job);
-  if (plan.decision.demand == before) return std::nullopt;
-  log::get("learn")->info(
-      "{}: inputs now {}: {}", manifest_.jobs[job].name, format_bytes(now.value_or(0)),
-      plan.decision.changes.empty() ? "back to its declaration"
-                                    : fmt::format("{}", fmt::join(plan.decision.changes, ", ")));
-  return exec::Admission{plan.decision.demand, plan.decision.memory_upper, expected_seconds(plan)};
+  if (!plan.inputs) return std::nullopt;
+  // Declared inputs always have a size, 0 while nothing matches.
+  uint64_t now = input_bytes(manifest_.jobs[job]).value_or(0);
+  if (now == plan.inputs->bytes) return std::nullopt;
+  plan.inputs->bytes = now;
+  Resources before = plan.demand;
+  std::shared_ptr<Outlook> outlook;
+  if (plan.inputs->history) {
+    outlook = std::make_shared<Outlook>();
+    outlook->forecast = forecast(*plan.inputs->history, input_of(plan));
+  }
+  Decision decision = decision_of(job, outlook ? outlook->forecast : Forecast{});
+  if (outlook) fill(*outlook, decision);
+  plan.outlook = std::move(outlook);
+  adopt(job, decision);
+  if (plan.demand == before) return std::nullopt;
+  log::get("learn")->info("{}: inputs now {}: {}", manifest_.jobs[job].name, format_bytes(now),
+                          decision.changes.empty()
+                              ? "back to its declaration"
+                              : fmt::format("{}", fmt::join(decision.changes, ", ")));
+  return admission(job);
 }
 
 AttemptRecord Learning::record_of(size_t job, const report::Attempt& attempt) const {
@@ -391,11 +517,11 @@ AttemptRecord Learning::record_of(size_t job, const report::Attempt& attempt) co
   const JobPlan& plan = plans_[job];
   AttemptRecord r;
   r.uid = fmt::format("{}/{}/{}", run_uuid_, spec.name, attempt.number);
-  r.key = plan.key;
-  r.family = plan.family;
+  r.key = key_of(space_, spec);
+  r.family = spec.matrix.empty() ? std::string() : spec.family;
   r.job = spec.name;
-  r.fingerprint = plan.fingerprint;
-  r.command = plan.command;
+  r.fingerprint = fingerprint_of(spec);
+  r.command = command_of(spec);
   r.run_uuid = run_uuid_;
   r.manifest = manifest_path_;
   r.number = attempt.number;
@@ -407,9 +533,9 @@ AttemptRecord Learning::record_of(size_t job, const report::Attempt& attempt) co
   r.requeued = attempt.requeued;
   r.declared = spec.request;
   r.admitted = attempt.admitted;
-  r.predicted = plan.decision.predicted;
+  if (plan.outlook) r.predicted = plan.outlook->predicted;
   r.usage = attempt.usage;
-  r.input_bytes = plan.input_bytes;
+  if (plan.inputs) r.input_bytes = plan.inputs->bytes;
   return r;
 }
 
@@ -417,9 +543,10 @@ void Learning::attempt_ended(size_t job, const report::Attempt& attempt) {
   AttemptRecord record = record_of(job, attempt);
   // The history a regression is judged against does not change during the
   // run: the newest attempt can be judged now, and nothing kept of it.
-  const History& own = plans_[job].own;
-  if (record.succeeded() && own && !own->empty()) {
-    auto found = regressions(manifest_.jobs[job].name, record, *own, options_.regression_threshold);
+  const JobPlan& plan = plans_[job];
+  if (record.succeeded() && plan.own && plan.own->baseline) {
+    auto found = regressions(manifest_.jobs[job].name, record, *plan.own->baseline,
+                             options_.regression_threshold);
     if (found.empty())
       regressions_.erase(job);
     else

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "exec/runner.h"
@@ -70,30 +71,70 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
 // waited out for three samples: the next run starts where the retry ended.
 std::optional<Bytes> memory_after_oom(std::span<const AttemptRecord> history, double margin);
 
+// What an attempt is judged against for regressions: the medians of the
+// newest 20 usable attempts of a history. A figure with fewer than 3
+// samples, or a median of nothing, judges nothing.
+struct Baseline {
+  struct Median {
+    double value = 0;
+    size_t samples = 0;
+  };
+  std::optional<double> input_bytes;  // of those with inputs that give a wall time
+  std::optional<Median> memory;       // peak bytes
+  std::optional<Median> wall;         // seconds
+};
+
+Baseline baseline_of(std::span<const AttemptRecord> history);
+
 // Peak memory and wall time of `attempt` against the median of `history`
 // (oldest first; the newest 20 usable attempts count), when the rise is
 // beyond `threshold` and not trivially small.
 std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
                                             std::span<const AttemptRecord> history,
                                             double threshold);
+std::vector<report::Regression> regressions(const std::string& job, const AttemptRecord& attempt,
+                                            const Baseline& baseline, double threshold);
 
 // Attempts shared between plans: the members of a matrix family all read
 // the same family history.
 using History = std::shared_ptr<const std::vector<AttemptRecord>>;
 
-// One job's identity and history for the run.
-struct JobPlan {
-  ProfileKey key;
-  std::string family;  // matrix family, empty when the job has no matrix
-  std::string fingerprint;
-  std::string command;
-  std::optional<uint64_t> input_bytes;
-  History history;  // what its predictions draw on, oldest first; null: none
-  History own;      // its own attempts with this command, for regressions
-  // Where `history` comes from: "" (none), "own", "earlier command", "family".
-  std::string source;
+// Where a job's predictions come from.
+enum class Source : uint8_t { None, Own, EarlierCommand, Family };
+
+// A forecast and what it gives admission on this machine, shared by the
+// jobs that have the same one (a family's members without inputs).
+struct Outlook {
   Forecast forecast;
-  Decision decision;
+  Predicted predicted;  // with margins: recorded with every attempt
+  std::optional<Bytes> memory_upper;
+};
+
+// What a job that declares inputs keeps: their size, and the history to
+// predict from again once the jobs it waits for have written them.
+struct InputsPlan {
+  uint64_t bytes = 0;
+  History history;  // null: none to predict from
+};
+
+// What a job's own attempts say besides predictions.
+struct OwnPlan {
+  std::optional<Bytes> memory_floor;  // see memory_after_oom()
+  std::optional<Baseline> baseline;   // for regressions: set when it can judge one
+};
+
+// One job's learning once decided: what admission holds and what the
+// attempts' records, a second decision and the regression check need. Not
+// the history: with 100,000 jobs of one stored attempt each, copies of it
+// were 150 MiB. What few jobs have is kept apart, so that a job without
+// inputs or history costs 72 bytes.
+struct JobPlan {
+  Resources demand;
+  std::shared_ptr<const Outlook> outlook;  // null: no history to predict from
+  std::unique_ptr<InputsPlan> inputs;      // null: it declares none
+  std::unique_ptr<const OwnPlan> own;      // null: nothing to say
+  Source source = Source::None;
+  uint8_t changes = 0;  // resources admission changed (Decision::changes)
 };
 
 class Learning final : public exec::RunObserver {
@@ -107,8 +148,10 @@ class Learning final : public exec::RunObserver {
   void decide();
   // decide(), then records the run's start: what `wp run` does.
   void prepare(const std::string& started);
-  std::vector<exec::Admission> admissions() const;
-  const JobPlan& plan(size_t job) const { return plans_[job]; }
+  // How admission takes the job now.
+  exec::Admission admission(size_t job) const;
+  // The predicted run time of a job (no margin), if it has one.
+  std::optional<double> predicted_wall(size_t job) const;
   // "auto: 3 of 5 jobs admitted by prediction"
   std::string summary() const;
 
@@ -119,9 +162,12 @@ class Learning final : public exec::RunObserver {
   void finish(report::RunReport& report);
 
  private:
-  void load_history(size_t job);
-  bool load_family(JobPlan& plan);
-  void decide_job(size_t job);
+  bool load_own_histories();
+  void learn_from_own(size_t job, std::span<const AttemptRecord> profile);
+  void learn_from_family(size_t job);
+  Decision decision_of(size_t job, const Forecast& forecast) const;
+  void adopt(size_t job, const Decision& decision);
+  void log_changes() const;
   AttemptRecord record_of(size_t job, const report::Attempt& attempt) const;
   void store_failed(const Error& error);
 
@@ -138,10 +184,15 @@ class Learning final : public exec::RunObserver {
   std::map<size_t, std::vector<report::Regression>> regressions_;
   // By matrix family, read once a run: with thousands of new members the
   // same rows would otherwise be read and predicted from thousands of times.
-  std::map<std::string, History> families_;
-  std::map<std::string, std::vector<AttemptRecord>> histories_;  // by profile name, while preparing
-  std::map<std::string, Forecast> family_forecasts_;             // for members without inputs
-  std::optional<Recorder> recorder_;                             // set while the run records
+  // Null history: too few usable attempts. Cleared once decided.
+  struct Family {
+    History history;
+    std::shared_ptr<Outlook> outlook;  // of its members without inputs
+  };
+  std::map<std::string, Family> families_;
+  // "command changed" notes by job, while deciding: logged in job order.
+  std::vector<std::pair<size_t, std::string>> command_changes_;
+  std::optional<Recorder> recorder_;  // set while the run records
   bool warned_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -79,11 +80,14 @@ class Store {
   // The newest `limit` attempts of every profile of `family` in `space`, oldest first.
   Result<std::vector<AttemptRecord>> family_attempts(const std::string& space,
                                                      const std::string& family, size_t limit);
-  // The newest `per_profile` attempts of every profile in `space`, by
-  // profile name, oldest first: one query where a run of thousands of jobs
-  // would otherwise make thousands.
-  Result<std::map<std::string, std::vector<AttemptRecord>>> namespace_attempts(
-      const std::string& space, size_t per_profile);
+  // The newest `per_profile` attempts of every profile in `space`, handed
+  // to `each` one profile at a time (oldest first, profiles in name order):
+  // one query where a run of thousands of jobs would otherwise make
+  // thousands, without holding every profile's attempts at once (100,000
+  // profiles of one attempt each are 150 MiB of records). `each` must not
+  // use the Store.
+  Status namespace_attempts(const std::string& space, size_t per_profile,
+                            const std::function<void(std::vector<AttemptRecord>)>& each);
   // Every attempt (export), oldest first.
   Result<std::vector<AttemptRecord>> all_attempts();
   Result<std::optional<RunRecord>> run(const std::string& uuid);

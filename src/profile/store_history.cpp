@@ -2,6 +2,7 @@
 // schema and calibrations are in store.cpp).
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -347,8 +348,8 @@ Result<std::vector<AttemptRecord>> Store::family_attempts(const std::string& spa
   return collect(select);
 }
 
-Result<std::map<std::string, std::vector<AttemptRecord>>> Store::namespace_attempts(
-    const std::string& space, size_t per_profile) {
+Status Store::namespace_attempts(const std::string& space, size_t per_profile,
+                                 const std::function<void(std::vector<AttemptRecord>)>& each) {
   auto select = sqlite::Statement::prepare(
       *db_, fmt::format(
                 "SELECT {} FROM attempt a JOIN profile p ON a.profile_id = p.id "
@@ -359,15 +360,19 @@ Result<std::map<std::string, std::vector<AttemptRecord>>> Store::namespace_attem
                 kAttemptColumns));
   if (!select) return select.error();
   select->bind(1, std::string_view(space)).bind(2, as_limit(per_profile));
-  std::map<std::string, std::vector<AttemptRecord>> by_name;
+  std::vector<AttemptRecord> profile;
   for (;;) {
     auto row = select->step();
     if (!row) return row.error();
     if (!*row) break;
     AttemptRecord attempt = read_attempt(*select);
-    by_name[attempt.key.name].push_back(std::move(attempt));
+    if (!profile.empty() && profile.front().key.name != attempt.key.name) {
+      each(std::exchange(profile, {}));
+    }
+    profile.push_back(std::move(attempt));
   }
-  return by_name;
+  if (!profile.empty()) each(std::move(profile));
+  return Ok{};
 }
 
 Result<std::vector<AttemptRecord>> Store::all_attempts() {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "report/json_writer.h"
 #include "resources/quantity.h"
 #include "sched/policy.h"
 #include "sched/scheduler.h"
@@ -63,5 +64,10 @@ std::string plan_json(const PlanJobs& jobs, const sched::Simulation& simulation)
 // `wp plan --strategy all --json`: {"strategies": [plan...], "best": name}.
 std::string comparison_json(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
                             size_t best);
+// The same, written to `json` (which may stream them: the plan of 100,000
+// jobs is 27 MB).
+void write_plan_json(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation& simulation);
+void write_comparison_json(JsonWriter& json, const PlanJobs& jobs,
+                           const std::vector<sched::Simulation>& simulations, size_t best);
 
 }  // namespace wp::report

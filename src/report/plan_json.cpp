@@ -96,13 +96,24 @@ void write_plan(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation&
 
 std::string plan_json(const PlanJobs& jobs, const sched::Simulation& simulation) {
   JsonWriter json;
-  write_plan(json, jobs, simulation);
+  write_plan_json(json, jobs, simulation);
   return json.str();
 }
 
 std::string comparison_json(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
                             size_t best) {
   JsonWriter json;
+  write_comparison_json(json, jobs, simulations, best);
+  return json.str();
+}
+
+void write_plan_json(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation& simulation) {
+  write_plan(json, jobs, simulation);
+  json.finish();
+}
+
+void write_comparison_json(JsonWriter& json, const PlanJobs& jobs,
+                           const std::vector<sched::Simulation>& simulations, size_t best) {
   json.begin_object();
   json.key("strategies").begin_array();
   for (const sched::Simulation& simulation : simulations)
@@ -111,7 +122,7 @@ std::string comparison_json(const PlanJobs& jobs, const std::vector<sched::Simul
   json.key("best").value(simulations.empty() ? std::string_view()
                                              : to_string(simulations[best].policy.strategy));
   json.end_object();
-  return json.str();
+  json.finish();
 }
 
 }  // namespace wp::report

@@ -49,14 +49,17 @@ void write_attempt(JsonWriter& json, const Attempt& a) {
 }
 
 void write_job(JsonWriter& json, const JobReport& job) {
-  const Attempt* last = job.attempts.empty() ? nullptr : &job.attempts.back();
+  std::optional<Attempt> first, last;
+  if (!job.attempts.empty()) {
+    first = job.attempts.front();
+    last = job.attempts.size() == 1 ? first : job.attempts.back();
+  }
   json.begin_object();
   json.key("name").value(job.name);
   json.key("status").value(to_string(job.status));
   json.key("reason").text_or_null(job.reason);
   json.key("exit_code").value(last ? last->exit_code : std::nullopt);
   write_signal(json, "signal", last ? last->signal : std::nullopt);
-  const Attempt* first = last ? &job.attempts.front() : nullptr;
   json.key("started").text_or_null(first ? format_time(first->started) : std::string());
   json.key("ended").text_or_null(last ? format_time(last->ended) : std::string());
   json.key("wall_seconds")
@@ -196,7 +199,7 @@ std::string run_text(const RunReport& report) {
     std::string what = job.reason;
     std::string log;
     if (!job.attempts.empty()) {
-      const Attempt& last = job.attempts.back();
+      Attempt last = job.attempts.back();
       if (what.empty()) what = last.describe();
       if (job.attempts.size() > 1) what += fmt::format(" ({} attempts)", job.attempts.size());
       if (!last.main_log().empty()) log = "  " + display_path(last.main_log());

@@ -55,20 +55,28 @@ Resources packing_capacity(const Resources& capacity, const Policy& policy) {
   return packed;
 }
 
-Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity, Policy policy)
+Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Policy policy)
     : tracker_(packing_capacity(capacity, policy)), policy_(policy) {
   policy_.window = std::max<size_t>(policy_.window, 1);
   jobs_.resize(jobs.size());
+  size_t name_bytes = 0;
+  for (const JobDemand& job : jobs)
+    name_bytes += job.name.size();
+  names_.reserve(name_bytes);
+  name_ends_.reserve(jobs.size());
   int64_t highest = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
-    jobs_[i].spec = std::move(jobs[i]);
-    jobs_[i].unmet = jobs_[i].spec.after.size();
-    for (size_t dep : jobs_[i].spec.after)
+    const JobDemand& job = jobs[i];
+    jobs_[i].spec = {job.demand, job.priority, job.duration};
+    names_ += job.name;
+    name_ends_.push_back(static_cast<uint32_t>(names_.size()));
+    jobs_[i].unmet = job.after.size();
+    for (size_t dep : job.after)
       jobs_[dep].dependents.push_back(i);
-    highest = i == 0 ? jobs_[i].spec.priority : std::max(highest, jobs_[i].spec.priority);
+    highest = i == 0 ? job.priority : std::max(highest, job.priority);
   }
   top_level_ = highest == std::numeric_limits<int64_t>::max() ? highest : highest + 1;
-  compute_paths();
+  compute_paths(jobs);
   unfinished_ = jobs_.size();
   for (size_t i = 0; i < jobs_.size(); ++i) {
     if (jobs_[i].unmet == 0) make_ready(i);
@@ -79,7 +87,7 @@ Scheduler::Scheduler(std::vector<JobDemand> jobs, Resources capacity, Policy pol
 // Longest path to the end of the graph, dependents before the jobs they
 // depend on (Kahn's order on the reversed graph); iterative, since a chain
 // of a hundred thousand jobs must not exhaust the stack.
-void Scheduler::compute_paths() {
+void Scheduler::compute_paths(const std::vector<JobDemand>& jobs) {
   // Unknown durations weigh as much as a typical known one.
   std::vector<double> known;
   for (const Entry& e : jobs_) {
@@ -99,7 +107,7 @@ void Scheduler::compute_paths() {
     for (size_t dependent : e.dependents)
       longest_after = std::max(longest_after, jobs_[dependent].path);
     e.path = e.spec.duration.value_or(typical) + longest_after;
-    for (size_t dep : e.spec.after) {
+    for (size_t dep : jobs[order[next]].after) {
       if (--pending[dep] == 0) order.push_back(dep);
     }
   }
@@ -305,7 +313,7 @@ void Scheduler::finished(size_t job, bool succeeded) {
   --unfinished_;
   if (!succeeded) {
     e.state = JobState::Failed;
-    skip_dependents(job, "dependency '" + e.spec.name + "' failed");
+    skip_dependents(job, "dependency '" + std::string(name(job)) + "' failed");
     return;
   }
   e.state = JobState::Succeeded;
@@ -349,6 +357,11 @@ void Scheduler::skip_dependents(size_t job, const std::string& reason) {
       pending.push_back(dependent);
     }
   }
+}
+
+std::string_view Scheduler::name(size_t job) const {
+  size_t begin = job == 0 ? 0 : name_ends_[job - 1];
+  return std::string_view(names_).substr(begin, name_ends_[job] - begin);
 }
 
 void Scheduler::stop(const std::string& reason, bool cancel_retries) {

@@ -57,12 +57,12 @@ double speed(const Resources& in_use, const Resources& capacity) {
 
 }  // namespace
 
-Simulation simulate(std::vector<JobDemand> jobs, const std::vector<double>& durations,
+Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
                     const Resources& capacity, const Policy& policy) {
   Simulation out;
   out.policy = policy;
   out.slots.resize(jobs.size());
-  Scheduler scheduler(std::move(jobs), capacity, policy);
+  Scheduler scheduler(jobs, capacity, policy);
   Endings endings;
   std::vector<double> micros;
   // Every running job progresses at the same speed, so one clock of work

@@ -48,7 +48,7 @@ struct Simulation {
 // cores (Policy::cpu_overcommit): then all share the cores fairly.
 // Every job succeeds. Jobs that can never fit are left unstarted, with
 // their dependents.
-Simulation simulate(std::vector<JobDemand> jobs, const std::vector<double>& durations,
+Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
                     const Resources& capacity, const Policy& policy);
 
 // No schedule can end sooner than any of these.

@@ -6,8 +6,10 @@
 #     makespan against its lower bound. Goal: median <= 5 us.
 #  2. `wp plan` of a 100,000-job manifest: its decision times and peak RSS
 #     (the manifest, the history lookup and the simulation together).
-#  3. `wp run` of the same manifest (every job `true`, --cgroup off): peak
-#     RSS of wp with 100,000 jobs queued and run. Goal: <= 150 MiB.
+#  3. `wp run` of the same manifest (every job `true`, --cgroup off), twice
+#     on one database: peak RSS of wp with 100,000 jobs queued and run, on a
+#     fresh database and with every job's history. Goal: <= 150 MiB.
+#  4. `wp plan` again, with that history: its peak RSS.
 # Not part of CI: timing belongs in benchmarks.
 #
 #   tests/bench/decisions.sh [N] [path/to/wp] [path/to/wp_sched_bench]
@@ -44,10 +46,8 @@ peak() {  # runs "$@" with stdout to $work/out; prints its peak RSS in MiB
   echo "scale=1; $(cat "$work/rss") / 1024" | bc
 }
 
-echo
-echo "== wp plan: $n jobs, 2 cores, 6 GiB"
-plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/jobs.toml")
-python3 - "$work/out" "$plan_rss" << 'PY'
+plan_summary() {  # prints the decision times, the makespan and the peak RSS of a --json plan
+  python3 - "$work/out" "$1" << 'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 d = doc["decisions"]
@@ -55,12 +55,26 @@ print(f"decisions {d['count']}: median {d['median_us']:.2f} us, p99 {d['p99_us']
       f"max {d['max_us']:.0f} us; makespan {doc['makespan']:.0f} s "
       f"({doc['ratio']:.3f} x lower bound); peak RSS {sys.argv[2]} MiB")
 PY
+}
 
 echo
-echo "== wp run: $n jobs (true), --cgroup off"
-start=$(date +%s.%N)
-run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
-  --run-dir "$work/run" "$work/jobs.toml")
-end=$(date +%s.%N)
-printf 'peak RSS %s MiB; %.1f s (%.3f ms/job)\n' "$run_rss" "$(echo "$end - $start" | bc)" \
-  "$(echo "($end - $start) * 1000 / $n" | bc -l)"
+echo "== wp plan: $n jobs, 2 cores, 6 GiB, no history"
+plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/jobs.toml")
+plan_summary "$plan_rss"
+
+echo
+echo "== wp run: $n jobs (true), --cgroup off, twice on one database"
+for pass in 1 2; do
+  start=$(date +%s.%N)
+  run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
+    --run-dir "$work/run$pass" "$work/jobs.toml")
+  end=$(date +%s.%N)
+  [[ $pass == 1 ]] && history="fresh database" || history="every job with history"
+  printf 'run %d (%s): peak RSS %s MiB; %.1f s (%.3f ms/job)\n' "$pass" "$history" "$run_rss" \
+    "$(echo "$end - $start" | bc)" "$(echo "($end - $start) * 1000 / $n" | bc -l)"
+done
+
+echo
+echo "== wp plan again, with that history"
+plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/jobs.toml")
+plan_summary "$plan_rss"

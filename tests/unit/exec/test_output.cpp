@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "exec/output.h"
 #include "exec/run_dir.h"
@@ -83,6 +85,17 @@ TEST_CASE("log stems are file-name safe and unique", "[exec]") {
                                           "_.hidden", "a_b", "a_b~2", "a_b_2", "données-日本",
                                           "données-中国"});
   CHECK(dir->log_path("build", 2, "err").filename() == "build.2.err");
+  std::filesystem::remove_all(dir->path());
+}
+
+TEST_CASE("a run keeps only the log stems that differ from the names", "[exec]") {
+  auto dir = wp::exec::RunDir::create("/tmp/wp-test-stems-" + std::to_string(::getpid()), "r1");
+  REQUIRE(dir.ok());
+  std::vector<std::string> names{"x", "b", "a/b", "a_b", "x", "a b", "ok"};
+  auto other =
+      dir->other_stems(names.size(), [&](size_t i) -> const std::string& { return names[i]; });
+  CHECK(other == std::unordered_map<size_t, std::string>{
+                     {2, "a_b"}, {3, "a_b~2"}, {4, "x~2"}, {5, "a_b~3"}});
   std::filesystem::remove_all(dir->path());
 }
 

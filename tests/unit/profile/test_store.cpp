@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -294,6 +295,36 @@ TEST_CASE("store: family attempts, filters and forget", "[profile]") {
   CHECK(store->all_attempts()->size() == 3);
   CHECK(store->forget({}, {}).value() == 3);
   CHECK(store->all_attempts()->empty());
+}
+
+TEST_CASE("store: a namespace's attempts come one profile at a time, newest kept", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  // Added out of name order; "lint" has four attempts, of which 3 are read.
+  for (int i = 1; i <= 4; ++i)
+    REQUIRE(store->add_attempt(attempt("lint", i, static_cast<Bytes>(i) << 20)));
+  REQUIRE(store->add_attempt(attempt("build", 5, 9u << 20)));
+  AttemptRecord other = attempt("build", 6, 1u << 30);
+  other.key.space = "elsewhere";
+  REQUIRE(store->add_attempt(other));
+  std::vector<std::vector<AttemptRecord>> handed;
+  Status read = store->namespace_attempts(
+      "github.com/acme/app:jobs.toml", 3,
+      [&](std::vector<AttemptRecord> profile) { handed.push_back(std::move(profile)); });
+  REQUIRE(read);
+  REQUIRE(handed.size() == 2);
+  REQUIRE(handed[0].size() == 1);
+  CHECK(handed[0][0].key.name == "build");
+  CHECK(handed[0][0].usage.peak_memory == 9u << 20);
+  REQUIRE(handed[1].size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(handed[1][i].key.name == "lint");
+    CHECK(handed[1][i].usage.peak_memory == static_cast<Bytes>(i + 2) << 20);  // oldest first
+  }
+  Status none = store->namespace_attempts(
+      "nowhere", 3, [&](std::vector<AttemptRecord>) { FAIL("no profile in that namespace"); });
+  CHECK(none);
 }
 
 TEST_CASE("store: a version 1 file migrates and keeps its calibrations", "[profile]") {
