@@ -11,7 +11,9 @@
 
 #include "exec/job_control.h"
 #include "exec/pressure_watch.h"
+#include "ledger/ledger.h"
 #include "manifest/manifest.h"
+#include "platform/jobserver.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
 #include "sched/scheduler.h"
@@ -58,6 +60,14 @@ struct RunOptions {
   std::function<Admission(size_t)> admission;
   RunObserver* observer = nullptr;
   sched::Policy policy;  // strategy and aging
+  // The machine-wide ledger in which each job takes a lease before it
+  // starts; none: this run alone counts (--ledger off).
+  ledger::Ledger* ledger = nullptr;
+  // make's jobserver: a token for each running job beyond the first.
+  platform::Jobserver* jobserver = nullptr;
+  // `wp exec`: the job's stdin, stdout and stderr are wp's own, passed
+  // straight through (no prefix, no logs).
+  bool passthrough = false;
 };
 
 // What the scheduler knows of each job: its admission where learning
