@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exec/runner.h"
 #include "resources/capacity.h"
@@ -54,7 +55,26 @@ struct RunCommand {
   int keep = 100;                    // attempts kept per profile
   double regression_threshold = 25;  // percent
   PolicyFlags policy;
+  std::string ledger = "on";  // the machine-wide ledger of leases: on, off
   exec::RunOptions options;
+};
+
+// `wp exec -- CMD ARGS...`: one command under the same admission,
+// measurement and learning as a manifest job.
+struct ExecCommand {
+  std::vector<std::string> command;  // CMD ARGS...
+  std::string name;                  // the profile; empty: from the command
+  std::string cpu = "1";
+  std::string memory = "256MiB";
+  std::string iops = "0";
+  std::string gpu = "0";
+  std::string timeout;  // empty: none
+  int64_t priority = 0;
+  std::string cpus;  // --cpus: this wp's capacity of cores; empty: detected
+  std::string cpu_overcommit = default_cpu_overcommit();
+  std::string db;
+  std::string learn = "auto";
+  std::string ledger = "on";
 };
 
 // `wp plan`: the schedule of a run, simulated from durations instead of run.
@@ -107,6 +127,7 @@ struct ProfileCommand {
 };
 
 int run_command(RunCommand& command);
+int exec_command(const ExecCommand& command);
 int validate_command(const ValidateCommand& command);
 int info_command(const InfoCommand& command);
 int calibrate_command(const CalibrateCommand& command);

@@ -250,8 +250,8 @@ TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integra
   }
 }
 
-TEST_CASE("plan and run: every option of --help is in the man page", "[integration]") {
-  for (const char* command : {"plan", "run"}) {
+TEST_CASE("plan, run and exec: every option of --help is in the man page", "[integration]") {
+  for (const char* command : {"plan", "run", "exec"}) {
     std::string page =
         read_file(fs::path(WP_SOURCE_DIR) / "man" / (std::string("wp-") + command + ".1"));
     RunResult help = wp_ok({command, "--help"});
