@@ -280,15 +280,12 @@ Status Runner::launch(Active& active) {
   auto plan =
       plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_, &executables_);
   if (!plan) return plan.error();
-  std::optional<platform::Pipe> out_pipe, err_pipe;
-  if (!options_.passthrough) {
-    auto out = platform::make_pipe();
-    if (!out) return out.error();
-    auto err = platform::make_pipe();
-    if (!err) return err.error();
-    out_pipe.emplace(std::move(*out));
-    err_pipe.emplace(std::move(*err));
-  }
+  auto out_pipe = platform::make_pipe();
+  if (!out_pipe) return out_pipe.error();
+  auto err_pipe = platform::make_pipe();
+  if (!err_pipe) return err_pipe.error();
+  // Passed through, the job writes where wp does; its pipes go unused.
+  bool through = options_.passthrough;
   int attempt = active.attempt.number;
   active.gpus = gpu_pool_.acquire(spec.request.gpu);
   int64_t whole_cores = (spec.request.cpu.millis() + 999) / 1000;
@@ -306,10 +303,10 @@ Status Runner::launch(Active& active) {
                                  plan->argv,
                                  job_environment(inherited_env_, spec, wp_vars),
                                  spec.cwd,
-                                 out_pipe ? out_pipe->write.get() : STDOUT_FILENO,
-                                 err_pipe ? err_pipe->write.get() : STDERR_FILENO,
+                                 through ? STDOUT_FILENO : out_pipe->write.get(),
+                                 through ? STDERR_FILENO : err_pipe->write.get(),
                                  {},
-                                 options_.passthrough ? STDIN_FILENO : dev_null_.get(),
+                                 through ? STDIN_FILENO : dev_null_.get(),
                                  default_signals_};
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
     request.cgroup_procs_fds = cgroup->procs_fds();
@@ -322,8 +319,10 @@ Status Runner::launch(Active& active) {
   // The write ends now belong to the child; holding them would keep EOF away.
   active.pid = spawned->pid();
   active.process.emplace(std::move(*spawned));
-  if (out_pipe) active.out.pipe = std::move(out_pipe->read);
-  if (err_pipe) active.err.pipe = std::move(err_pipe->read);
+  if (!through) {
+    active.out.pipe = std::move(out_pipe->read);
+    active.err.pipe = std::move(err_pipe->read);
+  }
   if (spec.timeout) active.deadline = active.started + *spec.timeout;
   if (log_->should_log(spdlog::level::debug)) {
     log_->debug("{}: pid {} runs {}{}", spec.name, active.pid, plan->executable.string(),
