@@ -1,4 +1,6 @@
 // The wp command line: CLI11 wiring only; the work is done by the library.
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -283,6 +285,16 @@ int main(int argc, char** argv) {
                       "of capacity, 256MiB to 4GiB); act at half of it");
   add_policy_flags(run_app, run.policy, false);
   add_ledger_flag(run_app, run.ledger);
+  run_app->add_option("--junit", run.junit,
+                      "Write a JUnit XML report, a testcase per job, to this file when the run "
+                      "ends");
+  run_app
+      ->add_option("--ci-format", run.ci_format,
+                   "Job output for a CI log: github (groups, error annotations), gitlab "
+                   "(collapsible sections), plain (prefixed lines), or auto: github if "
+                   "$GITHUB_ACTIONS is true, gitlab if $GITLAB_CI is true, else plain")
+      ->check(CLI::IsMember({"auto", "github", "gitlab", "plain"}))
+      ->capture_default_str();
 
   wp::cli::PlanCommand plan;
   CLI::App* plan_app = add_plan_command(app, plan);
@@ -327,7 +339,10 @@ int main(int argc, char** argv) {
   using wp::log::Verbosity;
   // wp exec passes the command's output through: wp says only what is wrong.
   bool quiet = (run_app->parsed() && run.options.quiet) || exec_app->parsed();
-  wp::log::setup(verbose ? Verbosity::Verbose : quiet ? Verbosity::Quiet : Verbosity::Normal);
+  wp::log::setup(verbose ? Verbosity::Verbose
+                 : quiet ? Verbosity::Quiet
+                         : Verbosity::Normal,
+                 wp::cli::use_colour(STDERR_FILENO));
   if (exec_app->parsed()) return wp::cli::exec_command(exec);
   if (run_app->parsed()) return wp::cli::run_command(run);
   if (plan_app->parsed()) return wp::cli::plan_command(plan);

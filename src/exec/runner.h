@@ -14,6 +14,7 @@
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
 #include "platform/jobserver.h"
+#include "report/ci_format.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
 #include "sched/scheduler.h"
@@ -68,6 +69,12 @@ struct RunOptions {
   // `wp exec`: the job's stdin, stdout and stderr are wp's own, passed
   // straight through (no prefix, no logs).
   bool passthrough = false;
+  // Github and Gitlab: each attempt's output as one block (a group, a
+  // collapsible section) when it ends, read from its logs, instead of
+  // prefixed lines as they come: in a CI log, lines of parallel jobs
+  // interleave. Github also annotates each failed job's [[job]] table.
+  report::CiFormat ci_format = report::CiFormat::Plain;
+  std::string annotation_file;  // the manifest as annotations name it; empty: its path
 };
 
 // What the scheduler knows of each job: its admission where learning

@@ -135,6 +135,10 @@ std::string tail(const std::string& text, size_t limit) {
   unsetenv("WP_LEDGER");
   unsetenv("WP_JOB_NAME");
   unsetenv("WP_JOB_ATTEMPT");
+  // The suite may itself run in GitHub Actions or GitLab CI, whose variables
+  // would turn wp's job output into CI blocks: tests that want them say so.
+  for (const char* name : {"GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITLAB_CI"})
+    unsetenv(name);
   for (const auto& [name, value] : options.env)
     setenv(name.c_str(), value.c_str(), 1);
   std::vector<char*> argv;
