@@ -100,6 +100,7 @@ TEST_CASE("every good manifest loads", "[manifest][corpus]") {
       {"defaults.toml", 3},
       {"matrix.toml", 9},
       {"pipeline.toml", 4},
+      {"numbers.toml", 3},
   };
   std::vector<fs::path> paths = manifests_in(kManifests / "good");
   REQUIRE(paths.size() == expected_jobs.size());
