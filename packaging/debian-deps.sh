@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libsqlite3-dev catch2
+  # test-only: man page lint, the JSON Schema check of the manifests
+  mandoc python3 python3-jsonschema
 )
 
 missing=()
