@@ -6,7 +6,10 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libsqlite3-dev catch2
-  # test-only: man page lint, the JSON Schema check of the manifests
+  # For the tests: xmllint checks JUnit reports against a schema; script(1)
+  # runs wp under a pseudo-terminal.
+  libxml2-utils bsdutils
+  # mandoc lints the man pages; python3-jsonschema checks the manifest schema.
   mandoc python3 python3-jsonschema
 )
 

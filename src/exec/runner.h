@@ -12,6 +12,7 @@
 #include "exec/job_control.h"
 #include "exec/pressure_watch.h"
 #include "manifest/manifest.h"
+#include "report/ci_format.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
 #include "sched/scheduler.h"
@@ -58,6 +59,12 @@ struct RunOptions {
   std::function<Admission(size_t)> admission;
   RunObserver* observer = nullptr;
   sched::Policy policy;  // strategy and aging
+  // Github and Gitlab: each attempt's output as one block (a group, a
+  // collapsible section) when it ends, read from its logs, instead of
+  // prefixed lines as they come: in a CI log, lines of parallel jobs
+  // interleave. Github also annotates each failed job's [[job]] table.
+  report::CiFormat ci_format = report::CiFormat::Plain;
+  std::string annotation_file;  // the manifest as annotations name it; empty: its path
 };
 
 // What the scheduler knows of each job: its admission where learning

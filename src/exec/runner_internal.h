@@ -130,6 +130,12 @@ class Runner {
   void conclude(size_t job, Attempt last);
   void fail_finally(size_t job, const Attempt& attempt);
   void interrupt(int sig);
+  bool live_lines() const {
+    return !options_.quiet && options_.ci_format == report::CiFormat::Plain;
+  }
+  // runner_ci.cpp: the block of an attempt's output, the annotation of a failure.
+  void show_block(size_t job, const Attempt& attempt);
+  void annotate_failure(size_t job, const Attempt& attempt);
   int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
   const std::string& stem(size_t job) const;
 
