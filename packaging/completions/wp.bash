@@ -20,7 +20,7 @@ _wp_options_of() {
   case $1 in
     "") echo "-h --help --version -v --verbose" ;;
     run)
-      echo "$capacity --db -k --keep-going --json -q --quiet --run-dir --junit --grace" \
+      echo "$capacity --db -k --keep-going --json -q --quiet --run-dir --junit --ci-format --grace" \
         "--retry-backoff --enforce --memory-headroom --cgroup --memory-guard --learn --keep" \
         "--regression-threshold --memory-reserve $policy -h --help"
       ;;
@@ -46,7 +46,7 @@ _wp_takes_value() {
     --cpus | --memory | --iops | --db | --run-dir | --junit | --grace | --retry-backoff | \
       --enforce | --memory-headroom | --cgroup | --memory-guard | --learn | --keep | \
       --regression-threshold | --memory-reserve | --strategy | --aging | --cpu-overcommit | \
-      --default-duration | --width | --dir | --seconds | --namespace | --since | --limit | \
+      --ci-format | --default-duration | --width | --dir | --seconds | --namespace | --since | --limit | \
       --name | --cpu | --gpu | --timeout)
       return 0
       ;;
@@ -65,6 +65,7 @@ _wp_choices_of() {
     --enforce) echo "none memory all" ;;
     --cgroup) echo "auto v1 v2 off" ;;
     --memory-guard) echo "suspend requeue hold off" ;;
+    --ci-format) echo "auto github gitlab plain" ;;
   esac
 }
 

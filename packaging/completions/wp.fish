@@ -81,6 +81,7 @@ complete -c wp -n "__fish_seen_subcommand_from run" -s k -l keep-going -d 'Keep 
 complete -c wp -n "__fish_seen_subcommand_from run" -s q -l quiet -d 'Show only failures'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l run-dir -a "(__fish_complete_directories)" -d 'Where logs go'
 complete -c wp -n "__fish_seen_subcommand_from run" -r -F -l junit -d 'Write a JUnit XML report'
+complete -c wp -n "__fish_seen_subcommand_from run" -x -l ci-format -a 'auto github gitlab plain' -d 'Job output for a CI log'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l grace -d 'Time between SIGTERM and SIGKILL'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l retry-backoff -d 'Delay before the first retry'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l enforce -a 'none memory all' -d 'Limits each job is held to'
