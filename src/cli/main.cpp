@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
+#include "cli/version.h"
 #include "platform/process.h"
 #include "sched/policy.h"
 #include "util/log.h"
@@ -126,6 +127,8 @@ CLI::App* add_profile_command(CLI::App& app, wp::cli::ProfileCommand& profile) {
   CLI::App* list = profile_app->add_subcommand(
       "list", "One line per profile: runs, last run, predictions, confidence, accuracy");
   add_profile_flags(list, profile);
+  list->add_flag("--names", profile.names,
+                 "Print only the profiles' names, one per line (for scripts and shell completion)");
 
   CLI::App* show = profile_app->add_subcommand(
       "show", "A profile's identity, aggregates, predictions and their accuracy");
@@ -219,7 +222,7 @@ int main(int argc, char** argv) {
       "wp: a resource-aware batch runner. Packs the jobs of a TOML manifest onto the "
       "machine without ever oversubscribing it.",
       "wp"};
-  app.set_version_flag("--version", std::string("wp ") + WP_VERSION);
+  app.set_version_flag("--version", wp::cli::build_version());
   app.require_subcommand(1);
   app.failure_message(failure_message);
   bool verbose = false;

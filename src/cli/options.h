@@ -119,13 +119,14 @@ struct ProfileCommand {
   std::string db;      // --db; empty: WP_DB, then the XDG state directory
   std::string space;   // --namespace; empty: every namespace
   bool json = false;
-  std::string name;   // the profile of show, history and forget
-  std::string file;   // export's output, import's input; empty or "-": stdout, stdin
-  std::string since;  // history: an ISO 8601 date or time, or a duration ago ("7d")
-  int64_t limit = 0;  // history: the newest N attempts; 0: all
-  bool csv = false;   // history
-  int keep = 100;     // import: attempts kept per profile
-  bool all = false;   // forget: every profile (of --namespace, if given)
+  bool names = false;  // list: the names only, one per line (for shell completion)
+  std::string name;    // the profile of show, history and forget
+  std::string file;    // export's output, import's input; empty or "-": stdout, stdin
+  std::string since;   // history: an ISO 8601 date or time, or a duration ago ("7d")
+  int64_t limit = 0;   // history: the newest N attempts; 0: all
+  bool csv = false;    // history
+  int keep = 100;      // import: attempts kept per profile
+  bool all = false;    // forget: every profile (of --namespace, if given)
 };
 
 // Colour for wp's messages on `fd`: a terminal, TERM set and not "dumb",
