@@ -33,6 +33,10 @@ struct SpawnRequest {
   std::optional<sigset_t> default_signals;
   // Wait for the exec (vfork or posix_spawn) even where spawn() need not.
   bool wait_for_exec = false;
+  // The child makes its group the foreground group of the terminal on its
+  // stdin before it execs, so that it cannot read before it is there (see
+  // Foreground in platform/terminal.h; the parent gives it too).
+  bool foreground = false;
 };
 
 // The signals whose action is not the default (ignored, or caught), read

@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,6 +95,7 @@ struct Spawned::Child {
   char* const* argv_data = nullptr;
   char* const* env_data = nullptr;
   uint64_t default_signals = 0;  // bit n-1: set signal n back to SIG_DFL
+  bool foreground = false;
   // Written by the kernel and the child:
   int running = 1;  // cleared by the kernel at the child's exec or exit
   int step = -1;    // a ChildStep that failed; -1: none
@@ -156,6 +158,14 @@ __attribute__((no_sanitize("address", "undefined"))) int clone_child(void* data)
     if (null_fd > 0) raw_syscall(SYS_close, null_fd);
   }
   if (result < 0) child_failed(child, kStdin, result);
+  if (child->foreground) {
+    // From a background group TIOCSPGRP raises SIGTTOU unless blocked; the
+    // mask is emptied before exec. A failure leaves it to the parent's try.
+    uint64_t ttou = uint64_t{1} << (SIGTTOU - 1);
+    raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, arg(&ttou), 0, sizeof ttou);
+    int self = static_cast<int>(raw_syscall(SYS_getpid));
+    raw_syscall(SYS_ioctl, 0, TIOCSPGRP, arg(&self));
+  }
   if ((result = raw_syscall(SYS_dup2, child->stdout_fd, 1)) < 0 ||
       (result = raw_syscall(SYS_dup2, child->stderr_fd, 2)) < 0) {
     child_failed(child, kRedirect, result);
@@ -203,6 +213,7 @@ Result<Spawned> spawn_without_waiting(SpawnRequest request) {
   child->argv_data = child->argv.data();
   child->env_data = child->env.data();
   child->default_signals = signal_bits(held.default_signals);
+  child->foreground = held.foreground;
   child->stack.reset(new std::byte[kChildStack]);
   // The top, 16-byte aligned as the ABI wants at a call.
   auto top = reinterpret_cast<uintptr_t>(child->stack.get() + kChildStack) & ~uintptr_t{15};
@@ -251,6 +262,15 @@ struct ChildFailure {
     int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd < 0 || ::dup2(null_fd, 0) < 0) child_fail(failure, kStdin);
     if (null_fd != 0) ::close(null_fd);
+  }
+  if (request.foreground) {
+    // As in clone_child: SIGTTOU blocked until the mask is emptied below.
+    sigset_t ttou;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    ::sigprocmask(SIG_BLOCK, &ttou, nullptr);
+    pid_t self = ::getpid();
+    ::ioctl(0, TIOCSPGRP, &self);
   }
   if (::dup2(request.stdout_fd, 1) < 0 || ::dup2(request.stderr_fd, 2) < 0) {
     child_fail(failure, kRedirect);
@@ -346,7 +366,8 @@ Result<pid_t> posix_spawn_job(const SpawnRequest& request) {
 
 Result<Spawned> spawn_and_wait(const SpawnRequest& request) {
   Result<pid_t> pid = make_error("not started");
-  if (request.cgroup_procs_fds.empty()) {
+  // posix_spawn has no step to take the terminal before exec.
+  if (request.cgroup_procs_fds.empty() && !request.foreground) {
     pid = posix_spawn_job(request);
   } else {
     std::vector<char*> argv = c_strings(request.argv);

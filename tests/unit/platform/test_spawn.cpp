@@ -1,6 +1,8 @@
 // spawn(): real processes, both ways it can start one (without waiting for
 // the exec where the platform allows, and waiting for it).
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,4 +88,54 @@ TEST_CASE("spawn: a step before exec that fails is an error naming it", "[spawn]
   auto failure = spawned->failure();
   REQUIRE(failure);
   CHECK_THAT(failure->message, Catch::Contains("/nonexistent-wp-dir' is not a directory"));
+}
+
+namespace {
+
+// In a forked session whose controlling terminal is a new pseudo-terminal on
+// fd 0: spawns `script` with SpawnRequest::foreground as asked and exits
+// with the job's status. Only the child's own step can give the job the
+// terminal: this parent does not.
+int spawn_in_session(const std::string& script, bool foreground, bool wait_for_exec) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  REQUIRE(master >= 0);
+  REQUIRE(::grantpt(master) == 0);
+  REQUIRE(::unlockpt(master) == 0);
+  std::string terminal_name = ::ptsname(master);
+  SpawnRequest request = shell(script, STDERR_FILENO, wait_for_exec);
+  request.stdin_fd = STDIN_FILENO;
+  request.foreground = foreground;
+  pid_t session = ::fork();
+  REQUIRE(session >= 0);
+  if (session == 0) {
+    ::setsid();
+    int terminal = ::open(terminal_name.c_str(), O_RDWR);
+    if (terminal < 0 || ::ioctl(terminal, TIOCSCTTY, 0) != 0 || ::dup2(terminal, 0) < 0) {
+      ::_exit(100);
+    }
+    auto spawned = spawn(std::move(request));
+    int status = 0;
+    if (!spawned.ok() || ::waitpid(spawned->pid(), &status, 0) != spawned->pid()) ::_exit(101);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 102);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(session, &status, 0) == session);
+  ::close(master);
+  REQUIRE(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+}  // namespace
+
+TEST_CASE("spawn: a foreground job makes its group the terminal's before it execs", "[spawn]") {
+  bool wait_for_exec = GENERATE(false, true);
+  INFO("wait_for_exec " << wait_for_exec);
+  // /proc/PID/stat: field 5 is the process group, 8 the terminal's
+  // foreground group ((sh) has no space in it).
+  std::string in_foreground =
+      "read -r pid comm state ppid pgrp session tty tpgid rest < /proc/$$/stat; "
+      "[ \"$pgrp\" = \"$tpgid\" ] && [ \"$pgrp\" = $$ ]";
+  CHECK(spawn_in_session(in_foreground, true, wait_for_exec) == 0);
+  // And without being asked, it stays in the background.
+  CHECK(spawn_in_session(in_foreground, false, wait_for_exec) == 1);
 }
