@@ -106,6 +106,11 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
   path_var_ = path != inherited_env_.end() ? path->second : "/usr/local/bin:/usr/bin:/bin";
   dev_null_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // else each child opens it
   default_signals_ = platform::non_default_signals();
+  if (options.passthrough) {
+    if (auto terminal = platform::Foreground::claim(STDIN_FILENO, STDOUT_FILENO)) {
+      foreground_.emplace(std::move(*terminal));
+    }
+  }
 }
 
 report::RunReport Runner::run() {
@@ -266,6 +271,7 @@ void Runner::start(size_t job) {
 
 // The attempt never ran: its .err log says why, as the failure line points there.
 void Runner::fail_to_start(Active& active, const std::string& message) {
+  if (foreground_) foreground_->take_back();
   Attempt attempt = std::move(active.attempt);
   attempt.ended = report::Clock::now();
   attempt.spawn_error = message;
@@ -308,6 +314,7 @@ Status Runner::launch(Active& active) {
                                  {},
                                  through ? STDIN_FILENO : dev_null_.get(),
                                  default_signals_};
+  request.foreground = foreground_.has_value();
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
     request.cgroup_procs_fds = cgroup->procs_fds();
   }
@@ -319,6 +326,9 @@ Status Runner::launch(Active& active) {
   // The write ends now belong to the child; holding them would keep EOF away.
   active.pid = spawned->pid();
   active.process.emplace(std::move(*spawned));
+  // The child gives itself the terminal too; whichever comes first, it is
+  // there before the job reads (the race every shell closes this way).
+  if (foreground_) foreground_->give(active.pid);
   if (!through) {
     active.out.pipe = std::move(out_pipe->read);
     active.err.pipe = std::move(err_pipe->read);
@@ -441,7 +451,12 @@ void Runner::reap_children() {
   int status = 0;
   pid_t pid = 0;
   struct rusage usage {};
-  while ((pid = ::wait4(-1, &status, WNOHANG, &usage)) > 0) {
+  int flags = WNOHANG | (foreground_ ? WUNTRACED : 0);
+  while ((pid = ::wait4(-1, &status, flags, &usage)) > 0) {
+    if (WIFSTOPPED(status)) {
+      on_stop(pid);
+      continue;
+    }
     if (sentinel_ && pid == sentinel_->pid()) {
       log_->warn(
           "the wp-sentinel process ended; jobs are no longer guarded against wp being killed");
@@ -456,7 +471,27 @@ void Runner::reap_children() {
   }
 }
 
+// Ctrl-Z stopped the job's group, which has the terminal: wp stops too, so
+// that the shell sees its job stopped, and when continued hands the
+// terminal back (`fg`; not after `bg`) and continues the job.
+void Runner::on_stop(pid_t pid) {
+  auto it = active_.find(pid);
+  // The memory guard's own stops, and a job being ended, stay as they are.
+  if (it == active_.end() || it->second->suspended_at || interrupted_by_ != 0) return;
+  Active& active = *it->second;
+  foreground_->take_back();
+  log_->debug("{}: stopped; stopping wp", manifest_.jobs[active.job].name);
+  SteadyTime stopped = SteadyClock::now();
+  platform::stop_as_job();
+  // Stopped time does not count against the timeout.
+  if (active.deadline) *active.deadline += SteadyClock::now() - stopped;
+  if (foreground_->in_foreground()) foreground_->give(pid);
+  platform::signal_group(pid, SIGCONT);
+}
+
 void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
+  // Before anything is printed: the terminal is wp's again.
+  if (foreground_) foreground_->take_back();
   // A step between fork and exec failed (spawn() did not wait to see it):
   // the attempt never ran.
   if (std::optional<Error> failed = active.process->failure()) {
@@ -668,6 +703,7 @@ void Runner::fail_finally(size_t job, const Attempt& attempt) {
 }
 
 void Runner::interrupt(int sig) {
+  if (foreground_) foreground_->take_back();
   if (interrupted_by_ != 0) {
     log_->warn("{} again: killing every job now", platform::signal_name(sig));
     for (const auto& [pid, active] : active_)

@@ -27,6 +27,7 @@
 #include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
+#include "platform/terminal.h"
 #include "report/run_report.h"
 #include "sched/gpu_pool.h"
 #include "sched/scheduler.h"
@@ -117,6 +118,7 @@ class Runner {
   std::optional<SteadyTime> next_timer() const;
   void on_signal(int sig);
   void reap_children();
+  void on_stop(pid_t pid);
   void on_exit(Active& active, int status, const struct rusage& usage);
   bool only_known_children() const;
   void sample_jobs(SteadyTime now);
@@ -149,6 +151,9 @@ class Runner {
   JobControl control_;
   std::optional<platform::Sentinel> sentinel_;
   platform::SignalChannel signals_;
+  // `wp exec` run as a shell's foreground job: the terminal the job is
+  // given while it runs (platform/terminal.h), and Ctrl-Z's stops to follow.
+  std::optional<platform::Foreground> foreground_;
   report::RunReport report_;
   sched::Scheduler scheduler_;
   std::vector<bool> memory_retried_;  // by job: has had its automatic OOM retry
