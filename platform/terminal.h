@@ -11,4 +11,12 @@ bool is_terminal(int fd);
 // terminal or the terminal does not say.
 std::optional<int> terminal_columns(int fd);
 
+struct TerminalSize {
+  int columns = 0;
+  int rows = 0;
+};
+// Both figures of the terminal on `fd` (TIOCGWINSZ); nullopt as above, or
+// when it gives no rows.
+std::optional<TerminalSize> terminal_size(int fd);
+
 }  // namespace wp::platform
