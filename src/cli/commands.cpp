@@ -138,6 +138,11 @@ int run_command(RunCommand& command) {
   command.options.policy = *policy;
   command.options.run_dir = command.run_dir;
   command.options.job_stdout_fd = command.json ? STDERR_FILENO : STDOUT_FILENO;
+  command.options.progress =
+      exec::progress_options(command.progress == "always"  ? exec::ProgressMode::Always
+                             : command.progress == "never" ? exec::ProgressMode::Never
+                                                           : exec::ProgressMode::Auto,
+                             command.options.quiet);
 
   const manifest::Manifest& manifest = *checked->loaded.manifest;
   const Capacity& capacity = checked->capacity;

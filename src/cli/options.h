@@ -53,6 +53,7 @@ struct RunCommand {
   std::string learn = "auto";
   int keep = 100;                    // attempts kept per profile
   double regression_threshold = 25;  // percent
+  std::string progress = "auto";     // the live status area: auto, always, never
   PolicyFlags policy;
   exec::RunOptions options;
 };

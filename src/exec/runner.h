@@ -11,6 +11,7 @@
 
 #include "exec/job_control.h"
 #include "exec/pressure_watch.h"
+#include "exec/status_area.h"
 #include "manifest/manifest.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
@@ -57,7 +58,8 @@ struct RunOptions {
   // held for the whole run were 6.4 MB.
   std::function<Admission(size_t)> admission;
   RunObserver* observer = nullptr;
-  sched::Policy policy;  // strategy and aging
+  sched::Policy policy;      // strategy and aging
+  ProgressOptions progress;  // the live status area on the terminal
 };
 
 // What the scheduler knows of each job: its admission where learning

@@ -24,9 +24,11 @@
 #include "exec/pressure_watch.h"
 #include "exec/run_dir.h"
 #include "exec/runner.h"
+#include "exec/status_area.h"
 #include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
+#include "report/progress.h"
 #include "report/run_report.h"
 #include "sched/gpu_pool.h"
 #include "sched/scheduler.h"
@@ -130,6 +132,10 @@ class Runner {
   void conclude(size_t job, Attempt last);
   void fail_finally(size_t job, const Attempt& attempt);
   void interrupt(int sig);
+  void update_status(SteadyTime now);
+  report::ProgressSnapshot progress_snapshot(SteadyTime now) const;
+  std::optional<double> predicted(size_t job) const;
+  std::optional<double> eta(SteadyTime now) const;
   int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
   const std::string& stem(size_t job) const;
 
@@ -168,6 +174,10 @@ class Runner {
   sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
   SteadyTime next_proc_scan_{};            // jobs measured from /proc: not before this
   SteadyTime began_ = SteadyClock::now();  // the scheduler's time zero
+  // The live status area, when drawn, and each job's expected run time for
+  // it (negative: none), kept only then: 100,000 of them are 800 kB.
+  std::optional<StatusArea> status_;
+  std::vector<double> predicted_;
 };
 
 }  // namespace wp::exec::detail
