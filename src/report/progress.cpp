@@ -301,7 +301,10 @@ size_t display_width(const std::string& text) {
 }
 
 std::string clock_text(double seconds) {
-  auto total = static_cast<long long>(std::max(0.0, std::floor(seconds)));
+  seconds = std::max(0.0, seconds);
+  // Tenths while short: a job predicted at 0.6 s is not "~0s".
+  if (seconds < 10) return fmt::format("{:.1f}s", std::floor(seconds * 10) / 10);
+  auto total = static_cast<long long>(std::floor(seconds));
   if (total < 60) return fmt::format("{}s", total);
   if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
   return fmt::format("{}h{:02}m", total / 3600, (total % 3600) / 60);

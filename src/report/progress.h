@@ -46,7 +46,8 @@ struct ProgressStyle {
 std::vector<std::string> render_progress(const ProgressSnapshot& snapshot,
                                          const ProgressStyle& style);
 
-// "7s", "2m05s", "1h02m": whole seconds, for figures that change every second.
+// "0.6s", "12s", "2m05s", "1h02m": tenths below 10 s, else whole seconds
+// or minutes, for figures redrawn ten times a second.
 std::string clock_text(double seconds);
 
 // Columns `text` takes: its UTF-8 code points outside escape sequences (wide

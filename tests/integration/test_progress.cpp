@@ -80,7 +80,7 @@ TEST_CASE("progress: on a terminal, counts, bars and running jobs below the outp
   // At the start two of four run and two wait; the bars show 2 of 2 cores.
   CHECK(contains(r.raw, "0 done, 2 running, 2 queued, 0 failed"));
   CHECK(contains(r.raw, "cpu [####################] 2/2"));
-  CHECK(std::regex_search(r.raw, std::regex(R"(\n  a +[0-9]+s)")));
+  CHECK(std::regex_search(r.raw, std::regex(R"(\n  a +[0-9.]+s)")));
   CHECK(contains(r.raw, "\x1b[J"));
   CHECK_FALSE(contains(r.raw, "\xe2\x96\x88"));  // LANG=C: ASCII only
   std::vector<std::string> screen = screen_of(r.raw, kColumns);
@@ -233,7 +233,7 @@ TEST_CASE("progress: elapsed against predicted time, and an ETA, once there is h
   TerminalResult learned = run_wp_on_terminal(run, terminal_env());
   INFO(learned.describe());
   REQUIRE(learned.exit_code == 0);
-  CHECK(std::regex_search(learned.raw, std::regex(R"(\n  eta-first +[0-9]+s / ~[0-9]+s)")));
+  CHECK(std::regex_search(learned.raw, std::regex(R"(\n  eta-first +[0-9.]+s / ~[0-9.]+s)")));
   CHECK(contains(learned.raw, "ETA "));
   check_clean_end(screen_of(learned.raw, kColumns));
 }

@@ -205,7 +205,7 @@ TEST_CASE("progress: every line fits narrow terminals", "[progress]") {
   // Wide enough for all of it, nothing is cut.
   auto lines = render_progress(s, ascii(200));
   CHECK(lines[0].find("ETA 2h00m") != std::string::npos);
-  CHECK(lines[2].find("5s / ~10m00s") != std::string::npos);
+  CHECK(lines[2].find("5.0s / ~10m00s") != std::string::npos);
   CHECK(lines[2].find("...") != std::string::npos);  // the long name is cut, not the time
   // Narrow: the time of the run goes first, then the ETA, then the counts are cut.
   lines = render_progress(s, ascii(70));
@@ -231,10 +231,13 @@ TEST_CASE("progress: colours only when asked, names cannot move the cursor", "[p
 }
 
 TEST_CASE("progress: clock text", "[progress]") {
-  CHECK(clock_text(0) == "0s");
+  CHECK(clock_text(0) == "0.0s");
+  CHECK(clock_text(0.68) == "0.6s");
+  CHECK(clock_text(9.99) == "9.9s");
+  CHECK(clock_text(10) == "10s");
   CHECK(clock_text(59.9) == "59s");
   CHECK(clock_text(60) == "1m00s");
   CHECK(clock_text(3599) == "59m59s");
   CHECK(clock_text(3600 * 26 + 60 * 3) == "26h03m");
-  CHECK(clock_text(-5) == "0s");
+  CHECK(clock_text(-5) == "0.0s");
 }
