@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libsqlite3-dev catch2
+  # For the tests: xmllint checks JUnit reports against a schema; script(1)
+  # runs wp under a pseudo-terminal.
+  libxml2-utils bsdutils
 )
 
 missing=()

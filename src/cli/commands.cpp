@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 
 #include <fmt/format.h>
@@ -17,8 +19,11 @@
 #include "platform/sampler.h"
 #include "profile/learn.h"
 #include "profile/store.h"
+#include "report/ci_format.h"
 #include "report/info.h"
+#include "report/junit.h"
 #include "report/summary.h"
+#include "util/atomic_file.h"
 #include "util/log.h"
 #include "util/unique_fd.h"
 
@@ -103,6 +108,56 @@ Status parse_enforcement(RunCommand& command) {
   return Ok{};
 }
 
+// --ci-format, already checked against its choices by CLI11.
+report::CiFormat ci_format(const std::string& flag) {
+  if (flag == "auto") {
+    return report::detect_ci_format(std::getenv("GITHUB_ACTIONS"), std::getenv("GITLAB_CI"));
+  }
+  return report::parse_ci_format(flag).value_or(report::CiFormat::Plain);
+}
+
+// GitHub places an annotation by the file's path in the repository, which is
+// checked out in $GITHUB_WORKSPACE; the manifest as given is relative to
+// wherever wp was started.
+std::string annotation_file(const std::string& manifest) {
+  const char* workspace = std::getenv("GITHUB_WORKSPACE");
+  if (workspace == nullptr || *workspace == '\0') return manifest;
+  std::error_code ec;
+  std::filesystem::path file = std::filesystem::weakly_canonical(manifest, ec);
+  std::filesystem::path root = std::filesystem::weakly_canonical(workspace, ec);
+  if (ec) return manifest;
+  std::filesystem::path relative = file.lexically_relative(root);
+  if (relative.empty() || *relative.begin() == "..") return manifest;
+  return relative.string();
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "localhost";
+  return name;
+}
+
+// --junit: the report into the file opened before the run, then renamed into
+// place. False when it could not be written (said on stderr).
+bool write_junit_file(const report::RunReport& report, const std::string& manifest,
+                      AtomicFile& file) {
+  // What a failure's report carries of its output: enough for the error
+  // and its context, little enough that 1,000 failures stay readable.
+  constexpr size_t kTailLines = 50;
+  constexpr size_t kTailBytes = 4096;
+  report::JunitOptions options{manifest, std::filesystem::path(manifest).stem().string(),
+                               host_name(), [](const report::Attempt& attempt) {
+                                 return exec::tail_text(attempt.main_log().string(), kTailLines,
+                                                        kTailBytes);
+                               }};
+  report::write_junit(report, options, [&file](std::string_view piece) { file.write(piece); });
+  if (Status committed = file.commit(); !committed) {
+    log::get("cli")->error("--junit: {}", committed.error().message);
+    return false;
+  }
+  return true;
+}
+
 profile::LearnOptions learn_options(const RunCommand& command) {
   profile::LearnOptions options;
   options.mode = learn_mode(command.learn);
@@ -143,6 +198,18 @@ int run_command(RunCommand& command) {
                              : command.progress == "never" ? exec::ProgressMode::Never
                                                            : exec::ProgressMode::Auto,
                              command.options.quiet);
+  command.options.ci_format = ci_format(command.ci_format);
+  command.options.annotation_file = annotation_file(command.manifest);
+  // Opened now: a report that cannot be written is known before any job runs.
+  std::optional<AtomicFile> junit;
+  if (!command.junit.empty()) {
+    auto file = AtomicFile::create(command.junit);
+    if (!file) {
+      log->error("--junit: {}", file.error().message);
+      return kExitUsage;
+    }
+    junit.emplace(std::move(*file));
+  }
 
   const manifest::Manifest& manifest = *checked->loaded.manifest;
   const Capacity& capacity = checked->capacity;
@@ -185,6 +252,9 @@ int run_command(RunCommand& command) {
   }
   int status = report->exit_code();
   if (command.json && !print_summary(*report, summary) && status == kExitOk) {
+    status = kExitJobsFailed;
+  }
+  if (junit && !write_junit_file(*report, command.manifest, *junit) && status == kExitOk) {
     status = kExitJobsFailed;
   }
   return status;

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "exec/output.h"
+#include "platform/terminal.h"
 #include "report/summary.h"
 #include "util/log.h"
 
@@ -115,6 +116,14 @@ void print_diagnostics(const manifest::Diagnostics& errors) {
     fmt::print(stderr, "{}\n", d.format());
   fmt::print(stderr, "wp: {} error{}; nothing was run\n", errors.size(),
              errors.size() == 1 ? "" : "s");
+}
+
+bool use_colour(int fd) {
+  const char* no_colour = std::getenv("NO_COLOR");
+  if (no_colour != nullptr && *no_colour != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term == nullptr || *term == '\0' || std::string_view(term) == "dumb") return false;
+  return platform::is_terminal(fd);
 }
 
 bool print_stdout(const std::string& text, std::string_view what) {

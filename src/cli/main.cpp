@@ -1,4 +1,6 @@
 // The wp command line: CLI11 wiring only; the work is done by the library.
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -245,6 +247,16 @@ int main(int argc, char** argv) {
                       "Stop starting jobs when less memory than this is available (default: 5% "
                       "of capacity, 256MiB to 4GiB); act at half of it");
   add_policy_flags(run_app, run.policy, false);
+  run_app->add_option("--junit", run.junit,
+                      "Write a JUnit XML report, a testcase per job, to this file when the run "
+                      "ends");
+  run_app
+      ->add_option("--ci-format", run.ci_format,
+                   "Job output for a CI log: github (groups, error annotations), gitlab "
+                   "(collapsible sections), plain (prefixed lines), or auto: github if "
+                   "$GITHUB_ACTIONS is true, gitlab if $GITLAB_CI is true, else plain")
+      ->check(CLI::IsMember({"auto", "github", "gitlab", "plain"}))
+      ->capture_default_str();
 
   wp::cli::PlanCommand plan;
   CLI::App* plan_app = add_plan_command(app, plan);
@@ -286,7 +298,8 @@ int main(int argc, char** argv) {
   using wp::log::Verbosity;
   wp::log::setup(verbose                                  ? Verbosity::Verbose
                  : run_app->parsed() && run.options.quiet ? Verbosity::Quiet
-                                                          : Verbosity::Normal);
+                                                          : Verbosity::Normal,
+                 wp::cli::use_colour(STDERR_FILENO));
   if (run_app->parsed()) return wp::cli::run_command(run);
   if (plan_app->parsed()) return wp::cli::plan_command(plan);
   if (info_app->parsed()) return wp::cli::info_command(info);

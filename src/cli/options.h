@@ -55,6 +55,8 @@ struct RunCommand {
   double regression_threshold = 25;  // percent
   std::string progress = "auto";     // the live status area: auto, always, never
   PolicyFlags policy;
+  std::string junit;               // --junit FILE; empty: no report
+  std::string ci_format = "auto";  // auto, github, gitlab, plain
   exec::RunOptions options;
 };
 
@@ -106,6 +108,10 @@ struct ProfileCommand {
   int keep = 100;     // import: attempts kept per profile
   bool all = false;   // forget: every profile (of --namespace, if given)
 };
+
+// Colour for wp's messages on `fd`: a terminal, TERM set and not "dumb",
+// and NO_COLOR unset or empty (https://no-color.org).
+bool use_colour(int fd);
 
 int run_command(RunCommand& command);
 int validate_command(const ValidateCommand& command);

@@ -86,4 +86,27 @@ std::string tail_lines(const std::string& path, size_t max_lines) {
   return text.substr(pos + 1) + "\n";
 }
 
+std::string tail_text(const std::string& path, size_t max_lines, size_t max_bytes) {
+  std::string text = tail_lines(path, max_lines);
+  if (text.size() <= max_bytes) return text;
+  size_t start = text.size() - max_bytes;
+  // Not inside a character: skip its continuation bytes (at most three).
+  for (int i = 0; i < 3 && start < text.size() && (text[start] & 0xC0) == 0x80; ++i)
+    ++start;
+  return text.substr(start);
+}
+
+bool copy_file_to(const std::string& path, int fd, char* last) {
+  UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return errno == ENOENT;
+  std::string buffer(64 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n == 0;
+    if (!write_all(fd, std::string_view(buffer.data(), static_cast<size_t>(n)))) return false;
+    if (last != nullptr) *last = buffer[static_cast<size_t>(n) - 1];
+  }
+}
+
 }  // namespace wp::exec

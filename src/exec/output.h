@@ -34,5 +34,14 @@ class LinePrefixer {
 
 // The last `max_lines` lines of a file, for showing a failure's log.
 std::string tail_lines(const std::string& path, size_t max_lines);
+// The same, and no more than its last `max_bytes` bytes, cut where a UTF-8
+// character starts.
+std::string tail_text(const std::string& path, size_t max_lines, size_t max_bytes);
+
+// Copies the whole file at `path` to `fd` in pieces (a log may be larger
+// than memory); false, with errno, when reading or writing failed. A file
+// that does not exist is nothing to copy. `last` receives the last byte
+// copied, if any.
+bool copy_file_to(const std::string& path, int fd, char* last = nullptr);
 
 }  // namespace wp::exec

@@ -353,7 +353,7 @@ Runner::ReadResult Runner::read_stream(Stream& stream) {
   if (n == 0) return ReadResult::Closed;
   std::string_view data(buffer, static_cast<size_t>(n));
   write_log(stream, data);
-  if (!options_.quiet) stream.lines.feed(data);
+  if (live_lines()) stream.lines.feed(data);
   return ReadResult::Data;
 }
 
@@ -415,7 +415,7 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
       if (read_stream(*stream) != ReadResult::Data) break;
     }
     stream->pipe.reset();
-    if (!options_.quiet) stream->lines.finish();
+    if (live_lines()) stream->lines.finish();
     if (stream->created) *path = stream->log_path;  // else the job wrote nothing there
     stream->log.reset();
   }
@@ -517,6 +517,7 @@ void Runner::conclude(size_t job, Attempt last) {
     memory_retried_[job] = true;
   }
   record.attempts.push_back(last);
+  show_block(job, last);
   if (options_.observer != nullptr && last.spawn_error.empty()) {
     options_.observer->attempt_ended(job, last);
   }
@@ -577,7 +578,8 @@ void Runner::fail_finally(size_t job, const Attempt& attempt) {
                             : std::string();
   log_->error("FAILED {}: {}{}; {}", spec.name, attempt.describe(), ran_for,
               log_path.empty() ? "no output" : "log: " + report::display_path(log_path));
-  if (options_.quiet) {
+  annotate_failure(job, attempt);
+  if (options_.quiet && options_.ci_format == report::CiFormat::Plain) {
     std::string tail = tail_lines(attempt.stderr_log.string(), kQuietTailLines);
     if (tail.empty()) tail = tail_lines(attempt.stdout_log.string(), kQuietTailLines);
     LinePrefixer lines("[" + spec.name + "] ", 2);

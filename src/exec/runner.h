@@ -13,6 +13,7 @@
 #include "exec/pressure_watch.h"
 #include "exec/status_area.h"
 #include "manifest/manifest.h"
+#include "report/ci_format.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
 #include "sched/scheduler.h"
@@ -58,8 +59,14 @@ struct RunOptions {
   // held for the whole run were 6.4 MB.
   std::function<Admission(size_t)> admission;
   RunObserver* observer = nullptr;
-  sched::Policy policy;      // strategy and aging
-  ProgressOptions progress;  // the live status area on the terminal
+  sched::Policy policy;  // strategy and aging
+  // Github and Gitlab: each attempt's output as one block (a group, a
+  // collapsible section) when it ends, read from its logs, instead of
+  // prefixed lines as they come: in a CI log, lines of parallel jobs
+  // interleave. Github also annotates each failed job's [[job]] table.
+  report::CiFormat ci_format = report::CiFormat::Plain;
+  std::string annotation_file;  // the manifest as annotations name it; empty: its path
+  ProgressOptions progress;     // the live status area on the terminal
 };
 
 // What the scheduler knows of each job: its admission where learning

@@ -136,6 +136,12 @@ class Runner {
   report::ProgressSnapshot progress_snapshot(SteadyTime now) const;
   std::optional<double> predicted(size_t job) const;
   std::optional<double> eta(SteadyTime now) const;
+  bool live_lines() const {
+    return !options_.quiet && options_.ci_format == report::CiFormat::Plain;
+  }
+  // runner_ci.cpp: the block of an attempt's output, the annotation of a failure.
+  void show_block(size_t job, const Attempt& attempt);
+  void annotate_failure(size_t job, const Attempt& attempt);
   int attempts_allowed(size_t job) const { return manifest_.jobs[job].retries + 1; }
   const std::string& stem(size_t job) const;
 

@@ -37,6 +37,7 @@ struct Job {
   std::vector<std::string> tags;
   std::string profile;  // the history it shares (`profile`); empty: its own, by name
   SourcePos pos;        // the job's `name` value in the manifest
+  SourcePos table_pos;  // its [[job]] header (a matrix member's: its template's)
 };
 
 // [capacity]: caps on what wp may use. Unset fields leave the machine's figure.

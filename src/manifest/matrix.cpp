@@ -98,6 +98,7 @@ ExpandedJob make_job(const JobTemplate& tmpl, const Settings& defaults, Values v
   job.family = tmpl.name->value;
   job.name = substitute(job.family, values);
   job.pos = tmpl.name->pos;
+  job.table_pos = tmpl.table_pos;
   job.command = tmpl.command ? substitute(*tmpl.command, values) : std::string();
   if (tmpl.argv) job.argv = substitute_all(*tmpl.argv, values);
   apply_settings(tmpl.settings, defaults, job);

@@ -11,8 +11,9 @@ namespace wp::log {
 
 enum class Verbosity { Quiet, Normal, Verbose };
 
-// Call once, before any logger is used.
-void setup(Verbosity verbosity);
+// Call once, before any logger is used. `colour`: warnings in yellow and
+// errors in red; only for a terminal that wants it (see cli's use_colour).
+void setup(Verbosity verbosity, bool colour = false);
 
 // The logger of an area ("run", "manifest", "cli"); created on first use.
 std::shared_ptr<spdlog::logger> get(const std::string& area);

@@ -132,6 +132,10 @@ std::string tail(const std::string& text, size_t limit) {
   setenv("XDG_STATE_HOME", state_dir().c_str(), 1);
   unsetenv("WP_JOB_NAME");
   unsetenv("WP_JOB_ATTEMPT");
+  // The suite may itself run in GitHub Actions or GitLab CI, whose variables
+  // would turn wp's job output into CI blocks: tests that want them say so.
+  for (const char* name : {"GITHUB_ACTIONS", "GITHUB_WORKSPACE", "GITLAB_CI"})
+    unsetenv(name);
   for (const auto& [name, value] : options.env)
     setenv(name.c_str(), value.c_str(), 1);
   std::vector<char*> argv;

@@ -94,11 +94,15 @@ matrix = { flag = [true, false], ratio = [0.5] }
 }
 
 TEST_CASE("matrix members keep the template's positions", "[manifest][matrix]") {
-  Manifest m = load_ok("[[job]]\nname = \"t-{n}\"\ncommand = \"true\"\nmatrix = { n = [1, 2] }\n");
+  Manifest m = load_ok(
+      "version = 1\n\n  [[job]]\nname = \"t-{n}\"\ncommand = \"true\"\nmatrix = { n = [1, 2] }\n");
   REQUIRE(m.jobs.size() == 2);
   for (const Job& job : m.jobs) {
-    CHECK(job.pos.line == 2);
+    CHECK(job.pos.line == 4);
     CHECK(job.pos.column == 8);
+    // The [[job]] header, where CI annotations point.
+    CHECK(job.table_pos.line == 3);
+    CHECK(job.table_pos.column == 3);
   }
 }
 
