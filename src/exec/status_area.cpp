@@ -43,7 +43,8 @@ bool same_file(int a, int b) {
 
 }  // namespace
 
-bool progress_wanted(ProgressMode mode, bool stderr_is_terminal, const char* term, bool quiet) {
+bool progress_wanted(ProgressMode mode, bool stderr_is_terminal, const char* term,
+                     const char* no_color, bool quiet) {
   switch (mode) {
     case ProgressMode::Always:
       return true;
@@ -52,7 +53,7 @@ bool progress_wanted(ProgressMode mode, bool stderr_is_terminal, const char* ter
     case ProgressMode::Auto:
       break;
   }
-  return stderr_is_terminal && !dumb(term) && !quiet;
+  return stderr_is_terminal && !dumb(term) && !set(no_color) && !quiet;
 }
 
 bool utf8_locale(const char* lc_all, const char* lc_ctype, const char* lang) {
@@ -71,11 +72,13 @@ bool color_wanted(const char* no_color, const char* term) {
 ProgressOptions progress_options(ProgressMode mode, bool quiet) {
   ProgressOptions options;
   const char* term = std::getenv("TERM");
-  options.enabled = progress_wanted(mode, platform::is_terminal(STDERR_FILENO), term, quiet);
+  const char* no_color = std::getenv("NO_COLOR");
+  options.enabled =
+      progress_wanted(mode, platform::is_terminal(STDERR_FILENO), term, no_color, quiet);
   options.fd = STDERR_FILENO;
   options.unicode =
       utf8_locale(std::getenv("LC_ALL"), std::getenv("LC_CTYPE"), std::getenv("LANG"));
-  options.color = color_wanted(std::getenv("NO_COLOR"), term);
+  options.color = color_wanted(no_color, term);
   return options;
 }
 

@@ -26,9 +26,13 @@ struct ProgressOptions {
 // lines (or the --json document), which users redirect to a file while
 // still watching the run; wp's own messages are on standard error already.
 // Auto draws it only where it can be read and erased: standard error is a
-// terminal that understands escape sequences ($TERM set, not "dumb"), and
-// -q did not ask for failures only. Null pointers are unset variables.
-bool progress_wanted(ProgressMode mode, bool stderr_is_terminal, const char* term, bool quiet);
+// terminal that understands escape sequences ($TERM set, not "dumb"), -q
+// did not ask for failures only, and NO_COLOR is unset or empty: wp promises
+// no escape sequences of its own then (but GitLab's markers), and the
+// area's cursor movements are some; --progress always draws it, colourless.
+// Null pointers are unset variables.
+bool progress_wanted(ProgressMode mode, bool stderr_is_terminal, const char* term,
+                     const char* no_color, bool quiet);
 // Block characters when the locale's character set is UTF-8 ($LC_ALL, else
 // $LC_CTYPE, else $LANG, the first set and not empty).
 bool utf8_locale(const char* lc_all, const char* lc_ctype, const char* lang);

@@ -21,7 +21,7 @@ constexpr int kColumns = 100;
 RunOptions terminal_env(std::vector<std::pair<std::string, std::string>> extra = {}) {
   RunOptions options;
   options.env = {
-      {"TERM", "xterm"}, {"LANG", "C"}, {"LC_ALL", ""}, {"LC_CTYPE", ""}, {"NO_COLOR", "1"}};
+      {"TERM", "xterm"}, {"LANG", "C"}, {"LC_ALL", ""}, {"LC_CTYPE", ""}, {"NO_COLOR", ""}};
   for (auto& pair : extra)
     options.env.push_back(std::move(pair));
   return options;
@@ -30,6 +30,11 @@ RunOptions terminal_env(std::vector<std::pair<std::string, std::string>> extra =
 std::string sleeper(const std::string& name, int ms, const std::string& extra = "") {
   return "[[job]]\nname = \"" + name + "\"\ncpu = 1\nmemory = \"32MiB\"\nargv = " +
          job_argv({"--stdout", "hello-" + name, "--sleep-ms", std::to_string(ms)}) + "\n" + extra;
+}
+
+// Without colours, for checks of the text.
+std::string plain_text(const std::string& raw) {
+  return std::regex_replace(raw, std::regex("\x1b\\[[0-9;]*m"), "");
 }
 
 // The area's first line: the counts.
@@ -78,9 +83,10 @@ TEST_CASE("progress: on a terminal, counts, bars and running jobs below the outp
   INFO(r.describe());
   REQUIRE(r.exit_code == 0);
   // At the start two of four run and two wait; the bars show 2 of 2 cores.
-  CHECK(contains(r.raw, "0 done, 2 running, 2 queued, 0 failed"));
-  CHECK(contains(r.raw, "cpu [####################] 2/2"));
-  CHECK(std::regex_search(r.raw, std::regex(R"(\n  a +[0-9.]+s)")));
+  std::string text = plain_text(r.raw);
+  CHECK(contains(text, "0 done, 2 running, 2 queued, 0 failed"));
+  CHECK(contains(text, "cpu [####################] 2/2"));
+  CHECK(std::regex_search(text, std::regex(R"(\n  a +[0-9.]+s)")));
   CHECK(contains(r.raw, "\x1b[J"));
   CHECK_FALSE(contains(r.raw, "\xe2\x96\x88"));  // LANG=C: ASCII only
   std::vector<std::string> screen = screen_of(r.raw, kColumns);
@@ -149,10 +155,18 @@ TEST_CASE("progress: no area on a pipe, with TERM=dumb, -q or --progress never",
   SECTION("--progress never") {
     std::vector<std::string> never = run;
     never.insert(never.begin() + 1, {"--progress", "never"});
-    TerminalResult r = run_wp_on_terminal(never, terminal_env());
+    TerminalResult r = run_wp_on_terminal(never, terminal_env({{"NO_COLOR", "1"}}));
     INFO(r.describe());
     REQUIRE(r.exit_code == 0);
     CHECK_FALSE(contains(r.raw, "\x1b"));
+    CHECK(contains(r.raw, "[a] hello-a\r\n"));
+  }
+  SECTION("NO_COLOR: no escape sequences at all") {
+    TerminalResult r = run_wp_on_terminal(run, terminal_env({{"NO_COLOR", "1"}}));
+    INFO(r.describe());
+    REQUIRE(r.exit_code == 0);
+    CHECK_FALSE(contains(r.raw, "\x1b"));
+    CHECK_FALSE(has_area(r.raw));
     CHECK(contains(r.raw, "[a] hello-a\r\n"));
   }
   SECTION("-q") {
@@ -174,14 +188,13 @@ TEST_CASE("progress: no area on a pipe, with TERM=dumb, -q or --progress never",
   }
 }
 
-TEST_CASE("progress: NO_COLOR draws the area without colours; UTF-8 draws blocks",
+TEST_CASE("progress: colours unless NO_COLOR (then only with --progress always); UTF-8 blocks",
           "[integration][progress]") {
   TempDir dir;
   write_file(dir / "jobs.toml", sleeper("a", 400) + sleeper("b", 400));
   std::vector<std::string> run = {"run",       "--cpus",       "4",
                                   "--run-dir", dir.str("run"), dir.str("jobs.toml")};
-  TerminalResult colored =
-      run_wp_on_terminal(run, terminal_env({{"LANG", "C.UTF-8"}, {"NO_COLOR", ""}}));
+  TerminalResult colored = run_wp_on_terminal(run, terminal_env({{"LANG", "C.UTF-8"}}));
   INFO(colored.describe());
   REQUIRE(colored.exit_code == 0);
   CHECK(contains(colored.raw, "\x1b[36m"));      // the bars' colour
@@ -189,7 +202,8 @@ TEST_CASE("progress: NO_COLOR draws the area without colours; UTF-8 draws blocks
   check_clean_end(screen_of(colored.raw, kColumns));
 
   run[4] = dir.str("run2");
-  TerminalResult plain = run_wp_on_terminal(run, terminal_env());
+  run.insert(run.begin() + 1, {"--progress", "always"});
+  TerminalResult plain = run_wp_on_terminal(run, terminal_env({{"NO_COLOR", "1"}}));
   INFO(plain.describe());
   REQUIRE(plain.exit_code == 0);
   CHECK(has_area(plain.raw));
@@ -233,8 +247,9 @@ TEST_CASE("progress: elapsed against predicted time, and an ETA, once there is h
   TerminalResult learned = run_wp_on_terminal(run, terminal_env());
   INFO(learned.describe());
   REQUIRE(learned.exit_code == 0);
-  CHECK(std::regex_search(learned.raw, std::regex(R"(\n  eta-first +[0-9.]+s / ~[0-9.]+s)")));
-  CHECK(contains(learned.raw, "ETA "));
+  std::string text = plain_text(learned.raw);
+  CHECK(std::regex_search(text, std::regex(R"(\n  eta-first +[0-9.]+s / ~[0-9.]+s)")));
+  CHECK(contains(text, "ETA "));
   check_clean_end(screen_of(learned.raw, kColumns));
 }
 
@@ -251,11 +266,11 @@ TEST_CASE("progress: the area follows the terminal's width", "[integration][prog
   };
   REQUIRE(wp.wait_for([&](const std::string& raw) { return has_jobs(last_picture(raw)); },
                       milliseconds(20'000)));
-  CHECK(contains(last_picture(wp.raw()), "cpu [####################]"));  // wide bars
+  CHECK(contains(plain_text(last_picture(wp.raw())), "cpu [####################]"));  // wide
   size_t before = wp.raw().size();
   wp.resize(40, 30);
   auto narrow = [&](const std::string& raw) {
-    std::string picture = last_picture(raw.substr(before));
+    std::string picture = plain_text(last_picture(raw.substr(before)));
     if (!contains(picture, "\n  a-job")) return false;
     for (std::string line : split_lines(picture)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();  // the pty's ONLCR

@@ -13,14 +13,19 @@
 using namespace wp::exec;
 
 TEST_CASE("status area: auto draws on a terminal that understands escapes", "[progress]") {
-  CHECK(progress_wanted(ProgressMode::Auto, true, "xterm-256color", false));
-  CHECK_FALSE(progress_wanted(ProgressMode::Auto, false, "xterm", false));  // a pipe or file
-  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "dumb", false));
-  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, nullptr, false));
-  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "", false));
-  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "xterm", true));  // -q
-  CHECK(progress_wanted(ProgressMode::Always, false, "dumb", true));
-  CHECK_FALSE(progress_wanted(ProgressMode::Never, true, "xterm", false));
+  CHECK(progress_wanted(ProgressMode::Auto, true, "xterm-256color", nullptr, false));
+  CHECK_FALSE(
+      progress_wanted(ProgressMode::Auto, false, "xterm", nullptr, false));  // a pipe or file
+  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "dumb", nullptr, false));
+  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, nullptr, nullptr, false));
+  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "", nullptr, false));
+  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "xterm", nullptr, true));  // -q
+  // NO_COLOR: no escape sequences of wp's own, unless the area is asked for.
+  CHECK_FALSE(progress_wanted(ProgressMode::Auto, true, "xterm", "1", false));
+  CHECK(progress_wanted(ProgressMode::Auto, true, "xterm", "", false));
+  CHECK(progress_wanted(ProgressMode::Always, true, "xterm", "1", false));
+  CHECK(progress_wanted(ProgressMode::Always, false, "dumb", nullptr, true));
+  CHECK_FALSE(progress_wanted(ProgressMode::Never, true, "xterm", nullptr, false));
 }
 
 TEST_CASE("status area: unicode from the locale, colours unless NO_COLOR", "[progress]") {
