@@ -9,6 +9,8 @@ packages=(
   # For the tests: xmllint checks JUnit reports against a schema; script(1)
   # runs wp under a pseudo-terminal.
   libxml2-utils bsdutils
+  # mandoc lints the man pages; python3-jsonschema checks the manifest schema.
+  mandoc python3 python3-jsonschema
 )
 
 missing=()

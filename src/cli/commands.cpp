@@ -170,6 +170,9 @@ profile::LearnOptions learn_options(const RunCommand& command) {
 
 int run_command(RunCommand& command) {
   auto log = log::get("cli");
+  // Before any file is opened: one could take the number of a jobserver fd
+  // that make closed.
+  std::optional<platform::Jobserver> jobserver = platform::Jobserver::from_environment();
   auto checked = load_valid(command.manifest, command.capacity, command.db, command.json);
   if (!checked) return kExitUsage;
   auto grace = parse_duration(command.grace);
@@ -191,6 +194,7 @@ int run_command(RunCommand& command) {
     return kExitUsage;
   }
   command.options.policy = *policy;
+  command.options.jobserver = jobserver ? &*jobserver : nullptr;
   command.options.run_dir = command.run_dir;
   command.options.job_stdout_fd = command.json ? STDERR_FILENO : STDOUT_FILENO;
   command.options.progress =
@@ -233,6 +237,9 @@ int run_command(RunCommand& command) {
         "their declarations",
         command.keep);
   }
+  auto ledger = open_ledger(command.ledger, capacity.total, *policy);
+  if (!ledger) return kExitUsage;
+  command.options.ledger = *ledger ? &**ledger : nullptr;
   std::optional<profile::Store> store = open_history(command.db);
   profile::Learning learning(store ? &*store : nullptr, manifest, capacity.total,
                              learn_options(command));

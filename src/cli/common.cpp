@@ -17,6 +17,7 @@
 #include "exec/output.h"
 #include "platform/terminal.h"
 #include "report/summary.h"
+#include "sched/scheduler.h"
 #include "util/log.h"
 
 namespace wp::cli {
@@ -144,6 +145,20 @@ std::optional<profile::Store> open_history(const std::string& db_flag) {
     return std::nullopt;
   }
   return std::move(*store);
+}
+
+std::optional<std::optional<ledger::Ledger>> open_ledger(const std::string& flag,
+                                                         const Resources& capacity,
+                                                         const sched::Policy& policy) {
+  auto ledger =
+      ledger::open_machine_ledger(flag == "off", sched::packing_capacity(capacity, policy));
+  if (!ledger) {
+    log::get("cli")->error("the machine-wide ledger: {} (or use --ledger off)",
+                           ledger.error().message);
+    return std::nullopt;
+  }
+  if (*ledger) log::get("ledger")->debug("leases in {}", (*ledger)->path().string());
+  return std::move(*ledger);
 }
 
 profile::LearnMode learn_mode(const std::string& flag) {

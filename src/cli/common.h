@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "cli/options.h"
+#include "ledger/ledger.h"
 #include "manifest/manifest.h"
 #include "platform/host.h"
 #include "profile/learn.h"
@@ -58,5 +59,12 @@ profile::LearnMode learn_mode(const std::string& flag);
 // The policy flags into the scheduler's policy; an Error names the flag.
 // `strategy` replaces flags.strategy (`wp plan --strategy all` runs each).
 Result<sched::Policy> parse_policy(const PolicyFlags& flags, const std::string& strategy);
+
+// The machine-wide ledger, judged against `capacity` packed by `policy`;
+// none with --ledger off or WP_LEDGER=off. Said on stderr when it cannot be
+// used: the command then exits kExitUsage (nothing was started).
+std::optional<std::optional<ledger::Ledger>> open_ledger(const std::string& flag,
+                                                         const Resources& capacity,
+                                                         const sched::Policy& policy);
 
 }  // namespace wp::cli

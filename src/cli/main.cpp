@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
+#include "cli/version.h"
 #include "platform/process.h"
 #include "sched/policy.h"
 #include "util/log.h"
@@ -29,9 +30,8 @@ void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
-constexpr std::array<std::string_view, 6> kCommands{"run",  "plan",      "validate",
-                                                    "info", "calibrate", "profile"};
-constexpr std::array<std::string_view, 1> kPlannedCommands{"exec"};
+constexpr std::array<std::string_view, 7> kCommands{"run",       "plan",    "validate", "info",
+                                                    "calibrate", "profile", "exec"};
 
 // CLI11 says "A subcommand is required" for `wp exec`; say what is wrong.
 bool known_command(int argc, char** argv) {
@@ -39,11 +39,9 @@ bool known_command(int argc, char** argv) {
     std::string_view arg = argv[i];
     if (arg.empty() || arg[0] == '-') continue;
     if (std::find(kCommands.begin(), kCommands.end(), arg) != kCommands.end()) return true;
-    bool planned =
-        std::find(kPlannedCommands.begin(), kPlannedCommands.end(), arg) != kPlannedCommands.end();
     std::fprintf(stderr,
-                 "wp: %s '%.*s'; the commands are: run, plan, validate, info, calibrate, profile\n",
-                 planned ? "this version does not have the command yet:" : "unknown command",
+                 "wp: unknown command '%.*s'; the commands are: run, plan, validate, info, "
+                 "calibrate, profile, exec\n",
                  static_cast<int>(arg.size()), arg.data());
     return false;
   }
@@ -129,6 +127,8 @@ CLI::App* add_profile_command(CLI::App& app, wp::cli::ProfileCommand& profile) {
   CLI::App* list = profile_app->add_subcommand(
       "list", "One line per profile: runs, last run, predictions, confidence, accuracy");
   add_profile_flags(list, profile);
+  list->add_flag("--names", profile.names,
+                 "Print only the profiles' names, one per line (for scripts and shell completion)");
 
   CLI::App* show = profile_app->add_subcommand(
       "show", "A profile's identity, aggregates, predictions and their accuracy");
@@ -168,6 +168,52 @@ CLI::App* add_profile_command(CLI::App& app, wp::cli::ProfileCommand& profile) {
   return profile_app;
 }
 
+void add_ledger_flag(CLI::App* command, std::string& ledger) {
+  command
+      ->add_option("--ledger", ledger,
+                   "Share the machine's capacity with every other wp through the ledger of "
+                   "leases in the runtime directory: on, off (also WP_LEDGER=off)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+}
+
+CLI::App* add_exec_command(CLI::App& app, wp::cli::ExecCommand& exec) {
+  CLI::App* exec_app = app.add_subcommand(
+      "exec",
+      "Run one command (after --) under the machine-wide ledger, measured and learned like a "
+      "manifest job; exits with its status");
+  exec_app->add_option("command", exec.command, "The command and its arguments, after --")
+      ->required();
+  exec_app->add_option("--name", exec.name,
+                       "The profile its history goes to (default: the command line)");
+  exec_app->add_option("--cpu", exec.cpu, "Cores it needs, e.g. 2 or 0.5")->capture_default_str();
+  exec_app->add_option("--memory", exec.memory, "Memory it needs, e.g. 2GiB")
+      ->capture_default_str();
+  exec_app->add_option("--iops", exec.iops, "I/O operations per second it needs")
+      ->capture_default_str();
+  exec_app->add_option("--gpu", exec.gpu, "GPUs it needs")->capture_default_str();
+  exec_app->add_option("--timeout", exec.timeout, "End it (SIGTERM) after this long, e.g. 10m");
+  exec_app
+      ->add_option("--priority", exec.priority,
+                   "Its place among the processes waiting for capacity: higher goes first")
+      ->capture_default_str();
+  exec_app->add_option("--cpus", exec.cpus,
+                       "Cap the CPU cores wp may use, e.g. 4 or 1.5 (default: detected)");
+  exec_app
+      ->add_option("--cpu-overcommit", exec.cpu_overcommit,
+                   "How far the declared CPU of running jobs may exceed the cores, as a factor "
+                   "(1: never)")
+      ->capture_default_str();
+  add_db_flag(exec_app, exec.db);
+  exec_app
+      ->add_option("--learn", exec.learn,
+                   "Admit by predictions from its history: auto, conservative, off")
+      ->check(CLI::IsMember({"auto", "conservative", "off"}))
+      ->capture_default_str();
+  add_ledger_flag(exec_app, exec.ledger);
+  return exec_app;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -176,7 +222,7 @@ int main(int argc, char** argv) {
       "wp: a resource-aware batch runner. Packs the jobs of a TOML manifest onto the "
       "machine without ever oversubscribing it.",
       "wp"};
-  app.set_version_flag("--version", std::string("wp ") + WP_VERSION);
+  app.set_version_flag("--version", wp::cli::build_version());
   app.require_subcommand(1);
   app.failure_message(failure_message);
   bool verbose = false;
@@ -248,6 +294,7 @@ int main(int argc, char** argv) {
                       "Stop starting jobs when less memory than this is available (default: 5% "
                       "of capacity, 256MiB to 4GiB); act at half of it");
   add_policy_flags(run_app, run.policy, false);
+  add_ledger_flag(run_app, run.ledger);
   run_app->add_option("--junit", run.junit,
                       "Write a JUnit XML report, a testcase per job, to this file when the run "
                       "ends");
@@ -290,6 +337,9 @@ int main(int argc, char** argv) {
   wp::cli::ProfileCommand profile;
   CLI::App* profile_app = add_profile_command(app, profile);
 
+  wp::cli::ExecCommand exec;
+  CLI::App* exec_app = add_exec_command(app, exec);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -297,10 +347,13 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : wp::cli::kExitUsage;
   }
   using wp::log::Verbosity;
-  wp::log::setup(verbose                                  ? Verbosity::Verbose
-                 : run_app->parsed() && run.options.quiet ? Verbosity::Quiet
-                                                          : Verbosity::Normal,
+  // wp exec passes the command's output through: wp says only what is wrong.
+  bool quiet = (run_app->parsed() && run.options.quiet) || exec_app->parsed();
+  wp::log::setup(verbose ? Verbosity::Verbose
+                 : quiet ? Verbosity::Quiet
+                         : Verbosity::Normal,
                  wp::cli::use_colour(STDERR_FILENO));
+  if (exec_app->parsed()) return wp::cli::exec_command(exec);
   if (run_app->parsed()) return wp::cli::run_command(run);
   if (plan_app->parsed()) return wp::cli::plan_command(plan);
   if (info_app->parsed()) return wp::cli::info_command(info);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "exec/runner.h"
 #include "resources/capacity.h"
@@ -55,9 +56,28 @@ struct RunCommand {
   double regression_threshold = 25;  // percent
   std::string progress = "auto";     // the live status area: auto, always, never
   PolicyFlags policy;
+  std::string ledger = "on";       // the machine-wide ledger of leases: on, off
   std::string junit;               // --junit FILE; empty: no report
   std::string ci_format = "auto";  // auto, github, gitlab, plain
   exec::RunOptions options;
+};
+
+// `wp exec -- CMD ARGS...`: one command under the same admission,
+// measurement and learning as a manifest job.
+struct ExecCommand {
+  std::vector<std::string> command;  // CMD ARGS...
+  std::string name;                  // the profile; empty: from the command
+  std::string cpu = "1";
+  std::string memory = "256MiB";
+  std::string iops = "0";
+  std::string gpu = "0";
+  std::string timeout;  // empty: none
+  int64_t priority = 0;
+  std::string cpus;  // --cpus: this wp's capacity of cores; empty: detected
+  std::string cpu_overcommit = default_cpu_overcommit();
+  std::string db;
+  std::string learn = "auto";
+  std::string ledger = "on";
 };
 
 // `wp plan`: the schedule of a run, simulated from durations instead of run.
@@ -100,13 +120,14 @@ struct ProfileCommand {
   std::string db;      // --db; empty: WP_DB, then the XDG state directory
   std::string space;   // --namespace; empty: every namespace
   bool json = false;
-  std::string name;   // the profile of show, history and forget
-  std::string file;   // export's output, import's input; empty or "-": stdout, stdin
-  std::string since;  // history: an ISO 8601 date or time, or a duration ago ("7d")
-  int64_t limit = 0;  // history: the newest N attempts; 0: all
-  bool csv = false;   // history
-  int keep = 100;     // import: attempts kept per profile
-  bool all = false;   // forget: every profile (of --namespace, if given)
+  bool names = false;  // list: the names only, one per line (for shell completion)
+  std::string name;    // the profile of show, history and forget
+  std::string file;    // export's output, import's input; empty or "-": stdout, stdin
+  std::string since;   // history: an ISO 8601 date or time, or a duration ago ("7d")
+  int64_t limit = 0;   // history: the newest N attempts; 0: all
+  bool csv = false;    // history
+  int keep = 100;      // import: attempts kept per profile
+  bool all = false;    // forget: every profile (of --namespace, if given)
 };
 
 // Colour for wp's messages on `fd`: a terminal, TERM set and not "dumb",
@@ -114,6 +135,7 @@ struct ProfileCommand {
 bool use_colour(int fd);
 
 int run_command(RunCommand& command);
+int exec_command(const ExecCommand& command);
 int validate_command(const ValidateCommand& command);
 int info_command(const InfoCommand& command);
 int calibrate_command(const CalibrateCommand& command);

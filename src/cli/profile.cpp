@@ -260,7 +260,24 @@ std::string list_text(const std::vector<ProfileSummary>& profiles,
   return table.str();
 }
 
+// --names: what shell completion offers after `wp profile show`; a name in
+// several namespaces once.
+int list_names(Session& s) {
+  std::set<std::string> names;
+  if (s.store) {
+    auto found = s.store->profiles(s.command.space, {});
+    if (!found) return report_failure(database_failure(found.error()));
+    for (const ProfileSummary& p : *found)
+      names.insert(p.key.name);
+  }
+  std::string text;
+  for (const std::string& name : names)
+    text += name + "\n";
+  return names.empty() ? kExitOk : print(text);
+}
+
 int list_profiles(Session& s) {
+  if (s.command.names) return list_names(s);
   std::vector<ProfileSummary> profiles;
   std::vector<ProfileOutlook> outlooks;
   if (s.store) {
@@ -596,6 +613,8 @@ std::optional<Failure> usage_problem(const ProfileCommand& c) {
                                      : "forget: give a profile NAME, or --all to forget every "
                                        "profile"};
   }
+  if (c.action == "list" && c.names && c.json)
+    return Failure{kExitUsage, "list: --names and --json exclude each other"};
   if (c.action == "history" && c.csv && c.json)
     return Failure{kExitUsage, "history: --csv and --json exclude each other"};
   return std::nullopt;

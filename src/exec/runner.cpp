@@ -120,7 +120,8 @@ report::RunReport Runner::run() {
   while (!scheduler_.all_done()) {
     if (interrupted_by_ == 0 && admission_open_) start_admitted();
     if (scheduler_.all_done()) break;
-    if (active_.empty() && backoff_.empty() && admission_open_) {
+    bool in_line = options_.ledger != nullptr && options_.ledger->waiting();
+    if (active_.empty() && backoff_.empty() && admission_open_ && !in_line) {
       // Validation rejects jobs that can never fit, so this is a bug; end
       // the run rather than wait forever.
       log_->error("no job can start with the capacity left; stopping");
@@ -167,15 +168,74 @@ void Runner::tell_time() {
 }
 
 void Runner::start_admitted() {
+  token_wanted_ = false;
   // Under memory pressure the guard admits only while nothing runs, and
   // then one job: the next waits for a reading with that one running.
   if (pressure_level_ != sched::PressureLevel::Normal && !active_.empty()) return;
   // One at a time: a job that fails to start gives its resources back (and
   // may stop the run) before the next is admitted.
-  while (std::optional<size_t> job = scheduler_.admit_next()) {
+  while (std::optional<size_t> job = admit_one()) {
     start(*job);
     if (pressure_level_ != sched::PressureLevel::Normal) break;
   }
+  settle_tokens();
+}
+
+// The job to start next: the scheduler's choice, with a token from make's
+// jobserver for each job beyond the first, within the room the ledger
+// leaves.
+std::optional<size_t> Runner::admit_one() {
+  ledger::Ledger* ledger = options_.ledger;
+  if (!scheduler_.could_admit()) {
+    // Nothing this run could start: it holds no place in line meanwhile.
+    if (ledger != nullptr && ledger->waiting()) ledger::Ledger::Session(*ledger).stop_waiting();
+    return std::nullopt;
+  }
+  if (!take_token()) return std::nullopt;
+  if (ledger == nullptr) return scheduler_.admit_next();
+  return admit_by_ledger(*ledger);
+}
+
+// One decision under the ledger's lock, so the room it saw is still there
+// when the lease is taken. When the head of the queue fits this run's own
+// capacity but not the room others leave, the run takes a place in line for
+// it: later processes then leave it room, and it waits to be woken.
+std::optional<size_t> Runner::admit_by_ledger(ledger::Ledger& ledger) {
+  ledger::Ledger::Session session(ledger);
+  Resources room = session.available();
+  if (std::optional<size_t> job = scheduler_.admit_next(&room)) {
+    session.take(scheduler_.demand(*job));
+    return job;
+  }
+  std::optional<size_t> head = scheduler_.head();
+  if (head && scheduler_.demand(*head).fits_in(scheduler_.tracker().free())) {
+    session.wait_for(scheduler_.demand(*head), manifest_.jobs[*head].priority);
+    log_->debug("{} waits for room in the ledger", manifest_.jobs[*head].name);
+  } else {
+    session.stop_waiting();
+  }
+  return std::nullopt;
+}
+
+// The first running job runs on the token make gave the recipe; each one
+// more needs a token of its own.
+bool Runner::take_token() {
+  platform::Jobserver* jobserver = options_.jobserver;
+  if (jobserver == nullptr || jobserver->wait_fd() < 0 || jobserver->held() >= active_.size()) {
+    return true;
+  }
+  if (jobserver->try_take()) return true;
+  token_wanted_ = jobserver->wait_fd() >= 0;  // else make is gone: no limit
+  return !token_wanted_;
+}
+
+// Tokens beyond those the running jobs need go back to make.
+void Runner::settle_tokens() {
+  platform::Jobserver* jobserver = options_.jobserver;
+  if (jobserver == nullptr) return;
+  size_t needed = active_.empty() ? 0 : active_.size() - 1;
+  while (jobserver->held() > needed)
+    jobserver->give_back();
 }
 
 void Runner::start(size_t job) {
@@ -230,6 +290,8 @@ Status Runner::launch(Active& active) {
   if (!out_pipe) return out_pipe.error();
   auto err_pipe = platform::make_pipe();
   if (!err_pipe) return err_pipe.error();
+  // Passed through, the job writes where wp does; its pipes go unused.
+  bool through = options_.passthrough;
   int attempt = active.attempt.number;
   active.gpus = gpu_pool_.acquire(spec.request.gpu);
   int64_t whole_cores = (spec.request.cpu.millis() + 999) / 1000;
@@ -247,10 +309,10 @@ Status Runner::launch(Active& active) {
                                  plan->argv,
                                  job_environment(inherited_env_, spec, wp_vars),
                                  spec.cwd,
-                                 out_pipe->write.get(),
-                                 err_pipe->write.get(),
+                                 through ? STDOUT_FILENO : out_pipe->write.get(),
+                                 through ? STDERR_FILENO : err_pipe->write.get(),
                                  {},
-                                 dev_null_.get(),
+                                 through ? STDIN_FILENO : dev_null_.get(),
                                  default_signals_};
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
     request.cgroup_procs_fds = cgroup->procs_fds();
@@ -263,8 +325,10 @@ Status Runner::launch(Active& active) {
   // The write ends now belong to the child; holding them would keep EOF away.
   active.pid = spawned->pid();
   active.process.emplace(std::move(*spawned));
-  active.out.pipe = std::move(out_pipe->read);
-  active.err.pipe = std::move(err_pipe->read);
+  if (!through) {
+    active.out.pipe = std::move(out_pipe->read);
+    active.err.pipe = std::move(err_pipe->read);
+  }
   if (spec.timeout) active.deadline = active.started + *spec.timeout;
   if (log_->should_log(spdlog::level::debug)) {
     log_->debug("{}: pid {} runs {}{}", spec.name, active.pid, plan->executable.string(),
@@ -284,6 +348,10 @@ std::optional<SteadyTime> Runner::next_timer() const {
   }
   if (!backoff_.empty()) consider(backoff_.top().first);
   if (status_) consider(status_->next_due());
+  // A holder killed by SIGKILL wakes no one: its lease is found gone by looking.
+  if (options_.ledger != nullptr && options_.ledger->waiting()) {
+    consider(SteadyClock::now() + ledger::Ledger::recheck_interval());
+  }
   if (pressure_.enabled() && (!active_.empty() || !admission_open_)) {
     consider(pressure_.next_check());
   }
@@ -293,6 +361,17 @@ std::optional<SteadyTime> Runner::next_timer() const {
 void Runner::wait_for_events() {
   std::vector<pollfd> fds{{signals_.fd(), POLLIN, 0}};
   std::vector<Stream*> streams{nullptr};  // streams[i] is read from fds[i]
+  // Waking is all they do: the next turn's admission looks again.
+  size_t wakers = 0;
+  if (options_.ledger != nullptr && options_.ledger->waiting() && options_.ledger->wake_fd() >= 0) {
+    fds.push_back({options_.ledger->wake_fd(), POLLIN, 0});
+    ++wakers;
+  }
+  if (token_wanted_) {
+    fds.push_back({options_.jobserver->wait_fd(), POLLIN, 0});
+    ++wakers;
+  }
+  streams.resize(1 + wakers, nullptr);
   for (auto& [pid, active] : active_) {
     for (Stream* stream : {&active->out, &active->err}) {
       if (!stream->pipe) continue;
@@ -311,7 +390,8 @@ void Runner::wait_for_events() {
   int ready = ::ppoll(fds.data(), fds.size(), timeout_ptr, nullptr);
   if (ready < 0 && errno != EINTR) log_->error("ppoll: {}", std::strerror(errno));
   tell_time();  // what ends now makes its dependents ready now
-  for (size_t i = 1; ready > 0 && i < fds.size(); ++i) {
+  if (ready > 0 && wakers > 0 && options_.ledger != nullptr) options_.ledger->drain_wake();
+  for (size_t i = 1 + wakers; ready > 0 && i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
     if (read_stream(*streams[i]) == ReadResult::Closed) streams[i]->pipe.reset();
   }
@@ -508,6 +588,8 @@ void Runner::refresh_dependents(size_t job) {
 }
 
 void Runner::conclude(size_t job, Attempt last) {
+  // Every attempt start() began took a lease for its admission.
+  if (options_.ledger != nullptr) options_.ledger->release(last.admitted);
   const manifest::Job& spec = manifest_.jobs[job];
   report::JobReport& record = report_.jobs[job];
   std::optional<Bytes> more_memory;
@@ -572,6 +654,11 @@ void Runner::fail_finally(size_t job, const Attempt& attempt) {
   if (!attempt.spawn_error.empty()) record.reason = attempt.spawn_error;
   scheduler_.finished(job, false);
   if (attempt.interrupted) return;
+  // `wp exec`: the command's own status and output say it.
+  if (options_.passthrough) {
+    if (!attempt.spawn_error.empty()) log_->error("{}", attempt.spawn_error);
+    return;
+  }
   std::filesystem::path log_path = attempt.main_log();
   std::string ran_for = attempt.spawn_error.empty()
                             ? " after " + format_seconds(attempt.wall_seconds())

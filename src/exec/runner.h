@@ -12,7 +12,9 @@
 #include "exec/job_control.h"
 #include "exec/pressure_watch.h"
 #include "exec/status_area.h"
+#include "ledger/ledger.h"
 #include "manifest/manifest.h"
+#include "platform/jobserver.h"
 #include "report/ci_format.h"
 #include "report/run_report.h"
 #include "resources/capacity.h"
@@ -60,6 +62,14 @@ struct RunOptions {
   std::function<Admission(size_t)> admission;
   RunObserver* observer = nullptr;
   sched::Policy policy;  // strategy and aging
+  // The machine-wide ledger in which each job takes a lease before it
+  // starts; none: this run alone counts (--ledger off).
+  ledger::Ledger* ledger = nullptr;
+  // make's jobserver: a token for each running job beyond the first.
+  platform::Jobserver* jobserver = nullptr;
+  // `wp exec`: the job's stdin, stdout and stderr are wp's own, passed
+  // straight through (no prefix, no logs).
+  bool passthrough = false;
   // Github and Gitlab: each attempt's output as one block (a group, a
   // collapsible section) when it ends, read from its logs, instead of
   // prefixed lines as they come: in a CI log, lines of parallel jobs

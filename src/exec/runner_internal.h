@@ -106,6 +106,10 @@ class Runner {
 
  private:
   void start_admitted();
+  std::optional<size_t> admit_one();
+  std::optional<size_t> admit_by_ledger(ledger::Ledger& ledger);
+  bool take_token();
+  void settle_tokens();
   void tell_time();
   void start(size_t job);
   Status launch(Active& active);
@@ -177,6 +181,7 @@ class Runner {
   int interrupted_by_ = 0;
   PressureWatch pressure_;
   bool admission_open_ = true;  // the memory-pressure guard's say
+  bool token_wanted_ = false;   // a job waits for a token from make's jobserver
   sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
   SteadyTime next_proc_scan_{};            // jobs measured from /proc: not before this
   SteadyTime began_ = SteadyClock::now();  // the scheduler's time zero

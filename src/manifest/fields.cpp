@@ -32,6 +32,11 @@ void out_of_range(const Field& field, std::string_view rule, std::string_view go
   sink.error(pos_of(field.node), std::move(message));
 }
 
+// A float without a fractional part, within what Bytes and int64_t hold.
+bool is_whole(double value) {
+  return std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9e18;
+}
+
 // TOML writes 2.0 for a whole float; so do we (fmt would write "2").
 std::string float_text(double value) {
   std::string text = fmt::format("{}", value);
@@ -110,6 +115,14 @@ std::optional<Bytes> read_bytes(const Field& field, Sink& sink) {
       return std::nullopt;
     }
     bytes = static_cast<Bytes>(integer->get());
+  } else if (auto number = field.node.as_floating_point(); number && is_whole(number->get())) {
+    // 1048576.0 is a whole number of bytes, as 2.0 is an integer elsewhere
+    // (and in JSON, which the manifest's schema describes, the two are one).
+    if (number->get() <= 0) {
+      out_of_range(field, "greater than 0", float_text(number->get()), kMemoryAdvice, sink);
+      return std::nullopt;
+    }
+    bytes = static_cast<Bytes>(number->get());
   } else {
     wrong_type(field, "a size such as \"512MiB\" or an integer number of bytes", sink);
     return std::nullopt;
@@ -158,7 +171,7 @@ std::optional<int64_t> read_integer(const Field& field, int64_t min, int64_t max
   } else if (auto number = field.node.as_floating_point()) {
     double d = number->get();
     // 2.0 is an integer written as a float; 2.5 is not.
-    if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e18) {
+    if (!is_whole(d)) {
       wrong_type(field, "an integer", sink);
       return std::nullopt;
     }

@@ -231,9 +231,26 @@ void add_edge(std::vector<ExpandedJob>& jobs, size_t from, size_t to, SourcePos 
   if (edges[from].emplace(to, pos).second) job.after.push_back(to);
 }
 
+// A [[job]] without a valid name makes no job, but what its `after` names
+// is still checked: one pass should report every problem of the file.
+void check_nameless_after(const std::vector<JobTemplate>& templates,
+                          const std::map<std::string, size_t>& by_name,
+                          const std::map<std::string, std::vector<size_t>>& families,
+                          Suggestions& suggestions, Sink& sink) {
+  for (const JobTemplate& tmpl : templates) {
+    if (tmpl.name) continue;
+    for (const Located<std::string>& after : tmpl.after) {
+      if (by_name.count(after.value) || families.count(after.value)) continue;
+      sink.error(after.pos, fmt::format("{}: after: unknown job '{}'{}", tmpl.label(), after.value,
+                                        suggestions.hint(after.value)));
+    }
+  }
+}
+
 }  // namespace
 
-void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink) {
+void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate>& templates,
+                   Sink& sink) {
   const std::map<std::string, size_t> by_name = index_names(jobs, sink);
   const std::map<std::string, std::vector<size_t>> families = index_families(jobs);
   Suggestions suggestions(known_names(by_name, families));
@@ -257,6 +274,7 @@ void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink) {
       }
     }
   }
+  check_nameless_after(templates, by_name, families, suggestions, sink);
   CycleFinder(jobs, edges, sink).run();
 }
 

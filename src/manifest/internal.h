@@ -137,8 +137,10 @@ std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem:
 std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
 
 // Reports duplicate names, resolves `after` to indices and reports unknown
-// names and cycles.
-void resolve_graph(std::vector<ExpandedJob>& jobs, Sink& sink);
+// names and cycles. `templates` are all the [[job]] tables: those that made
+// no job (no valid name) still have their `after` names checked.
+void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate>& templates,
+                   Sink& sink);
 
 // The candidate `word` most likely means: another tool's name for it
 // ("depends_on" for "after"), a unique prefix either way ("mem", "cpus"), or

@@ -65,7 +65,7 @@ LoadResult load_string(std::string_view text, const std::filesystem::path& path)
   Manifest manifest{path, doc.version, doc.space, doc.capacity, {}};
   std::vector<detail::ExpandedJob> expanded =
       detail::expand_jobs(doc, base_directory(path), sink, manifest.jobs);
-  detail::resolve_graph(expanded, sink);
+  detail::resolve_graph(expanded, doc.jobs, sink);
   return {std::move(manifest), sink.take_sorted()};
 }
 

@@ -283,8 +283,13 @@ void Scheduler::start(Queue::iterator it) {
   ready_.erase(it);
 }
 
-std::optional<size_t> Scheduler::admit_next() {
-  Resources free = tracker_.free();
+std::optional<size_t> Scheduler::head() const {
+  if (ready_.empty()) return std::nullopt;
+  return ready_.begin()->job;
+}
+
+std::optional<size_t> Scheduler::admit_next(const Resources* limit) {
+  Resources free = limit != nullptr ? min_each(tracker_.free(), *limit) : tracker_.free();
   // Once not even the smallest demand of every dimension fits, no job can:
   // a saturated machine costs one comparison per event, not a queue scan.
   if (ready_.empty() || !smallest_.fits_in(free)) return std::nullopt;

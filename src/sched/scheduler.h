@@ -83,7 +83,14 @@ class Scheduler {
   // Admits the job the policy chooses among those allowed to start now; its
   // demand is held until finished() or retry_later(). One at a time, so that
   // a stop() after a start takes effect at once.
-  std::optional<size_t> admit_next();
+  // With `limit`, only what also fits in it: the room another party (the
+  // machine-wide ledger) leaves this run.
+  std::optional<size_t> admit_next(const Resources* limit = nullptr);
+  // False when admit_next() would surely admit nothing: no ready job, or not
+  // even the smallest demand fits what is free. Costs one comparison.
+  bool could_admit() const { return !ready_.empty() && smallest_.fits_in(tracker_.free()); }
+  // The job at the head of the queue, if any.
+  std::optional<size_t> head() const;
   // Every job admit_next() would admit now, in order.
   std::vector<size_t> admit();
 

@@ -154,13 +154,14 @@ TEST_CASE("wp --version prints the version and exits 0", "[integration]") {
   CHECK(std::regex_search(r.out + r.err, std::regex(R"([0-9]+\.[0-9]+\.[0-9]+)")));
 }
 
-TEST_CASE("usage error: an unknown or not yet available command is named", "[integration]") {
+TEST_CASE("usage error: an unknown command is named; exec without a command", "[integration]") {
   RunResult unknown = run_wp({"bogus", "jobs.toml"});
   CHECK(unknown.exit_code == 2);
   CHECK(contains(unknown.err, "unknown command 'bogus'"));
-  RunResult planned = run_wp({"exec", "true"});
-  CHECK(planned.exit_code == 2);
-  CHECK(contains(planned.err, "does not have the command yet: 'exec'"));
+  CHECK(contains(unknown.err, "profile, exec"));
+  RunResult no_command = run_wp({"exec", "--cpu", "1"});
+  CHECK(no_command.exit_code == 2);
+  CHECK(contains(no_command.err, "command is required"));
 }
 
 TEST_CASE("usage error: negative or fractional --iops and tiny --cpus are refused",

@@ -249,22 +249,3 @@ TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integra
     CHECK_FALSE(fs::exists(dir / "bad"));
   }
 }
-
-TEST_CASE("plan and run: every option of --help is in the man page", "[integration]") {
-  for (const char* command : {"plan", "run"}) {
-    std::string page =
-        read_file(fs::path(WP_SOURCE_DIR) / "man" / (std::string("wp-") + command + ".1"));
-    RunResult help = wp_ok({command, "--help"});
-    std::smatch flag;
-    std::string text = help.out;
-    size_t found = 0;
-    while (std::regex_search(text, flag, std::regex(R"((^|[ ,])(--[a-z][a-z-]*))"))) {
-      std::string escaped = std::regex_replace(flag[2].str(), std::regex("-"), "\\-");
-      INFO("wp " << command << ": " << flag[2].str());
-      CHECK(contains(page, escaped));
-      ++found;
-      text = flag.suffix();
-    }
-    CHECK(found >= 10);
-  }
-}

@@ -476,21 +476,3 @@ TEST_CASE("profile show: a changed command predicts from the earlier one at half
   CHECK(prediction["confidence"].as_number() <= 0.5);
   CHECK(contains(wp_ok({"profile", "show", "build", "--db", db}).out, "half confidence"));
 }
-
-TEST_CASE("profile: every option of --help is in the man page", "[integration]") {
-  std::string page = read_file(fs::path(WP_SOURCE_DIR) / "man" / "wp-profile.1");
-  for (const char* command : {"list", "show", "history", "export", "import", "forget"}) {
-    RunResult help = wp_ok({"profile", command, "--help"});
-    std::smatch flag;
-    std::string text = help.out;
-    size_t found = 0;
-    while (std::regex_search(text, flag, std::regex(R"((^|[ ,])(--[a-z][a-z-]*))"))) {
-      std::string escaped = std::regex_replace(flag[2].str(), std::regex("-"), "\\-");
-      INFO("wp profile " << command << ": " << flag[2].str());
-      CHECK(contains(page, escaped));
-      ++found;
-      text = flag.suffix();
-    }
-    CHECK(found >= 4);  // --help, --db, --namespace, --json at least
-  }
-}

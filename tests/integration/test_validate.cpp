@@ -123,3 +123,42 @@ TEST_CASE("validate: a duplicate name from matrix expansion is an error", "[inte
   CHECK(r.exit_code == 2);
   CHECK(contains(r.err, "duplicate job name 'test'"));
 }
+
+TEST_CASE("validate: one pass reports every problem, a nameless job's too", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "version = 1\n"                      // 1
+             "[defaults]\n"                       // 2
+             "memroy = \"1GiB\"\n"                // 3: unknown key
+             "[capacity]\n"                       // 4
+             "cpu = \"lots\"\n"                   // 5: wrong type
+             "[[job]]\n"                          // 6: no name
+             "command = \"true\"\n"               // 7
+             "after = [\"nowhere\"]\n"            // 8: unknown job
+             "cpu = -1\n"                         // 9: out of range
+             "[[job]]\n"                          // 10
+             "name = \"a\"\n"                     // 11
+             "command = \"true\"\n"               // 12
+             "after = [\"b\", \"ghost\"]\n"       // 13: cycle, unknown job
+             "timeout = \"5 parsecs\"\n"          // 14: bad unit
+             "[[job]]\n"                          // 15
+             "name = \"b\"\n"                     // 16
+             "command = \"true\"\n"               // 17
+             "after = [\"a\"]\n"                  // 18
+             "[[job]]\n"                          // 19
+             "name = \"big-{i}\"\n"               // 20
+             "matrix = { i = [1, { x = 1 }] }\n"  // 21: bad matrix value
+             "command = \"true\"\n"               // 22
+             "[[job]]\n"                          // 23
+             "name = \"huge\"\n"                  // 24: does not fit
+             "command = \"true\"\n"               // 25
+             "memory = \"2GiB\"\n");              // 26
+  RunResult r = run_wp({"validate", "--json", "--memory", "1GiB", dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 2);
+  Json report = parse_json(r.out);
+  std::vector<long> lines;
+  for (const Json& error : report["errors"].as_array())
+    lines.push_back(error["line"].as_int());
+  CHECK(lines == std::vector<long>{3, 5, 6, 8, 9, 13, 13, 14, 21, 24});
+}

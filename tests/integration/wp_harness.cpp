@@ -130,6 +130,11 @@ std::string tail(const std::string& text, size_t limit) {
   if (options.own_process_group) setpgid(0, 0);
   setenv("WP_DB", (state_dir() / "wp.sqlite").c_str(), 1);
   setenv("XDG_STATE_HOME", state_dir().c_str(), 1);
+  // A ledger of the test's own: tests run side by side, each as if alone on
+  // the machine; those that share one say so with WP_RUNTIME_DIR.
+  setenv("WP_RUNTIME_DIR", (state_dir() / "run").c_str(), 1);
+  unsetenv("MAKEFLAGS");
+  unsetenv("WP_LEDGER");
   unsetenv("WP_JOB_NAME");
   unsetenv("WP_JOB_ATTEMPT");
   // The suite may itself run in GitHub Actions or GitLab CI, whose variables

@@ -96,10 +96,8 @@ TEST_CASE("diagnostics come in file order", "[manifest][corpus]") {
 
 TEST_CASE("every good manifest loads", "[manifest][corpus]") {
   const std::map<std::string, size_t> expected_jobs{
-      {"minimal.toml", 1},
-      {"defaults.toml", 3},
-      {"matrix.toml", 9},
-      {"pipeline.toml", 4},
+      {"minimal.toml", 1},  {"defaults.toml", 3}, {"matrix.toml", 9},
+      {"pipeline.toml", 4}, {"numbers.toml", 3},
   };
   std::vector<fs::path> paths = manifests_in(kManifests / "good");
   REQUIRE(paths.size() == expected_jobs.size());
