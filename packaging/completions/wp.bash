@@ -22,13 +22,16 @@ _wp_options_of() {
     run)
       echo "$capacity --db -k --keep-going --json -q --quiet --progress --run-dir --junit --ci-format" \
         "--grace --retry-backoff --enforce --memory-headroom --cgroup --memory-guard --learn --keep" \
-        "--regression-threshold --memory-reserve $policy -h --help"
+        "--regression-threshold --memory-reserve --ledger $policy -h --help"
       ;;
     plan)
       echo "$capacity --db --learn $policy --default-duration --json --gantt --width -h --help"
       ;;
     validate) echo "$capacity --db --json -h --help" ;;
-    exec) echo "--name --cpu --memory --iops --gpu --timeout -h --help" ;;
+    exec)
+      echo "--name --cpu --memory --iops --gpu --timeout --priority --cpus --cpu-overcommit --db" \
+        "--learn --ledger -h --help"
+      ;;
     info) echo "$capacity --db --json -h --help" ;;
     calibrate) echo "--dir --seconds --db --json -h --help" ;;
     profile) echo "-h --help" ;;
@@ -47,7 +50,7 @@ _wp_takes_value() {
       --enforce | --memory-headroom | --cgroup | --memory-guard | --learn | --keep | \
       --regression-threshold | --memory-reserve | --strategy | --aging | --cpu-overcommit | \
       --ci-format | --progress | --default-duration | --width | --dir | --seconds | --namespace | --since | --limit | \
-      --name | --cpu | --gpu | --timeout)
+      --name | --cpu | --gpu | --timeout | --priority | --ledger)
       return 0
       ;;
   esac
@@ -67,6 +70,7 @@ _wp_choices_of() {
     --memory-guard) echo "suspend requeue hold off" ;;
     --ci-format) echo "auto github gitlab plain" ;;
     --progress) echo "auto always never" ;;
+    --ledger) echo "on off" ;;
   esac
 }
 

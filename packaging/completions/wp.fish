@@ -61,15 +61,15 @@ complete -c wp -n "not __fish_seen_subcommand_from $commands" -a profile -d 'Wha
 
 # Options several commands share
 set -l capacity_commands run plan validate info
-complete -c wp -n "__fish_seen_subcommand_from $capacity_commands" -x -l cpus -d 'Cap the CPU cores wp may use'
+complete -c wp -n "__fish_seen_subcommand_from $capacity_commands exec" -x -l cpus -d 'Cap the CPU cores wp may use'
 complete -c wp -n "__fish_seen_subcommand_from $capacity_commands exec" -x -l memory -d 'Memory (a cap, or what exec needs)'
 complete -c wp -n "__fish_seen_subcommand_from $capacity_commands exec" -x -l iops -d 'I/O operations per second'
-complete -c wp -n "__fish_seen_subcommand_from run plan validate info calibrate profile" -r -F -l db -d 'The state database'
+complete -c wp -n "__fish_seen_subcommand_from run plan validate info calibrate profile exec" -r -F -l db -d 'The state database'
 complete -c wp -n "__fish_seen_subcommand_from run plan validate info calibrate profile" -l json -d 'Print JSON on stdout'
 complete -c wp -n "__fish_seen_subcommand_from $commands" -s h -l help -d 'Print the options and exit'
-complete -c wp -n "__fish_seen_subcommand_from run plan" -x -l learn -a 'auto conservative off' -d 'Admit by predictions from job history'
+complete -c wp -n "__fish_seen_subcommand_from run plan exec" -x -l learn -a 'auto conservative off' -d 'Admit by predictions from job history'
 complete -c wp -n "__fish_seen_subcommand_from run plan" -x -l aging -d 'Waiting worth one step of priority'
-complete -c wp -n "__fish_seen_subcommand_from run plan" -x -l cpu-overcommit -d 'How far declared CPU may exceed the cores'
+complete -c wp -n "__fish_seen_subcommand_from run plan exec" -x -l cpu-overcommit -d 'How far declared CPU may exceed the cores'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l strategy -a 'first-fit best-fit worst-fit alignment' -d 'Which ready job to start'
 complete -c wp -n "__fish_seen_subcommand_from plan" -x -l strategy -a 'first-fit best-fit worst-fit alignment all' -d 'Which ready job to start; all compares them'
 
@@ -103,6 +103,8 @@ complete -c wp -n "__fish_seen_subcommand_from exec" -x -l name -a "(__wp_profil
 complete -c wp -n "__fish_seen_subcommand_from exec" -x -l cpu -d 'CPU cores the command needs'
 complete -c wp -n "__fish_seen_subcommand_from exec" -x -l gpu -d 'GPUs the command needs'
 complete -c wp -n "__fish_seen_subcommand_from exec" -x -l timeout -d 'Time limit'
+complete -c wp -n "__fish_seen_subcommand_from exec" -x -l priority -d 'Its place among the processes waiting for capacity'
+complete -c wp -n "__fish_seen_subcommand_from run exec" -x -l ledger -a 'on off' -d 'Share the capacity with every other wp'
 complete -c wp -n "__fish_seen_subcommand_from exec; and contains -- -- (commandline -opc)" -a "(__fish_complete_subcommand --fcs-skip=2)"
 
 # wp calibrate
