@@ -1,6 +1,6 @@
 // Signals as events: SIGCHLD, SIGINT, SIGTERM and SIGHUP are blocked and read
 // from a signalfd, so the run loop sees them between two polls instead of in
-// a handler. Implemented per platform (platform/linux/signals.cpp).
+// a handler (and SIGWINCH when asked). Implemented per platform (platform/linux/signals.cpp).
 #pragma once
 
 #include <signal.h>
@@ -14,7 +14,8 @@ namespace wp::platform {
 
 class SignalChannel {
  public:
-  static Result<SignalChannel> open();
+  // `resize`: SIGWINCH too, for a display that fits the terminal.
+  static Result<SignalChannel> open(bool resize = false);
   SignalChannel(SignalChannel&& other) noexcept;
   SignalChannel& operator=(SignalChannel&&) = delete;
   SignalChannel(const SignalChannel&) = delete;

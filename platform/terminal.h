@@ -14,6 +14,14 @@ bool is_terminal(int fd);
 // terminal or the terminal does not say.
 std::optional<int> terminal_columns(int fd);
 
+struct TerminalSize {
+  int columns = 0;
+  int rows = 0;
+};
+// Both figures of the terminal on `fd` (TIOCGWINSZ); nullopt as above, or
+// when it gives no rows.
+std::optional<TerminalSize> terminal_size(int fd);
+
 // The terminal on `fd` while wp is its shell's foreground job: a job put in
 // a process group of its own must be handed the terminal, as a shell hands
 // it to the job it runs, or it is stopped (SIGTTIN) as soon as it reads and

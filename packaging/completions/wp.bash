@@ -20,8 +20,8 @@ _wp_options_of() {
   case $1 in
     "") echo "-h --help --version -v --verbose" ;;
     run)
-      echo "$capacity --db -k --keep-going --json -q --quiet --run-dir --junit --ci-format --grace" \
-        "--retry-backoff --enforce --memory-headroom --cgroup --memory-guard --learn --keep" \
+      echo "$capacity --db -k --keep-going --json -q --quiet --progress --run-dir --junit --ci-format" \
+        "--grace --retry-backoff --enforce --memory-headroom --cgroup --memory-guard --learn --keep" \
         "--regression-threshold --memory-reserve --ledger $policy -h --help"
       ;;
     plan)
@@ -49,7 +49,7 @@ _wp_takes_value() {
     --cpus | --memory | --iops | --db | --run-dir | --junit | --grace | --retry-backoff | \
       --enforce | --memory-headroom | --cgroup | --memory-guard | --learn | --keep | \
       --regression-threshold | --memory-reserve | --strategy | --aging | --cpu-overcommit | \
-      --ci-format | --default-duration | --width | --dir | --seconds | --namespace | --since | --limit | \
+      --ci-format | --progress | --default-duration | --width | --dir | --seconds | --namespace | --since | --limit | \
       --name | --cpu | --gpu | --timeout | --priority | --ledger)
       return 0
       ;;
@@ -69,6 +69,7 @@ _wp_choices_of() {
     --cgroup) echo "auto v1 v2 off" ;;
     --memory-guard) echo "suspend requeue hold off" ;;
     --ci-format) echo "auto github gitlab plain" ;;
+    --progress) echo "auto always never" ;;
     --ledger) echo "on off" ;;
   esac
 }

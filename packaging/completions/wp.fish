@@ -79,6 +79,7 @@ complete -c wp -n "__fish_seen_subcommand_from run plan validate; and not __fish
 # wp run
 complete -c wp -n "__fish_seen_subcommand_from run" -s k -l keep-going -d 'Keep starting independent jobs after a failure'
 complete -c wp -n "__fish_seen_subcommand_from run" -s q -l quiet -d 'Show only failures'
+complete -c wp -n "__fish_seen_subcommand_from run" -x -l progress -a 'auto always never' -d 'The live status area on the terminal'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l run-dir -a "(__fish_complete_directories)" -d 'Where logs go'
 complete -c wp -n "__fish_seen_subcommand_from run" -r -F -l junit -d 'Write a JUnit XML report'
 complete -c wp -n "__fish_seen_subcommand_from run" -x -l ci-format -a 'auto github gitlab plain' -d 'Job output for a CI log'

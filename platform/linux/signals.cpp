@@ -10,20 +10,23 @@
 namespace wp::platform {
 namespace {
 
-sigset_t handled_signals() {
+sigset_t handled_signals(bool resize) {
   sigset_t set;
   sigemptyset(&set);
   for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP})
     sigaddset(&set, sig);
+  // Ignored by default, so blocking it changes nothing else; jobs are
+  // spawned with an empty mask.
+  if (resize) sigaddset(&set, SIGWINCH);
   return set;
 }
 
 }  // namespace
 
-Result<SignalChannel> SignalChannel::open() {
+Result<SignalChannel> SignalChannel::open(bool resize) {
   // A job's output pipe closing under us must be an error code, not a death.
   ::signal(SIGPIPE, SIG_IGN);
-  sigset_t set = handled_signals();
+  sigset_t set = handled_signals(resize);
   SignalChannel channel;
   if (::sigprocmask(SIG_BLOCK, &set, &channel.old_mask_) != 0) {
     return make_error("sigprocmask: {}", std::strerror(errno));

@@ -36,6 +36,14 @@ std::optional<int> terminal_columns(int fd) {
   return static_cast<int>(size.ws_col);
 }
 
+std::optional<TerminalSize> terminal_size(int fd) {
+  winsize size{};
+  if (::ioctl(fd, TIOCGWINSZ, &size) != 0 || size.ws_col == 0 || size.ws_row == 0) {
+    return std::nullopt;
+  }
+  return TerminalSize{size.ws_col, size.ws_row};
+}
+
 std::optional<Foreground> Foreground::claim(int fd, int output_fd) {
   struct stat output {};
   if (!is_terminal(fd)) return std::nullopt;

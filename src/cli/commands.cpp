@@ -197,6 +197,11 @@ int run_command(RunCommand& command) {
   command.options.jobserver = jobserver ? &*jobserver : nullptr;
   command.options.run_dir = command.run_dir;
   command.options.job_stdout_fd = command.json ? STDERR_FILENO : STDOUT_FILENO;
+  command.options.progress =
+      exec::progress_options(command.progress == "always"  ? exec::ProgressMode::Always
+                             : command.progress == "never" ? exec::ProgressMode::Never
+                                                           : exec::ProgressMode::Auto,
+                             command.options.quiet);
   command.options.ci_format = ci_format(command.ci_format);
   command.options.annotation_file = annotation_file(command.manifest);
   // Opened now: a report that cannot be written is known before any job runs.

@@ -238,6 +238,13 @@ int main(int argc, char** argv) {
   run_app->add_flag("--json", run.json, "Print the run summary as JSON on stdout");
   run_app->add_flag("-q,--quiet", run.options.quiet,
                     "Show only failures (and the tail of their logs)");
+  run_app
+      ->add_option(
+          "--progress", run.progress,
+          "The live status area at the bottom of the terminal: auto (when standard "
+          "error is a terminal, TERM is not dumb, NO_COLOR is not set and not -q), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
   run_app->add_option("--run-dir", run.run_dir,
                       "Where logs go (default: .wp/runs/RUN-ID next to the manifest)");
   run_app->add_option("--grace", run.grace, "Time between SIGTERM and SIGKILL")

@@ -54,6 +54,7 @@ struct RunCommand {
   std::string learn = "auto";
   int keep = 100;                    // attempts kept per profile
   double regression_threshold = 25;  // percent
+  std::string progress = "auto";     // the live status area: auto, always, never
   PolicyFlags policy;
   std::string ledger = "on";       // the machine-wide ledger of leases: on, off
   std::string junit;               // --junit FILE; empty: no report

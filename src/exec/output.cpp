@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "util/console.h"
 #include "util/unique_fd.h"
 
 namespace wp::exec {
@@ -51,7 +52,9 @@ void LinePrefixer::feed(std::string_view data) {
     append_line(out, std::string_view(partial_).substr(0, kMaxLine));
     partial_.erase(0, kMaxLine);
   }
-  if (!out.empty()) write_all(fd_, out);
+  if (out.empty()) return;
+  console::before_output(fd_);
+  write_all(fd_, out);
 }
 
 void LinePrefixer::finish() {
@@ -59,6 +62,7 @@ void LinePrefixer::finish() {
   std::string out;
   append_line(out, partial_);
   partial_.clear();
+  console::before_output(fd_);
   write_all(fd_, out);
 }
 

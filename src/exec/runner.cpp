@@ -97,9 +97,14 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
   if (auto run_cgroup = control_.v2_run_dir()) pressure_.use_pressure_of(*run_cgroup);
   if (options.admission) {
     memory_upper_.resize(manifest.jobs.size());
-    for (size_t i = 0; i < manifest.jobs.size(); ++i)
-      memory_upper_[i] = options.admission(i).memory_upper.value_or(0);
+    if (options.progress.enabled) predicted_.assign(manifest.jobs.size(), -1.0);
+    for (size_t i = 0; i < manifest.jobs.size(); ++i) {
+      Admission admission = options.admission(i);
+      memory_upper_[i] = admission.memory_upper.value_or(0);
+      if (options.progress.enabled && admission.duration) predicted_[i] = *admission.duration;
+    }
   }
+  if (options.progress.enabled) status_.emplace(options.progress);
   other_stems_ = run_dir_.other_stems(
       manifest.jobs.size(), [&](size_t i) -> const std::string& { return manifest.jobs[i].name; });
   auto path = inherited_env_.find("PATH");
@@ -135,7 +140,7 @@ report::RunReport Runner::run() {
   control_.close();
   // A signal after the last poll is still an interrupt the report must show.
   for (int sig : signals_.drain()) {
-    if (sig != SIGCHLD && interrupted_by_ == 0) interrupted_by_ = sig;
+    if (sig != SIGCHLD && sig != SIGWINCH && interrupted_by_ == 0) interrupted_by_ = sig;
   }
   for (size_t i = 0; i < manifest_.jobs.size(); ++i) {
     report::JobReport& job = report_.jobs[i];
@@ -150,6 +155,7 @@ report::RunReport Runner::run() {
     }
   }
   if (interrupted_by_) report_.interrupted_by = interrupted_by_;
+  status_.reset();  // erased: the summary stands alone
   report_.ended = report::Clock::now();
   return std::move(report_);
 }
@@ -351,6 +357,7 @@ std::optional<SteadyTime> Runner::next_timer() const {
     consider(next_sample(*active));
   }
   if (!backoff_.empty()) consider(backoff_.top().first);
+  if (status_) consider(status_->next_due());
   // A holder killed by SIGKILL wakes no one: its lease is found gone by looking.
   if (options_.ledger != nullptr && options_.ledger->waiting()) {
     consider(SteadyClock::now() + ledger::Ledger::recheck_interval());
@@ -403,6 +410,7 @@ void Runner::wait_for_events() {
       on_signal(sig);
   }
   fire_timers();
+  update_status(SteadyClock::now());
 }
 
 // Appends to the stream's log, creating it on the first write. After an
@@ -442,6 +450,10 @@ Runner::ReadResult Runner::read_stream(Stream& stream) {
 void Runner::on_signal(int sig) {
   if (sig == SIGCHLD) {
     reap_children();
+    return;
+  }
+  if (sig == SIGWINCH) {
+    if (status_) status_->resize();
     return;
   }
   interrupt(sig);
@@ -605,6 +617,7 @@ void Runner::refresh_dependents(size_t job) {
     if (scheduler_.state(dependent) != sched::JobState::Ready) continue;
     if (auto admission = options_.observer->job_ready(dependent)) {
       scheduler_.set_demand(dependent, admission->demand);
+      if (!predicted_.empty() && admission->duration) predicted_[dependent] = *admission->duration;
     }
   }
 }
@@ -752,7 +765,7 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
   JobControl control(options.control, run_dir->path());
   auto sentinel = platform::Sentinel::start(options.grace, control.cgroup_dirs());
   if (!sentinel) return sentinel.error();
-  auto signals = platform::SignalChannel::open();
+  auto signals = platform::SignalChannel::open(options.progress.enabled);
   if (!signals) return signals.error();
   platform::become_subreaper();
   detail::Runner runner(manifest, capacity, options, std::move(*run_dir), std::move(control),

@@ -11,6 +11,7 @@
 
 #include "exec/job_control.h"
 #include "exec/pressure_watch.h"
+#include "exec/status_area.h"
 #include "ledger/ledger.h"
 #include "manifest/manifest.h"
 #include "platform/jobserver.h"
@@ -75,6 +76,7 @@ struct RunOptions {
   // interleave. Github also annotates each failed job's [[job]] table.
   report::CiFormat ci_format = report::CiFormat::Plain;
   std::string annotation_file;  // the manifest as annotations name it; empty: its path
+  ProgressOptions progress;     // the live status area on the terminal
 };
 
 // What the scheduler knows of each job: its admission where learning

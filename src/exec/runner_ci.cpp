@@ -11,6 +11,7 @@
 #include "exec/runner_internal.h"
 #include "report/ci_format.h"
 #include "report/summary.h"
+#include "util/console.h"
 
 namespace wp::exec::detail {
 namespace {
@@ -46,6 +47,7 @@ void Runner::show_block(size_t job, const Attempt& attempt) {
   report::Block block{block_title(name, attempt), report::gitlab_section_name(name, attempt.number),
                       unix_seconds(attempt.started), unix_seconds(attempt.ended)};
   int fd = options_.job_stdout_fd;
+  console::before_output(fd);
   bool written = write_all(fd, report::begin_block(options_.ci_format, block));
   // Standard output, then standard error: the logs do not say how the two
   // interleaved.
@@ -76,6 +78,7 @@ void Runner::annotate_failure(size_t job, const Attempt& attempt) {
   report::Annotation annotation{
       options_.annotation_file.empty() ? manifest_.path.string() : options_.annotation_file,
       spec.table_pos.line, spec.table_pos.column, "wp: job " + spec.name + " failed", message};
+  console::before_output(options_.job_stdout_fd);
   write_all(options_.job_stdout_fd, report::github_error(annotation));
 }
 

@@ -24,10 +24,12 @@
 #include "exec/pressure_watch.h"
 #include "exec/run_dir.h"
 #include "exec/runner.h"
+#include "exec/status_area.h"
 #include "platform/process.h"
 #include "platform/sentinel.h"
 #include "platform/signals.h"
 #include "platform/terminal.h"
+#include "report/progress.h"
 #include "report/run_report.h"
 #include "sched/gpu_pool.h"
 #include "sched/scheduler.h"
@@ -136,6 +138,10 @@ class Runner {
   void conclude(size_t job, Attempt last);
   void fail_finally(size_t job, const Attempt& attempt);
   void interrupt(int sig);
+  void update_status(SteadyTime now);
+  report::ProgressSnapshot progress_snapshot(SteadyTime now) const;
+  std::optional<double> predicted(size_t job) const;
+  std::optional<double> eta(SteadyTime now) const;
   bool live_lines() const {
     return !options_.quiet && options_.ci_format == report::CiFormat::Plain;
   }
@@ -184,6 +190,10 @@ class Runner {
   sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
   SteadyTime next_proc_scan_{};            // jobs measured from /proc: not before this
   SteadyTime began_ = SteadyClock::now();  // the scheduler's time zero
+  // The live status area, when drawn, and each job's expected run time for
+  // it (negative: none), kept only then: 100,000 of them are 800 kB.
+  std::optional<StatusArea> status_;
+  std::vector<double> predicted_;
 };
 
 }  // namespace wp::exec::detail

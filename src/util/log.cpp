@@ -5,6 +5,8 @@
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 
+#include "util/console.h"
+
 namespace wp::log {
 namespace {
 
@@ -19,6 +21,9 @@ class StderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_m
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
+    // A live status area, if one is drawn, is taken off the screen first:
+    // a message must not land inside it.
+    console::before_output(2);
     const char* colour = !g_colour                          ? nullptr
                          : msg.level >= spdlog::level::err  ? "\x1b[1;31m"
                          : msg.level == spdlog::level::warn ? "\x1b[33m"

@@ -110,6 +110,8 @@ std::string tail(const std::string& text, size_t limit) {
   return text.size() <= limit ? text : "..." + text.substr(text.size() - limit);
 }
 
+}  // namespace
+
 [[noreturn]] void exec_wp(const std::vector<std::string>& args, const RunOptions& options,
                           int out_fd, int err_fd) {
   // Only async-signal-safe-enough work here: the test process is single-threaded.
@@ -152,7 +154,10 @@ std::string tail(const std::string& text, size_t limit) {
   _exit(127);
 }
 
-}  // namespace
+void prepare_to_run_wp() {
+  become_subreaper();
+  (void)state_dir();  // created before fork so the child only reads the path
+}
 
 const std::string& wp_binary() {
   static const std::string path = WP_BINARY;
@@ -270,8 +275,7 @@ std::string RunResult::describe() const {
 }
 
 WpProcess::WpProcess(const std::vector<std::string>& args, const RunOptions& options) {
-  become_subreaper();
-  (void)state_dir();  // created before fork so the child only reads the path
+  prepare_to_run_wp();
   int out_pipe[2];
   int err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {

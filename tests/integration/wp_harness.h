@@ -111,6 +111,12 @@ class WpProcess {
 
 RunResult run_wp(const std::vector<std::string>& args, const RunOptions& options = {});
 
+// For harnesses of their own (a pseudo-terminal, see pty_harness.h): what
+// WpProcess does before fork, and in the child, with wp's stdout and stderr.
+void prepare_to_run_wp();
+[[noreturn]] void exec_wp(const std::vector<std::string>& args, const RunOptions& options,
+                          int out_fd, int err_fd);
+
 // A /proc file of a process that may exit while it is read (read(2) then
 // fails with ESRCH, which std::ifstream turns into an exception): whatever
 // was read, possibly nothing.
