@@ -16,6 +16,24 @@
 
 namespace wp::platform {
 
+// How a child enters its job's cgroups, before it runs one instruction of
+// the job (see JobCgroup::entry).
+struct CgroupEntry {
+  // A cgroup v2 directory (an O_PATH fd will do) the child is created in,
+  // with clone3(CLONE_INTO_CGROUP): no migration afterwards, whose kernel
+  // lock holds up every fork and exit of the machine while it is taken.
+  // -1: none.
+  int dir = -1;
+  // That directory's cgroup.procs, which the child writes "0" to instead
+  // where the kernel cannot create it there (before Linux 5.7, or a seccomp
+  // filter that refuses clone3, as containers' default ones do), and on the
+  // paths that wait for the exec.
+  int dir_procs = -1;
+  // More cgroup.procs files the child writes "0" to (cgroup v1: one a
+  // hierarchy).
+  std::vector<int> procs;
+};
+
 struct SpawnRequest {
   std::filesystem::path executable;  // absolute path (see resolve_executable)
   std::vector<std::string> argv;     // argv[0] included
@@ -23,8 +41,8 @@ struct SpawnRequest {
   std::filesystem::path cwd;
   int stdout_fd = -1;  // becomes the child's fd 1
   int stderr_fd = -1;  // becomes the child's fd 2
-  // cgroup.procs files the child enters before exec (see JobCgroup::procs_fds).
-  std::vector<int> cgroup_procs_fds;
+  // The cgroups the child enters before exec.
+  CgroupEntry cgroup;
   // /dev/null open for reading, the child's stdin; -1: the child opens it.
   int stdin_fd = -1;
   // The signals the child sets back to their default action; nullopt: every
@@ -70,9 +88,10 @@ class Spawned {
 
 // Starts the process in a new process group of its own (pgid == pid), stdin
 // from /dev/null, default signal dispositions and an empty signal mask. Only
-// fds 0-2 are inherited: wp opens every other fd with O_CLOEXEC. With
-// cgroup_procs_fds the child moves itself into those cgroups before exec, so
-// nothing it does escapes them; a failure there fails the spawn.
+// fds 0-2 are inherited: wp opens every other fd with O_CLOEXEC. With a
+// `cgroup` entry the child is created in (or moves itself into) those
+// cgroups before exec, so nothing it does escapes them; a failure there
+// fails the spawn.
 //
 // On x86-64 spawn() returns as soon as the child exists, which then does its
 // steps and execs on its own (so Spawned::failure() tells of a failed step);

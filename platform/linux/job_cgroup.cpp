@@ -371,6 +371,20 @@ std::vector<int> JobCgroup::procs_fds() const {
   return fds;
 }
 
+CgroupEntry JobCgroup::entry() const {
+  CgroupEntry entry;
+  if (!impl_) return entry;
+  std::vector<int> fds = procs_fds();
+  const CgroupPlace& place = impl_->places.front();
+  if (impl_->version != 2 || fds.size() != 1 || !place.files) {
+    entry.procs = std::move(fds);
+    return entry;
+  }
+  entry.dir = place.files->dir_fd();
+  entry.dir_procs = fds.front();
+  return entry;
+}
+
 Status JobCgroup::add(pid_t pid) {
   if (!impl_) return make_error("this job cgroup was moved from");
   impl_->may_be_entered();

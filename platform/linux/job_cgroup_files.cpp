@@ -2,7 +2,9 @@
 // a job's cgroup are read and written, in as few system calls as the kernel
 // allows, since this happens for every job.
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,16 +42,35 @@ std::optional<std::string> read_from_start(int fd) {
 }  // namespace
 
 CgroupFiles::CgroupFiles(const fs::path& dir)
-    : dir_(dir), dir_fd_(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {}
+    : dir_(dir), dir_fd_(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {
+  struct statfs info {};
+  on_cgroupfs_ = dir_fd_ && ::fstatfs(dir_fd_.get(), &info) == 0 &&
+                 (info.f_type == CGROUP2_SUPER_MAGIC || info.f_type == CGROUP_SUPER_MAGIC);
+}
+
+bool CgroupFiles::known_missing(std::string_view name) const {
+  return std::find(missing_.begin(), missing_.end(), name) != missing_.end();
+}
+
+void CgroupFiles::note_missing(std::string_view name) const {
+  if (on_cgroupfs_ && errno == ENOENT) missing_.emplace_back(name);
+}
 
 CgroupFiles::Kept* CgroupFiles::kept(std::string_view name, int flags) {
   for (Kept& file : kept_) {
     if (file.name == name) return &file;
   }
+  if (known_missing(name)) {
+    errno = ENOENT;
+    return nullptr;
+  }
   std::string file(name);
   UniqueFd fd(dir_fd_ ? ::openat(dir_fd_.get(), file.c_str(), flags | O_CLOEXEC)
                       : ::open((dir_ / file).c_str(), flags | O_CLOEXEC));
-  if (!fd) return nullptr;
+  if (!fd) {
+    note_missing(name);
+    return nullptr;
+  }
   // Only regular files carry figures (as read_text); a fixture's directory
   // or fifo of that name does not.
   struct stat info {};
@@ -99,10 +120,13 @@ Status CgroupFiles::write_kept(std::string_view name, std::string_view text) {
 }
 
 bool CgroupFiles::exists(std::string_view name) const {
+  if (known_missing(name)) return false;
   struct stat info {};
   std::string file(name);
-  if (dir_fd_) return ::fstatat(dir_fd_.get(), file.c_str(), &info, 0) == 0;
-  return ::stat((dir_ / file).c_str(), &info) == 0;
+  bool found = dir_fd_ ? ::fstatat(dir_fd_.get(), file.c_str(), &info, 0) == 0
+                       : ::stat((dir_ / file).c_str(), &info) == 0;
+  if (!found) note_missing(name);
+  return found;
 }
 
 std::optional<uint64_t> CgroupFiles::subdirs() const {

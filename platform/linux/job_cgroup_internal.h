@@ -195,6 +195,9 @@ class CgroupFiles {
   std::optional<uint64_t> subdirs() const;
   // Closes every descriptor (before the directory is removed).
   void close();
+  // The directory, O_PATH (for clone3's CLONE_INTO_CGROUP); -1 when it could
+  // not be opened.
+  int dir_fd() const { return dir_fd_.get(); }
 
  private:
   struct Kept {
@@ -204,9 +207,18 @@ class CgroupFiles {
   };
   Kept* kept(std::string_view name, int flags);
 
+  // A file a cgroup directory lacks: its controller is not enabled there.
+  bool known_missing(std::string_view name) const;
+  void note_missing(std::string_view name) const;
+
   std::filesystem::path dir_;
   UniqueFd dir_fd_;  // O_PATH; when it could not be opened, paths are used
   std::vector<Kept> kept_;
+  // On cgroupfs, a file found missing stays so (controllers are enabled when
+  // the run starts), and is not looked for again for every job; a fixture
+  // tree (a plain directory) is looked at every time.
+  bool on_cgroupfs_ = false;
+  mutable std::vector<std::string> missing_;
 };
 
 // A job's or a run's directory in one hierarchy and the controllers wp

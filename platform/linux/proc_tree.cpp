@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 #include <unordered_set>
@@ -360,13 +361,21 @@ void ProcTreeMeter::schedule(TimePoint now, bool changed) {
 
 namespace {
 
-// wp's own high-water mark of resident memory (VmHWM), 0 if unreadable.
-Bytes self_peak_rss() {
+// Whether `rss` is above wp's own high-water mark of resident memory
+// (VmHWM). The mark only grows, so one read serves every job whose figure is
+// below what was last read: /proc/self/status is read again only when a
+// figure is above it (it took as long as the rest of a small job's
+// measuring).
+bool above_self_peak_rss(Bytes rss) {
+  static std::atomic<Bytes> known_peak{0};
+  if (rss <= known_peak.load(std::memory_order_relaxed)) return false;
   auto text = detail::read_text("/proc/self/status");
-  if (!text) return 0;
+  if (!text) return true;
   size_t at = text->find("VmHWM:");
-  if (at == std::string::npos) return 0;
-  return static_cast<Bytes>(std::strtoull(text->c_str() + at + 6, nullptr, 10)) * 1024;
+  if (at == std::string::npos) return true;
+  Bytes peak = static_cast<Bytes>(std::strtoull(text->c_str() + at + 6, nullptr, 10)) * 1024;
+  known_peak.store(peak, std::memory_order_relaxed);
+  return rss > peak;
 }
 
 }  // namespace
@@ -381,7 +390,7 @@ TreeUsage ProcTreeMeter::finish(const struct rusage& main_usage) const {
   // wp's own peak may be wp's, not the job's, so it is not used.
   Bytes max_rss = static_cast<Bytes>(std::max<long>(main_usage.ru_maxrss, 0)) * 1024;
   // wp's own peak is read only when ru_maxrss could raise the sampled one.
-  bool raises = max_rss > peak_rss_ && max_rss > self_peak_rss();
+  bool raises = max_rss > peak_rss_ && above_self_peak_rss(max_rss);
   usage.peak_rss = raises ? max_rss : peak_rss_;
   usage.user_seconds = seconds_of(main_usage.ru_utime);
   usage.system_seconds = seconds_of(main_usage.ru_stime);

@@ -13,6 +13,12 @@
 // write errno under the event loop's feet. The kernel clears a word when
 // the child execs or exits (CLONE_CHILD_CLEARTID): until then its memory
 // stays. Elsewhere, vfork (which waits) and the same steps through glibc.
+//
+// A job with a cgroup v2 cgroup is created inside it (clone3 with
+// CLONE_INTO_CGROUP) rather than moved in: a move takes a lock that every
+// fork and exit on the machine takes too, and with two small jobs at a time
+// the moves cost more than the rest of wp's work for a job. cgroup v1 has no
+// such way: the child writes to each hierarchy's cgroup.procs.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -85,6 +91,8 @@ struct Spawned::Child {
   std::vector<char*> env;
   std::unique_ptr<std::byte[]> stack;
   // From the request, for the child:
+  int cgroup_dir_procs = -1;  // written unless the child was created inside
+  bool created_in_cgroup = false;
   const int* cgroup_fds = nullptr;
   size_t cgroup_fd_count = 0;
   int stdin_fd = -1;
@@ -141,13 +149,20 @@ __attribute__((no_sanitize("address", "undefined"), noreturn)) void child_failed
   __builtin_unreachable();
 }
 
+__attribute__((no_sanitize("address", "undefined"), always_inline)) inline void enter_cgroup(
+    Spawned::Child* child, int procs_fd) {
+  long written = raw_syscall(SYS_write, procs_fd, arg("0"), 1);
+  if (written != 1) child_failed(child, kEnterCgroup, written);
+}
+
 // The child: the same steps as exec_child below, in raw system calls.
 __attribute__((no_sanitize("address", "undefined"))) int clone_child(void* data) {
   auto* child = static_cast<Spawned::Child*>(data);
-  for (size_t i = 0; i < child->cgroup_fd_count; ++i) {
-    long written = raw_syscall(SYS_write, child->cgroup_fds[i], arg("0"), 1);
-    if (written != 1) child_failed(child, kEnterCgroup, written);
+  if (!child->created_in_cgroup && child->cgroup_dir_procs >= 0) {
+    enter_cgroup(child, child->cgroup_dir_procs);
   }
+  for (size_t i = 0; i < child->cgroup_fd_count; ++i)
+    enter_cgroup(child, child->cgroup_fds[i]);
   raw_syscall(SYS_setpgid, 0, 0);
   long result = 0;
   if (child->stdin_fd >= 0) {
@@ -188,6 +203,75 @@ __attribute__((no_sanitize("address", "undefined"))) int clone_child(void* data)
   child_failed(child, kExec, result);
 }
 
+// The kernel's struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2):
+// glibc 2.36 has neither the struct nor a clone3 wrapper.
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP, Linux 5.7
+
+// clone3 sharing wp's memory, the child on `args->stack`: it owns nothing of
+// this frame, so the instructions right after the system call call
+// fn(data) and exit with what it returns (it execs or exits first). The
+// parent gets the pid or -errno.
+__attribute__((no_sanitize("address", "undefined"))) long clone3_vm(CloneArgs* args,
+                                                                    int (*fn)(void*), void* data) {
+  long result = 0;
+  asm volatile(
+      "syscall\n\t"
+      "testq %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "movq %[data], %%rdi\n\t"
+      "callq *%[fn]\n\t"
+      "movq %%rax, %%rdi\n\t"
+      "movl %[exit], %%eax\n\t"
+      "syscall\n\t"
+      "hlt\n"
+      "1:"
+      : "=a"(result)
+      : "a"(SYS_clone3), "D"(args),
+        "S"(sizeof *args), [fn] "r"(fn), [data] "r"(data), [exit] "i"(SYS_exit)
+      : "rcx", "r11", "memory");
+  return result;
+}
+
+// Set once the kernel said it has no clone3 or no CLONE_INTO_CGROUP (a
+// seccomp filter's ENOSYS included): every later child moves itself in.
+std::atomic<bool> clone_into_cgroup_unavailable{false};
+
+// Starts clone_child in the cgroup v2 directory `dir_fd`: the pid, or -errno.
+long clone_into_cgroup(Spawned::Child* child, uintptr_t stack_top, int dir_fd) {
+  if (clone_into_cgroup_unavailable.load(std::memory_order_relaxed)) return -ENOSYS;
+  CloneArgs args{};
+  args.flags = CLONE_VM | CLONE_CHILD_CLEARTID | kCloneIntoCgroup;
+  args.child_tid = reinterpret_cast<uintptr_t>(&child->running);
+  args.exit_signal = SIGCHLD;
+  args.stack = reinterpret_cast<uintptr_t>(child->stack.get());
+  args.stack_size = stack_top - args.stack;
+  args.cgroup = static_cast<uint64_t>(dir_fd);
+  child->created_in_cgroup = true;  // before the child runs: it reads it
+  long pid = clone3_vm(&args, clone_child, child);
+  if (pid < 0) {
+    child->created_in_cgroup = false;  // no child: nobody reads it
+    // Older kernels: no clone3 (ENOSYS), or no such flag or field (EINVAL,
+    // E2BIG). Anything else is this cgroup's: the fallback will say.
+    if (pid == -ENOSYS || pid == -EINVAL || pid == -E2BIG) {
+      clone_into_cgroup_unavailable.store(true, std::memory_order_relaxed);
+    }
+  }
+  return pid;
+}
+
 uint64_t signal_bits(const std::optional<sigset_t>& signals) {
   uint64_t bits = 0;
   for (int sig = 1; sig <= 64; ++sig) {
@@ -203,8 +287,9 @@ Result<Spawned> spawn_without_waiting(SpawnRequest request) {
   const SpawnRequest& held = child->request;
   child->argv = c_strings(held.argv);
   child->env = c_strings(held.env);
-  child->cgroup_fds = held.cgroup_procs_fds.data();
-  child->cgroup_fd_count = held.cgroup_procs_fds.size();
+  child->cgroup_dir_procs = held.cgroup.dir_procs;
+  child->cgroup_fds = held.cgroup.procs.data();
+  child->cgroup_fd_count = held.cgroup.procs.size();
   child->stdin_fd = held.stdin_fd;
   child->stdout_fd = held.stdout_fd;
   child->stderr_fd = held.stderr_fd;
@@ -217,9 +302,15 @@ Result<Spawned> spawn_without_waiting(SpawnRequest request) {
   child->stack.reset(new std::byte[kChildStack]);
   // The top, 16-byte aligned as the ABI wants at a call.
   auto top = reinterpret_cast<uintptr_t>(child->stack.get() + kChildStack) & ~uintptr_t{15};
-  pid_t pid =
-      ::clone(clone_child, reinterpret_cast<void*>(top), CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD,
-              child.get(), nullptr, nullptr, &child->running);
+  pid_t pid = -1;
+  if (held.cgroup.dir >= 0)
+    pid = static_cast<pid_t>(clone_into_cgroup(child.get(), top, held.cgroup.dir));
+  // Else, or when the kernel would not: the child moves itself in.
+  if (pid < 0) {
+    pid = ::clone(clone_child, reinterpret_cast<void*>(top),
+                  CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD, child.get(), nullptr, nullptr,
+                  &child->running);
+  }
   if (pid < 0) {
     int error = errno;
     child->running = 0;
@@ -252,7 +343,10 @@ struct ChildFailure {
 // The child's side of spawn_into_cgroups: only async-signal-safe calls.
 [[noreturn]] void exec_child(const SpawnRequest& request, char* const* argv, char* const* env,
                              volatile ChildFailure* failure) {
-  for (int fd : request.cgroup_procs_fds) {
+  if (request.cgroup.dir_procs >= 0 && ::write(request.cgroup.dir_procs, "0", 1) != 1) {
+    child_fail(failure, kEnterCgroup);
+  }
+  for (int fd : request.cgroup.procs) {
     if (::write(fd, "0", 1) != 1) child_fail(failure, kEnterCgroup);
   }
   ::setpgid(0, 0);
@@ -367,7 +461,7 @@ Result<pid_t> posix_spawn_job(const SpawnRequest& request) {
 Result<Spawned> spawn_and_wait(const SpawnRequest& request) {
   Result<pid_t> pid = make_error("not started");
   // posix_spawn has no step to take the terminal before exec.
-  if (request.cgroup_procs_fds.empty() && !request.foreground) {
+  if (request.cgroup.dir_procs < 0 && request.cgroup.procs.empty() && !request.foreground) {
     pid = posix_spawn_job(request);
   } else {
     std::vector<char*> argv = c_strings(request.argv);

@@ -139,16 +139,27 @@ AttemptMeter JobControl::meter_for(const std::string& stem, int attempt, const R
   // One limit at a time, so the record shows exactly those in force. One
   // that cannot be applied runs the job without it (better than not at
   // all), said once a run.
-  auto apply = [&](platform::JobLimits one, std::string_view kind) {
+  auto apply = [&](platform::JobLimits one, std::string_view kind, std::string_view controller) {
+    if (unavailable_kinds_.count(std::string(kind)) != 0) return false;
     Status applied = cgroup->apply(one);
-    if (!applied && warned_kinds_.insert(std::string(kind)).second) {
+    if (applied) return true;
+    if (warned_kinds_.insert(std::string(kind)).second) {
       log::get("run")->warn("cannot enforce {} limits: {}", kind, applied.error().message);
     }
-    return static_cast<bool>(applied);
+    const auto& missing = run_->missing();
+    if (std::find(missing.begin(), missing.end(), controller) != missing.end()) {
+      unavailable_kinds_.insert(std::string(kind));
+    }
+    return false;
   };
-  if (wanted.memory && apply({wanted.memory, {}, {}, {}}, "memory")) limits.memory = wanted.memory;
-  if (wanted.cpu && apply({{}, wanted.cpu, {}, {}}, "cpu")) limits.cpu = wanted.cpu;
-  if (wanted.iops && apply({{}, {}, wanted.iops, io_device_}, "iops")) limits.iops = wanted.iops;
+  bool v1 = run_->version() == 1;
+  if (wanted.memory && apply({wanted.memory, {}, {}, {}}, "memory", "memory")) {
+    limits.memory = wanted.memory;
+  }
+  if (wanted.cpu && apply({{}, wanted.cpu, {}, {}}, "cpu", "cpu")) limits.cpu = wanted.cpu;
+  if (wanted.iops && apply({{}, {}, wanted.iops, io_device_}, "iops", v1 ? "blkio" : "io")) {
+    limits.iops = wanted.iops;
+  }
   return AttemptMeter(std::move(*cgroup), run_->version());
 }
 

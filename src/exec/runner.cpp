@@ -322,7 +322,7 @@ Status Runner::launch(Active& active) {
                                  default_signals_};
   request.foreground = foreground_.has_value();
   if (platform::JobCgroup* cgroup = active.meter->cgroup()) {
-    request.cgroup_procs_fds = cgroup->procs_fds();
+    request.cgroup = cgroup->entry();
   }
   auto spawned = platform::spawn(std::move(request));
   if (!spawned) {

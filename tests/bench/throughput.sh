@@ -6,9 +6,15 @@
 # Not part of CI: timing belongs in benchmarks.
 #
 #   tests/bench/throughput.sh [N] [path/to/wp]
+#
+# WP_BENCH_ROUNDS (default 3): every tool runs once a round, the tools one
+# after the other, so that a slow spell of the machine hits all of them. The
+# figures are medians over the rounds; a ratio is the median of each round's
+# ratio to that round's make -j2, with the lowest and highest beside it.
 set -euo pipefail
 n=${1:-10000}
 wp=${2:-build/release/wp}
+rounds=${WP_BENCH_ROUNDS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -22,57 +28,99 @@ trap 'rm -rf "$work"' EXIT
   printf '.PHONY: all'; for i in $(seq 1 "$n"); do printf ' t%s' "$i"; done; printf '\n'
 } > "$work/Makefile"
 
-seconds() {  # runs "$@" and prints its wall time in seconds
+seconds() {  # runs "$@" and prints its wall time in seconds; a failure ends the benchmark
   local start end
   start=$(date +%s.%N)
-  "$@" > /dev/null 2>&1
+  if ! "$@" > "$work/out" 2>&1; then
+    echo "failed: $*" >&2
+    tail -5 "$work/out" >&2
+    exit 1
+  fi
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l
 }
 
-# A fresh state database (never the user's): the first run records N
-# profiles, the second reads them back (one query) before it starts, as a
-# repeated run does.
-wp_s=$(seconds "$wp" run -q --cpus 2 --db "$work/wp.db" --run-dir "$work/run" "$work/jobs.toml")
-# Without per-job cgroups (what a user without root or delegation gets): the
-# difference is the cost of making, limiting, reading and removing a cgroup
-# for every job.
-wp_off_s=$(seconds "$wp" run -q --cpus 2 --cgroup off --db "$work/wp.db" --run-dir "$work/run-off" "$work/jobs.toml")
-make_s=$(seconds make -s -j2 -f "$work/Makefile" -C "$work")
-xargs_s=$(seconds sh -c "seq $n | xargs -P2 -n1 true")
-parallel_s=
-if command -v parallel > /dev/null; then
-  parallel_s=$(seconds sh -c "seq $n | parallel -j2 true")
+# The rows: a label and a command line. The state database is never the
+# user's: one untimed run records N profiles, and every timed wp run starts
+# from a copy of that database (made before its clock starts), so that each
+# reads one run of history back, as a repeated run does, and none pays for
+# the history the others added.
+labels=()
+commands=()
+row_of() { labels+=("$1"); commands+=("$2"); }
+wp_run="$wp run -q --cpus 2 --db $work/wp.db --run-dir $work/run"
+row_of "wp --cpus 2" "$wp_run $work/jobs.toml"
+# On a hybrid machine wp's default is cgroup v1 (where the memory controller
+# is); a job's child then moves itself into each v1 hierarchy, under a lock
+# every fork and exit on the machine waits on. The cgroup2 hierarchy beside
+# them shows the v2 way, a job created inside its cgroup (clone3): it has no
+# controllers there, so no memory figures or limits (--enforce none).
+if "$wp" info 2> /dev/null | grep -q '^cgroup *hybrid'; then
+  row_of "wp --cgroup v2 (*)" "$wp_run --cgroup v2 --enforce none $work/jobs.toml"
 fi
+# Without per-job cgroups (what a user without root or delegation gets): the
+# difference is the cost of entering, limiting and reading a cgroup a job.
+row_of "wp --cgroup off" "$wp_run --cgroup off $work/jobs.toml"
+row_of "make -j2" "make -s -j2 -f $work/Makefile -C $work"
+row_of "xargs -P2" "sh -c 'seq $n | xargs -P2 -n1 true'"
+if command -v parallel > /dev/null; then
+  row_of "parallel -j2" "sh -c 'seq $n | parallel -j2 true'"
+fi
+make_row=0
+for i in "${!labels[@]}"; do [[ ${labels[$i]} == "make -j2" ]] && make_row=$i; done
 
-ratio() { echo "$1 / $2" | bc -l; }
-printf '%d jobs, two at a time\n' "$n"
-printf '%-22s %8s %10s %12s\n' tool seconds ms/job "vs make -j2"
-row() { printf '%-22s %8.2f %10.3f %12.2f\n' "$1" "$2" "$(echo "$2 * 1000 / $n" | bc -l)" \
-          "$(ratio "$2" "$make_s")"; }
-row "wp --cpus 2" "$wp_s"
-row "wp --cgroup off" "$wp_off_s"
-row "make -j2" "$make_s"
-row "xargs -P2" "$xargs_s"
-if [[ -n $parallel_s ]]; then
-  row "parallel -j2" "$parallel_s"
-else
+seconds $wp_run "$work/jobs.toml" > /dev/null
+mv "$work/wp.db" "$work/warm.db"
+rm -f "$work/wp.db-wal" "$work/wp.db-shm"
+
+# times[row] = "t1 t2 ..." over the rounds
+declare -a times
+for ((r = 1; r <= rounds; r++)); do
+  for i in "${!labels[@]}"; do
+    rm -rf "$work/run"
+    cp "$work/warm.db" "$work/wp.db"
+    t=$(eval "seconds ${commands[$i]}")
+    times[i]+="$t "
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+ratios() {  # each round's time of row $1 over that round's make -j2
+  paste -d/ <(tr ' ' '\n' <<< "${times[$1]}" | grep -v '^$') \
+    <(tr ' ' '\n' <<< "${times[$make_row]}" | grep -v '^$') | bc -l
+}
+
+printf '%d jobs, two at a time; median of %d rounds\n' "$n" "$rounds"
+printf '%-20s %8s %10s %12s %14s\n' tool seconds ms/job "vs make -j2" "(lowest-highest)"
+declare -A ratio_of
+for i in "${!labels[@]}"; do
+  s=$(median <<< "${times[$i]}")
+  r=$(ratios "$i" | median)
+  lo=$(ratios "$i" | sort -g | head -1)
+  hi=$(ratios "$i" | sort -g | tail -1)
+  ratio_of[${labels[$i]}]=$r
+  printf '%-20s %8.2f %10.3f %12.2f %7.2f-%-6.2f\n' "${labels[$i]}" "$s" \
+    "$(echo "$s * 1000 / $n" | bc -l)" "$r" "$lo" "$hi"
+done
+if [[ -n ${ratio_of[wp --cgroup v2 (*)]:-} ]]; then
+  echo "(*) the cgroup2 hierarchy of this hybrid machine, without controllers"
+fi
+if [[ -z ${ratio_of[parallel -j2]:-} ]]; then
   echo "parallel: not installed (apt-get install parallel)"
 fi
 
-# The goals, for wp as it is (per-job cgroups) and without cgroups.
+# The goals, for each way wp ran.
 verdict() {  # "met" when $1 holds (a bc comparison)
   if [[ $(echo "$1" | bc -l) == 1 ]]; then echo met; else echo "NOT met"; fi
 }
 echo
-for variant in "wp --cpus 2:$wp_s" "wp --cgroup off:$wp_off_s"; do
-  name=${variant%%:*}
-  s=${variant#*:}
-  vs_make=$(ratio "$s" "$make_s")
-  printf '%-16s %5.2fx make -j2 (goal <= 1.10: %s)' "$name" "$vs_make" \
+for label in "${labels[@]}"; do
+  [[ $label == wp* ]] || continue
+  vs_make=${ratio_of[$label]}
+  printf '%-20s %5.2fx make -j2 (goal <= 1.10: %s)' "$label" "$vs_make" \
     "$(verdict "$vs_make <= 1.10")"
-  if [[ -n $parallel_s ]]; then
-    vs_parallel=$(ratio "$parallel_s" "$s")
+  if [[ -n ${ratio_of[parallel -j2]:-} ]]; then
+    vs_parallel=$(echo "${ratio_of[parallel -j2]} / $vs_make" | bc -l)
     printf '; parallel -j2 is %5.2fx wp (goal >= 4: %s)' "$vs_parallel" \
       "$(verdict "$vs_parallel >= 4")"
   fi

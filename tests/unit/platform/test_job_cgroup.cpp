@@ -22,6 +22,8 @@
 
 #include "platform/job_cgroup.h"
 #include "platform/linux/job_cgroup_internal.h"
+#include "platform/process.h"
+#include "util/unique_fd.h"
 
 using namespace wp;
 using namespace wp::platform;
@@ -541,6 +543,97 @@ TEST_CASE("real v2: a reused cgroup counts its new job's CPU only", "[job_cgroup
   REQUIRE(seconds);
   CHECK(*seconds < 0.2);
   CHECK(second->usage().cpu_seconds == seconds);
+}
+
+namespace {
+
+// All a pipe's read end holds once its writers are gone.
+std::string read_fd(int fd) {
+  std::string text;
+  char buffer[512];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<size_t>(n));
+  return text;
+}
+
+// Spawns `cat /proc/self/cgroup` as wp does, with `entry`, and returns its
+// cgroup v2 line ("0::/...") and whether anything was written to the pipe
+// standing in for the cgroup's cgroup.procs.
+struct Spawn {
+  std::string v2_line;
+  std::string procs_written;
+};
+Spawn spawn_cat(CgroupEntry entry, bool wait_for_exec, bool procs_is_pipe) {
+  auto out = make_pipe();
+  auto procs = make_pipe();
+  REQUIRE(out.ok());
+  REQUIRE(procs.ok());
+  if (procs_is_pipe) entry.dir_procs = procs->write.get();
+  SpawnRequest request;
+  request.executable = "/bin/cat";
+  request.argv = {"cat", "/proc/self/cgroup"};
+  request.cwd = "/";
+  request.stdout_fd = out->write.get();
+  request.stderr_fd = out->write.get();
+  request.cgroup = entry;
+  request.wait_for_exec = wait_for_exec;
+  auto spawned = spawn(std::move(request));
+  REQUIRE(spawned.ok());
+  int status = 0;
+  REQUIRE(::waitpid(spawned->pid(), &status, 0) == spawned->pid());
+  CHECK_FALSE(spawned->failure());
+  CHECK(WIFEXITED(status));
+  out->write.reset();
+  procs->write.reset();
+  Spawn result;
+  std::string text = read_fd(out->read.get());
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("0::", 0) == 0) result.v2_line = line;
+  }
+  result.procs_written = read_fd(procs->read.get());
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("real v2: a spawned job is created inside its cgroup, not moved in",
+          "[job_cgroup][root][spawn]") {
+  if (!real_cgroups_available(CgroupMode::V2)) return;
+  auto run = CgroupRun::create({CgroupMode::V2, {}});
+  REQUIRE(run.ok());
+  auto job = run->acquire_job();
+  REQUIRE(job.ok());
+  CgroupEntry entry = job->entry();
+  REQUIRE(entry.dir >= 0);
+  REQUIRE(entry.dir_procs >= 0);
+  CHECK(entry.procs.empty());
+  std::string where = "/" + job->name();
+  auto in_job = [&](const Spawn& spawned) {
+    INFO(spawned.v2_line);
+    return spawned.v2_line.size() > where.size() &&
+           spawned.v2_line.compare(spawned.v2_line.size() - where.size(), where.size(), where) == 0;
+  };
+
+#if defined(__x86_64__)
+  SECTION("clone3 puts it there: cgroup.procs is never written") {
+    Spawn spawned = spawn_cat(entry, false, true);
+    CHECK(in_job(spawned));
+    CHECK(spawned.procs_written.empty());
+  }
+  SECTION("where the kernel refuses the directory, the child writes cgroup.procs") {
+    UniqueFd not_a_cgroup(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(not_a_cgroup);
+    entry.dir = not_a_cgroup.get();
+    Spawn spawned = spawn_cat(entry, false, false);
+    CHECK(in_job(spawned));
+  }
+#endif
+  SECTION("waiting for the exec, the child writes cgroup.procs") {
+    Spawn spawned = spawn_cat(entry, true, false);
+    CHECK(in_job(spawned));
+  }
 }
 
 TEST_CASE("real: a run's end removes the job cgroups it still has", "[job_cgroup][root]") {
