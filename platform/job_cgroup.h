@@ -94,8 +94,8 @@ class JobCgroup {
   // child writes "0" into each between fork and exec, so the job is inside
   // before it runs one instruction of its own.
   std::vector<int> procs_fds() const;
-  // How a process spawn() starts enters: created in the cgroup on v2
-  // (CgroupEntry::dir), else through procs_fds().
+  // How a process that spawn() starts enters the cgroup: created in it on
+  // cgroup v2 (CgroupEntry::dir), else through procs_fds().
   CgroupEntry entry() const;
   // Moves a running process in (every hierarchy).
   Status add(pid_t pid);

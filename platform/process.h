@@ -22,7 +22,7 @@ struct CgroupEntry {
   // A cgroup v2 directory (an O_PATH fd will do) the child is created in,
   // with clone3(CLONE_INTO_CGROUP): no migration afterwards, whose kernel
   // lock holds up every fork and exit of the machine while it is taken.
-  // -1: none.
+  // -1: none. Never without `dir_procs`.
   int dir = -1;
   // That directory's cgroup.procs, which the child writes "0" to instead
   // where the kernel cannot create it there (before Linux 5.7, or a seccomp

@@ -375,12 +375,14 @@ CgroupEntry JobCgroup::entry() const {
   CgroupEntry entry;
   if (!impl_) return entry;
   std::vector<int> fds = procs_fds();
-  const CgroupPlace& place = impl_->places.front();
-  if (impl_->version != 2 || fds.size() != 1 || !place.files) {
+  // A fixture tree (a plain directory) is no place to create a process in.
+  const CgroupPlace* place = impl_->places.empty() ? nullptr : &impl_->places.front();
+  if (impl_->version != 2 || fds.size() != 1 || !place || !place->files ||
+      !place->files->on_cgroup2()) {
     entry.procs = std::move(fds);
     return entry;
   }
-  entry.dir = place.files->dir_fd();
+  entry.dir = place->files->dir_fd();
   entry.dir_procs = fds.front();
   return entry;
 }

@@ -44,8 +44,10 @@ std::optional<std::string> read_from_start(int fd) {
 CgroupFiles::CgroupFiles(const fs::path& dir)
     : dir_(dir), dir_fd_(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {
   struct statfs info {};
-  on_cgroupfs_ = dir_fd_ && ::fstatfs(dir_fd_.get(), &info) == 0 &&
-                 (info.f_type == CGROUP2_SUPER_MAGIC || info.f_type == CGROUP_SUPER_MAGIC);
+  if (dir_fd_ && ::fstatfs(dir_fd_.get(), &info) == 0) {
+    on_cgroup2_ = info.f_type == CGROUP2_SUPER_MAGIC;
+    on_cgroupfs_ = on_cgroup2_ || info.f_type == CGROUP_SUPER_MAGIC;
+  }
 }
 
 bool CgroupFiles::known_missing(std::string_view name) const {

@@ -198,6 +198,7 @@ class CgroupFiles {
   // The directory, O_PATH (for clone3's CLONE_INTO_CGROUP); -1 when it could
   // not be opened.
   int dir_fd() const { return dir_fd_.get(); }
+  bool on_cgroup2() const { return on_cgroup2_; }
 
  private:
   struct Kept {
@@ -218,6 +219,7 @@ class CgroupFiles {
   // the run starts), and is not looked for again for every job; a fixture
   // tree (a plain directory) is looked at every time.
   bool on_cgroupfs_ = false;
+  bool on_cgroup2_ = false;
   mutable std::vector<std::string> missing_;
 };
 

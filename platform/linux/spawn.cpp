@@ -264,8 +264,10 @@ long clone_into_cgroup(Spawned::Child* child, uintptr_t stack_top, int dir_fd) {
   if (pid < 0) {
     child->created_in_cgroup = false;  // no child: nobody reads it
     // Older kernels: no clone3 (ENOSYS), or no such flag or field (EINVAL,
-    // E2BIG). Anything else is this cgroup's: the fallback will say.
-    if (pid == -ENOSYS || pid == -EINVAL || pid == -E2BIG) {
+    // E2BIG); seccomp filters answer ENOSYS or EPERM (a cgroup's own
+    // refusals are EACCES, ENOENT, EBUSY, EOPNOTSUPP). Those are this
+    // cgroup's: the fallback's write will fail the same way and say why.
+    if (pid == -ENOSYS || pid == -EINVAL || pid == -E2BIG || pid == -EPERM) {
       clone_into_cgroup_unavailable.store(true, std::memory_order_relaxed);
     }
   }
@@ -494,6 +496,11 @@ std::optional<Error> Spawned::failure() const {
 }
 
 Result<Spawned> spawn(SpawnRequest request) {
+  if (request.cgroup.dir >= 0 && request.cgroup.dir_procs < 0) {
+    // The fallback would leave the job outside its cgroup.
+    return make_error("cannot start '{}': a cgroup directory without its cgroup.procs",
+                      request.executable.string());
+  }
 #if defined(__x86_64__)
   if (!request.wait_for_exec) return spawn_without_waiting(std::move(request));
 #endif

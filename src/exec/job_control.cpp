@@ -139,18 +139,15 @@ AttemptMeter JobControl::meter_for(const std::string& stem, int attempt, const R
   // One limit at a time, so the record shows exactly those in force. One
   // that cannot be applied runs the job without it (better than not at
   // all), said once a run.
+  // A limit without its controller is not tried: warn_what_is_missing said
+  // so once, and a failed write would keep the cgroup from being reused.
   auto apply = [&](platform::JobLimits one, std::string_view kind, std::string_view controller) {
-    if (unavailable_kinds_.count(std::string(kind)) != 0) return false;
+    if (!offers(controller)) return false;
     Status applied = cgroup->apply(one);
-    if (applied) return true;
-    if (warned_kinds_.insert(std::string(kind)).second) {
+    if (!applied && warned_kinds_.insert(std::string(kind)).second) {
       log::get("run")->warn("cannot enforce {} limits: {}", kind, applied.error().message);
     }
-    const auto& missing = run_->missing();
-    if (std::find(missing.begin(), missing.end(), controller) != missing.end()) {
-      unavailable_kinds_.insert(std::string(kind));
-    }
-    return false;
+    return static_cast<bool>(applied);
   };
   bool v1 = run_->version() == 1;
   if (wanted.memory && apply({wanted.memory, {}, {}, {}}, "memory", "memory")) {

@@ -60,9 +60,6 @@ class JobControl {
   std::string measurement_;
   bool warned_ = false;
   std::set<std::string> warned_kinds_;  // limits that could not be applied
-  // Limits whose controller this machine lacks: not tried again, since a
-  // cgroup whose limit write failed is not reused.
-  std::set<std::string> unavailable_kinds_;
 };
 
 }  // namespace wp::exec

@@ -12,11 +12,19 @@
 # figures are medians over the rounds; a ratio is the median of each round's
 # ratio to that round's make -j2, with the lowest and highest beside it.
 set -euo pipefail
+export LC_ALL=C  # printf's %f and bc agree on the decimal point
 n=${1:-10000}
 wp=${2:-build/release/wp}
 rounds=${WP_BENCH_ROUNDS:-3}
+if ! [[ $n =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: [WP_BENCH_ROUNDS=R] $0 [N] [path/to/wp]  (N and R: whole numbers >= 1)" >&2
+  exit 2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Command lines go through eval: the paths in them are quoted for it.
+q_wp=$(printf %q "$wp")
+q_work=$(printf %q "$work")
 
 {
   printf '[defaults]\ncpu = 1\nmemory = "16MiB"\n[[job]]\nname = "t-{i}"\n'
@@ -48,20 +56,20 @@ seconds() {  # runs "$@" and prints its wall time in seconds; a failure ends the
 labels=()
 commands=()
 row_of() { labels+=("$1"); commands+=("$2"); }
-wp_run="$wp run -q --cpus 2 --db $work/wp.db --run-dir $work/run"
-row_of "wp --cpus 2" "$wp_run $work/jobs.toml"
+wp_run="$q_wp run -q --cpus 2 --db $q_work/wp.db --run-dir $q_work/run"
+row_of "wp --cpus 2" "$wp_run $q_work/jobs.toml"
 # On a hybrid machine wp's default is cgroup v1 (where the memory controller
 # is); a job's child then moves itself into each v1 hierarchy, under a lock
 # every fork and exit on the machine waits on. The cgroup2 hierarchy beside
 # them shows the v2 way, a job created inside its cgroup (clone3): it has no
 # controllers there, so no memory figures or limits (--enforce none).
-if "$wp" info 2> /dev/null | grep -q '^cgroup *hybrid'; then
-  row_of "wp --cgroup v2 (*)" "$wp_run --cgroup v2 --enforce none $work/jobs.toml"
+if [[ $("$wp" info 2> /dev/null || true) =~ (^|$'\n')cgroup\ +hybrid ]]; then
+  row_of "wp --cgroup v2 (*)" "$wp_run --cgroup v2 --enforce none $q_work/jobs.toml"
 fi
 # Without per-job cgroups (what a user without root or delegation gets): the
 # difference is the cost of entering, limiting and reading a cgroup a job.
-row_of "wp --cgroup off" "$wp_run --cgroup off $work/jobs.toml"
-row_of "make -j2" "make -s -j2 -f $work/Makefile -C $work"
+row_of "wp --cgroup off" "$wp_run --cgroup off $q_work/jobs.toml"
+row_of "make -j2" "make -s -j2 -f $q_work/Makefile -C $q_work"
 row_of "xargs -P2" "sh -c 'seq $n | xargs -P2 -n1 true'"
 if command -v parallel > /dev/null; then
   row_of "parallel -j2" "sh -c 'seq $n | parallel -j2 true'"
@@ -69,16 +77,20 @@ fi
 make_row=0
 for i in "${!labels[@]}"; do [[ ${labels[$i]} == "make -j2" ]] && make_row=$i; done
 
-seconds $wp_run "$work/jobs.toml" > /dev/null
+eval "seconds $wp_run $q_work/jobs.toml" > /dev/null
+# wp checkpoints and removes its write-ahead log when it closes the
+# database; one left over goes along.
 mv "$work/wp.db" "$work/warm.db"
-rm -f "$work/wp.db-wal" "$work/wp.db-shm"
+if [[ -e $work/wp.db-wal ]]; then mv "$work/wp.db-wal" "$work/warm.db-wal"; fi
+rm -f "$work/wp.db-shm"
 
 # times[row] = "t1 t2 ..." over the rounds
 declare -a times
 for ((r = 1; r <= rounds; r++)); do
   for i in "${!labels[@]}"; do
-    rm -rf "$work/run"
+    rm -rf "$work/run" "$work/wp.db-wal" "$work/wp.db-shm"
     cp "$work/warm.db" "$work/wp.db"
+    if [[ -e $work/warm.db-wal ]]; then cp "$work/warm.db-wal" "$work/wp.db-wal"; fi
     t=$(eval "seconds ${commands[$i]}")
     times[i]+="$t "
   done
