@@ -162,15 +162,7 @@ PtyProcess::PtyProcess(const std::vector<std::string>& args, const RunOptions& o
 }
 
 PtyProcess::~PtyProcess() {
-  if (!exited_) {
-    kill(pid_, SIGKILL);
-    reap(true);
-  }
   if (master_ >= 0) close(master_);
-}
-
-void PtyProcess::send(int signal_number) const {
-  if (!exited_) kill(pid_, signal_number);
 }
 
 void PtyProcess::resize(int columns, int rows) {
@@ -194,43 +186,16 @@ void PtyProcess::pump(int poll_ms) {
   }
 }
 
-bool PtyProcess::reap(bool block) {
-  if (exited_) return true;
-  if (waitpid(pid_, &status_, block ? 0 : WNOHANG) == pid_) exited_ = true;
-  return exited_;
-}
-
 bool PtyProcess::wait_for(const std::function<bool(const std::string&)>& ready,
                           milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!ready(result_.raw)) {
-    if (reap(false) || std::chrono::steady_clock::now() >= deadline) {
-      pump(0);
-      return ready(result_.raw);
-    }
-    pump(10);
-  }
-  return true;
+  return pump_until([&] { return ready(result_.raw); }, timeout);
 }
 
 TerminalResult PtyProcess::finish(milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!reap(false)) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      result_.timed_out = true;
-      kill(pid_, SIGKILL);
-      reap(true);
-      break;
-    }
-    pump(20);
-  }
-  // What is left in the terminal's buffer; a process wp left holding the
-  // terminal must not make the test wait for ever.
-  auto drain_deadline = std::chrono::steady_clock::now() + milliseconds(2000);
-  while (master_ >= 0 && std::chrono::steady_clock::now() < drain_deadline)
-    pump(20);
-  if (WIFEXITED(status_)) result_.exit_code = WEXITSTATUS(status_);
-  if (WIFSIGNALED(status_)) result_.term_signal = WTERMSIG(status_);
+  Ending ending = end(timeout);
+  result_.exit_code = ending.exit_code;
+  result_.term_signal = ending.term_signal;
+  result_.timed_out = ending.timed_out;
   return result_;
 }
 

@@ -21,15 +21,16 @@ struct TerminalResult {
   std::string describe() const;
 };
 
-class PtyProcess {
+class PtyProcess : public PumpedProcess {
  public:
   PtyProcess(const std::vector<std::string>& args, const RunOptions& options, int columns,
              int rows);
-  ~PtyProcess();  // SIGKILLs and reaps wp if it is still running
+  ~PtyProcess() override;
   PtyProcess(const PtyProcess&) = delete;
   PtyProcess& operator=(const PtyProcess&) = delete;
+  PtyProcess(PtyProcess&&) = delete;
+  PtyProcess& operator=(PtyProcess&&) = delete;
 
-  void send(int signal_number) const;
   // A new size, and SIGWINCH, as a terminal emulator does.
   void resize(int columns, int rows);
   // Reads until `ready(raw)` holds, wp exits, or the time is up.
@@ -38,13 +39,10 @@ class PtyProcess {
   const std::string& raw() const { return result_.raw; }
 
  private:
-  void pump(int poll_ms);
-  bool reap(bool block);
+  void pump(int poll_ms) override;
+  bool output_open() const override { return master_ >= 0; }
 
-  pid_t pid_ = -1;
   int master_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
   TerminalResult result_;
 };
 

@@ -291,17 +291,58 @@ WpProcess::WpProcess(const std::vector<std::string>& args, const RunOptions& opt
   err_fd_ = err_pipe[0];
 }
 
-WpProcess::~WpProcess() {
-  if (!exited_) {
+PumpedProcess::~PumpedProcess() {
+  if (!exited_ && pid_ > 0) {
     kill(pid_, SIGKILL);
     reap(true);
   }
-  if (out_fd_ >= 0) close(out_fd_);
-  if (err_fd_ >= 0) close(err_fd_);
 }
 
-void WpProcess::send(int signal_number) const {
+void PumpedProcess::send(int signal_number) const {
   if (!exited_) kill(pid_, signal_number);
+}
+
+bool PumpedProcess::reap(bool block) {
+  if (exited_) return true;
+  if (waitpid(pid_, &status_, block ? 0 : WNOHANG) == pid_) exited_ = true;
+  return exited_;
+}
+
+bool PumpedProcess::pump_until(const std::function<bool()>& ready, milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!ready()) {
+    if (reap(false) || std::chrono::steady_clock::now() >= deadline) {
+      pump(0);
+      return ready();
+    }
+    pump(10);
+  }
+  return true;
+}
+
+PumpedProcess::Ending PumpedProcess::end(milliseconds timeout) {
+  Ending ending;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!reap(false)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ending.timed_out = true;
+      kill(pid_, SIGKILL);
+      reap(true);
+      break;
+    }
+    pump(20);
+  }
+  auto drain_deadline = std::chrono::steady_clock::now() + milliseconds(2000);
+  while (output_open() && std::chrono::steady_clock::now() < drain_deadline)
+    pump(20);
+  if (WIFEXITED(status_)) ending.exit_code = WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) ending.term_signal = WTERMSIG(status_);
+  return ending;
+}
+
+WpProcess::~WpProcess() {
+  if (out_fd_ >= 0) close(out_fd_);
+  if (err_fd_ >= 0) close(err_fd_);
 }
 
 void WpProcess::pump(int poll_ms) {
@@ -326,43 +367,17 @@ void WpProcess::pump(int poll_ms) {
   }
 }
 
-bool WpProcess::reap(bool block) {
-  if (exited_) return true;
-  pid_t done = waitpid(pid_, &status_, block ? 0 : WNOHANG);
-  if (done == pid_) exited_ = true;
-  return exited_;
-}
-
 bool WpProcess::wait_until(const std::function<bool()>& ready, milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!ready()) {
-    if (reap(false) || std::chrono::steady_clock::now() >= deadline) return ready();
-    pump(10);
-  }
-  return true;
+  return pump_until(ready, timeout);
 }
 
 RunResult WpProcess::finish(milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!reap(false)) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      result_.timed_out = true;
-      kill(pid_, SIGKILL);
-      reap(true);
-      break;
-    }
-    pump(20);
-  }
-  // Drain what wp wrote before exiting. A process wp leaked its own stdout or
-  // stderr to could hold the pipes open, so do not wait for EOF forever.
-  auto drain_deadline = std::chrono::steady_clock::now() + milliseconds(2000);
-  while ((out_fd_ >= 0 || err_fd_ >= 0) && std::chrono::steady_clock::now() < drain_deadline) {
-    pump(20);
-  }
+  Ending ending = end(timeout);
   result_.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  if (WIFEXITED(status_)) result_.exit_code = WEXITSTATUS(status_);
-  if (WIFSIGNALED(status_)) result_.term_signal = WTERMSIG(status_);
+  result_.exit_code = ending.exit_code;
+  result_.term_signal = ending.term_signal;
+  result_.timed_out = ending.timed_out;
   return result_;
 }
 

@@ -82,29 +82,69 @@ struct RunOptions {
 
 // wp running in the background with its stdout and stderr captured. The
 // output pipes are drained while waiting, so wp never blocks on a full pipe.
-class WpProcess {
+// A wp a harness started and reads from while it waits (WpProcess through
+// pipes, PtyProcess through a pseudo-terminal): reaping it, waiting on it,
+// ending it.
+class PumpedProcess {
  public:
-  explicit WpProcess(const std::vector<std::string>& args, const RunOptions& options = {});
-  ~WpProcess();  // SIGKILLs and reaps wp if it is still running
-  WpProcess(const WpProcess&) = delete;
-  WpProcess& operator=(const WpProcess&) = delete;
+  PumpedProcess(const PumpedProcess&) = delete;
+  PumpedProcess& operator=(const PumpedProcess&) = delete;
+  PumpedProcess(PumpedProcess&&) = delete;
+  PumpedProcess& operator=(PumpedProcess&&) = delete;
 
   pid_t pid() const { return pid_; }
   void send(int signal_number) const;
+
+ protected:
+  PumpedProcess() = default;
+  virtual ~PumpedProcess();  // SIGKILLs and reaps wp if it is still running
+
+  // Reads what wp wrote, waiting at most `poll_ms` for it to come.
+  virtual void pump(int poll_ms) = 0;
+  // Whether more of it may come (a pipe, or the terminal, still open).
+  virtual bool output_open() const = 0;
+
+  bool reap(bool block);
+  // Pumps until `ready` holds, wp exits, or the time is up (and then reads
+  // what is there once more).
+  bool pump_until(const std::function<bool()>& ready, milliseconds timeout);
+  struct Ending {
+    int exit_code = -1;
+    int term_signal = 0;
+    bool timed_out = false;
+  };
+  // Waits for wp to exit, SIGKILLed after `timeout`; then reads what is
+  // left for at most 2 s (a process wp leaked its output to could hold it
+  // open for ever).
+  Ending end(milliseconds timeout);
+
+  pid_t pid_ = -1;
+
+ private:
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+class WpProcess : public PumpedProcess {
+ public:
+  explicit WpProcess(const std::vector<std::string>& args, const RunOptions& options = {});
+  ~WpProcess() override;
+  WpProcess(const WpProcess&) = delete;
+  WpProcess& operator=(const WpProcess&) = delete;
+  WpProcess(WpProcess&&) = delete;
+  WpProcess& operator=(WpProcess&&) = delete;
+
   // Polls `ready` (every few ms) until it holds, wp exits, or the time is up.
   bool wait_until(const std::function<bool()>& ready, milliseconds timeout);
   // Waits for wp to exit; SIGKILLs it after `timeout` (result.timed_out).
   RunResult finish(milliseconds timeout);
 
  private:
-  void pump(int poll_ms);
-  bool reap(bool block);
+  void pump(int poll_ms) override;
+  bool output_open() const override { return out_fd_ >= 0 || err_fd_ >= 0; }
 
-  pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
-  bool exited_ = false;
-  int status_ = 0;
   RunResult result_;
   std::chrono::steady_clock::time_point started_;
 };
