@@ -40,6 +40,11 @@ struct CgroupInfo {
                        // on v1)
   std::string layout;  // "cgroup v2 (unified)", "cgroup v1", "hybrid (v1 controllers, cgroup2 at
                        // /sys/fs/cgroup/unified)", "none"
+  // A cgroup hierarchy is mounted with favordynmods (Linux 6.0; the kernel
+  // command line's cgroup_favordynmods=true shows there too): moving a
+  // process into a cgroup then takes no lock that every fork and exit of the
+  // machine takes. That is how every job enters its cgroups on v1.
+  bool favordynmods = false;
 };
 
 struct HostCapacity {

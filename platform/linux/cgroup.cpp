@@ -99,6 +99,10 @@ CgroupView read_cgroups(const HostRoots& roots) {
   bool has_v1 = false;
   for (const Mount& mount : mounts) {
     if (mount.fs_type == "cgroup2" && !v2) v2 = &mount;
+    if ((mount.fs_type == "cgroup2" || mount.fs_type == "cgroup") &&
+        contains(mount.super_options, "favordynmods")) {
+      view.info.favordynmods = true;
+    }
     if (mount.fs_type != "cgroup") continue;
     view.paths.push_back(mount.root);
     for (std::string_view controller : kV1Controllers) {

@@ -115,6 +115,12 @@ std::string info_text(const Capacity& capacity, const platform::HostCapacity& ho
   out += fmt::format("{:<10}{}", "cgroup", host.cgroup.layout);
   if (!host.cgroup.path.empty()) out += fmt::format(", this process in {}", host.cgroup.path);
   out += '\n';
+  if (host.cgroup.version == 1 && !host.cgroup.favordynmods) {
+    // The one tuning that changes how fast jobs start here: see wp-run(1).
+    out += fmt::format("{:<10}{}\n", "",
+                       "favordynmods off: every job start takes a machine-wide lock (see "
+                       "wp-run(1), MEASUREMENT)");
+  }
   out +=
       fmt::format("{:<10}{}\n", "container",
                   host.container.empty() ? std::string("none detected")
@@ -158,6 +164,7 @@ std::string info_json(const Capacity& capacity, const platform::HostCapacity& ho
   json.key("version").value(host.cgroup.version);
   json.key("layout").value(host.cgroup.layout);
   json.key("path").text_or_null(host.cgroup.path);
+  json.key("favordynmods").value(host.cgroup.favordynmods);
   json.end_object();
   json.key("container").begin_object();
   json.key("kind").text_or_null(host.container);

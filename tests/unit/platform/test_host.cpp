@@ -44,6 +44,7 @@ TEST_CASE("cgroup v2 cpu.max and memory.max bind below the host", "[host]") {
   CHECK(host.cgroup.version == 2);
   CHECK(host.cgroup.layout == "cgroup v2 (unified)");
   CHECK(host.cgroup.path == "/kubepods/x");
+  CHECK_FALSE(host.cgroup.favordynmods);
   CHECK(host.container == "kubernetes");
   CHECK(host.container_evidence == "cgroup path /kubepods/x");
   CHECK(host.gpus.empty());
@@ -77,6 +78,7 @@ TEST_CASE("cgroup v2 \"max\" everywhere leaves the host's figures", "[host]") {
   CHECK(host.memory == 12 * kGiB);
   CHECK(host.memory_source == "MemAvailable in /proc/meminfo (MemTotal 16 GiB)");
   CHECK(host.cgroup.path == "/user.slice/user-1000.slice/session-2.scope");
+  CHECK(host.cgroup.favordynmods);  // among the cgroup2 mount's options
 }
 
 TEST_CASE("cgroup v1 CFS quota and memory.limit_in_bytes, with the unlimited sentinel", "[host]") {
@@ -91,6 +93,9 @@ TEST_CASE("cgroup v1 CFS quota and memory.limit_in_bytes, with the unlimited sen
   CHECK(host.cgroup.version == 1);
   CHECK(host.cgroup.layout == "cgroup v1");
   CHECK(host.cgroup.path == "/batch/job");
+  // The memory hierarchy is mounted with it (cgroup_favordynmods=true on
+  // the kernel command line shows that way).
+  CHECK(host.cgroup.favordynmods);
 }
 
 TEST_CASE("hybrid layout: v1 controllers with cgroup2 at /sys/fs/cgroup/unified", "[host]") {
@@ -98,6 +103,7 @@ TEST_CASE("hybrid layout: v1 controllers with cgroup2 at /sys/fs/cgroup/unified"
   CHECK(host.cgroup.version == 1);
   CHECK(host.cgroup.layout == "hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified)");
   CHECK(host.cgroup.path == "/process_api/413ab8c4");
+  CHECK_FALSE(host.cgroup.favordynmods);
   CHECK(host.cpu == cores(2));
   CHECK(host.cpu_source == "2 online CPUs in /sys/devices/system/cpu/online");
   CHECK(host.memory == 4 * kGiB);
