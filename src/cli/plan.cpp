@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "cli/common.h"
 #include "cli/options.h"
@@ -58,6 +59,9 @@ Result<PlanSettings> parse_settings(const PlanCommand& command) {
   if (!policy) return policy.error();
   auto assumed = parse_duration(command.default_duration);
   if (!assumed) return make_error("--default-duration: {}", assumed.error().message);
+  if (assumed->count() <= 0) {
+    return make_error("--default-duration: must be greater than 0, e.g. 30s");
+  }
   PlanSettings settings;
   settings.policy = *policy;
   if (all) {
@@ -94,6 +98,8 @@ void assume_durations(const manifest::Manifest& manifest, const profile::Learnin
                       double default_duration, report::PlanJobs& jobs) {
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
     const manifest::Job& job = manifest.jobs[i];
+    jobs.timeouts.push_back(job.timeout ? std::chrono::duration<double>(*job.timeout).count()
+                                        : std::numeric_limits<double>::infinity());
     if (std::optional<double> wall = learning.predicted_wall(i)) {
       jobs.durations.push_back(*wall);
       jobs.sources.push_back(report::DurationSource::Predicted);
@@ -169,7 +175,8 @@ int plan_command(const PlanCommand& command) {
   for (sched::Strategy strategy : settings->strategies) {
     sched::Policy policy = settings->policy;
     policy.strategy = strategy;
-    simulations.push_back(sched::simulate(jobs.demands, jobs.durations, jobs.capacity, policy));
+    simulations.push_back(
+        sched::simulate(jobs.demands, jobs.durations, jobs.capacity, policy, jobs.timeouts));
   }
   bool printed = command.json ? print_json(jobs, simulations)
                               : print_stdout(render_text(*settings, jobs, simulations), "the plan");

@@ -110,17 +110,33 @@ std::string header(const PlanJobs& jobs) {
   return out;
 }
 
-std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+// "a, b, c, d, e and 3 more": the jobs whose slot `pick` chooses.
+template <typename Pick>
+std::string some_names(const PlanJobs& jobs, const sched::Simulation& simulation, Pick pick) {
   std::vector<std::string> names;
   for (size_t i = 0; i < simulation.slots.size(); ++i) {
-    if (simulation.slots[i].start < 0) names.push_back(jobs.demands[i].name);
+    if (pick(simulation.slots[i])) names.push_back(jobs.demands[i].name);
   }
   constexpr size_t kNamed = 5;
   std::string list = fmt::format(
       "{}", fmt::join(names.begin(), names.begin() + std::min(names.size(), kNamed), ", "));
   if (names.size() > kNamed) list += fmt::format(" and {} more", names.size() - kNamed);
-  return fmt::format("{} (they cannot fit, or wait for one that cannot): {}",
-                     plural(names.size(), "job", "jobs"), list);
+  return list;
+}
+
+std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  return fmt::format(
+      "{} (they cannot fit, or wait for one that cannot): {}",
+      plural(simulation.never_started, "job", "jobs"),
+      some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.start < 0; }));
+}
+
+std::string timed_out_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  return fmt::format(
+      "{} slowed past {} timeout by CPU overcommit: a run would stop {}: {}",
+      plural(simulation.timed_out, "job", "jobs"), simulation.timed_out == 1 ? "its" : "their",
+      simulation.timed_out == 1 ? "it" : "them",
+      some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.timed_out; }));
 }
 
 std::string decisions_text(const sched::DecisionTimes& d) {
@@ -276,6 +292,9 @@ std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
   if (simulation.never_started > 0) {
     out += fmt::format("{:<14}{}\n", "never started", never_started_text(jobs, simulation));
   }
+  if (simulation.timed_out > 0) {
+    out += fmt::format("{:<14}{}\n", "timed out", timed_out_text(jobs, simulation));
+  }
   out += fmt::format("{:<14}{}\n", "decisions", decisions_text(simulation.decisions));
   out += utilisation_text(jobs, simulation, view.width);
   if (view.gantt && !jobs.demands.empty()) out += "\n" + gantt_chart(jobs, simulation, view.width);
@@ -285,6 +304,7 @@ std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
 size_t best_of(const std::vector<sched::Simulation>& simulations) {
   auto better = [](const sched::Simulation& a, const sched::Simulation& b) {
     if (a.never_started != b.never_started) return a.never_started < b.never_started;
+    if (a.timed_out != b.timed_out) return a.timed_out < b.timed_out;
     return a.makespan < b.makespan - 1e-9;
   };
   size_t best = 0;
@@ -311,6 +331,9 @@ std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simul
       marks += marks.empty() ? "default" : ", default";
     if (s.never_started > 0) {
       marks += fmt::format("{}{} never started", marks.empty() ? "" : ", ", s.never_started);
+    }
+    if (s.timed_out > 0) {
+      marks += fmt::format("{}{} timed out", marks.empty() ? "" : ", ", s.timed_out);
     }
     std::string row =
         fmt::format("{} {:<12} {:>10} {:>8} {:>5} {:>7} {:>8.1f}us  {}", i == best ? '*' : ' ',

@@ -169,6 +169,11 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     total_ms += number * factor;
   }
   if (total_ms > 1e15) return make_error("duration '{}' is too long", text);
+  // Durations are whole milliseconds: one that would round to nothing is
+  // refused rather than taken as 0, which means "off" to some options.
+  if (total_ms > 0 && total_ms < 1) {
+    return make_error("duration '{}' is shorter than 1ms, the finest wp counts", text);
+  }
   return std::chrono::milliseconds(std::llround(total_ms));
 }
 

@@ -128,9 +128,9 @@ void Scheduler::make_ready(size_t job) {
   e.state = JobState::Ready;
   e.level = e.spec.priority;
   e.ready_at = now_;
-  e.head_since = -1;
   ++e.ticket;
   ready_.insert({e.level, e.path, job});
+  note_head();
   if (policy_.aging > 0 && e.level < top_level_) {
     promotions_.push({now_ + policy_.aging, job, e.ticket});
   }
@@ -139,6 +139,17 @@ void Scheduler::make_ready(size_t job) {
 void Scheduler::unqueue(size_t job) {
   Entry& e = jobs_[job];
   ready_.erase({e.level, e.path, job});
+  note_head();
+}
+
+// Called after every change to the queue: a job that loses the head and
+// later gets it back starts its patience again, as wp-run(1) promises ("at
+// the head of the queue for one --aging interval").
+void Scheduler::note_head() {
+  size_t now_head = ready_.empty() ? SIZE_MAX : ready_.begin()->job;
+  if (now_head == head_job_) return;
+  head_job_ = now_head;
+  head_since_ = now_;
 }
 
 // Raises each job that has waited another aging interval by one step,
@@ -156,11 +167,14 @@ void Scheduler::promote_waiting() {
     promotions_.pop();
     Entry& e = jobs_[due.job];
     if (e.state != JobState::Ready || e.ticket != due.ticket || e.level >= top_level_) continue;
-    unqueue(due.job);
+    // Out and back in with its new level: the head it may have been is not
+    // lost meanwhile, so note_head() waits for the end.
+    ready_.erase({e.level, e.path, due.job});
     ++e.level;
     ready_.insert({e.level, e.path, due.job});
     if (e.level < top_level_) promotions_.push({due.due + policy_.aging, due.job, e.ticket});
   }
+  note_head();
 }
 
 void Scheduler::set_demand(size_t job, const Resources& demand) {
@@ -240,11 +254,10 @@ Scheduler::Queue::iterator Scheduler::choose(Queue::iterator head, const Resourc
 
 // The head does not fit: EASY backfilling behind its reservation.
 Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, const Resources& free) {
-  Entry& first = jobs_[head->job];
-  if (first.head_since < 0) first.head_since = now_;
+  const Entry& first = jobs_[head->job];
   // After waiting an aging interval at the head, it stops trusting expected
   // durations: only what it will leave free may be used.
-  bool patient = policy_.aging <= 0 || now_ - first.head_since < policy_.aging;
+  bool patient = policy_.aging <= 0 || now_ - head_since_ < policy_.aging;
   Resources spare = saturating_minus(free, first.spec.demand);
   double start = now_;
   if (patient) {
@@ -281,6 +294,7 @@ void Scheduler::start(Queue::iterator it) {
   e.ends_at = e.spec.duration ? now_ + *e.spec.duration : kNever;
   running_.insert({e.ends_at, job});
   ready_.erase(it);
+  note_head();
 }
 
 std::optional<size_t> Scheduler::head() const {

@@ -155,7 +155,6 @@ class Scheduler {
     double path = 0;          // critical path
     int64_t level = 0;        // effective priority while ready
     double ready_at = 0;      // when it last became ready
-    double head_since = -1;   // when it first reached the head of the queue
     double ends_at = kNever;  // while running: expected end
     uint64_t ticket = 0;      // counts its entries into the queue
   };
@@ -164,6 +163,7 @@ class Scheduler {
   void compute_paths(const std::vector<JobDemand>& jobs);
   void make_ready(size_t job);
   void unqueue(size_t job);
+  void note_head();
   void promote_waiting();
   void start(Queue::iterator it);
   Queue::iterator choose(Queue::iterator head, const Resources& free);
@@ -191,6 +191,10 @@ class Scheduler {
   std::set<std::pair<double, size_t>> running_;  // (expected end, job)
   ResourceTracker tracker_;
   Policy policy_;
+  // The job at the head of the queue and since when, without a break: its
+  // patience (see choose_backfill) runs from then.
+  size_t head_job_ = SIZE_MAX;
+  double head_since_ = 0;
   Resources smallest_;     // the least any job asks for, in each dimension
   int64_t top_level_ = 0;  // one above the highest declared priority
   double now_ = 0;

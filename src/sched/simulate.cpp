@@ -10,8 +10,17 @@ namespace {
 
 // (work time, job): when the job ends on the clock of work done at full
 // speed, which runs slower than the wall clock while the CPU is overcommitted.
+// The same with wall time: when a job's timeout would stop it.
 using Ending = std::pair<double, size_t>;
 using Endings = std::priority_queue<Ending, std::vector<Ending>, std::greater<>>;
+
+// The two clocks, the running jobs' ends on each, and what is recorded.
+struct Clocks {
+  double now = 0;    // wall
+  double work = 0;   // work done at full speed
+  Endings endings;   // on the work clock
+  Endings timeouts;  // on the wall clock
+};
 
 double seconds_of(Cores cores) {
   return cores.as_double();
@@ -32,10 +41,16 @@ DecisionTimes summarise(std::vector<double> micros) {
   return out;
 }
 
+// What each job takes at full speed, and its timeout (see simulate).
+struct Inputs {
+  const std::vector<double>& durations;
+  const std::vector<double>& timeouts;
+};
+
 // Starts every job the scheduler admits at the current time, timing each
 // decision, including the last one that admits nothing.
-void admit_all(Scheduler& scheduler, const std::vector<double>& durations, double work,
-               std::vector<Slot>& slots, Endings& endings, std::vector<double>& micros) {
+void admit_all(Scheduler& scheduler, const Inputs& in, Clocks& clocks, std::vector<Slot>& slots,
+               std::vector<double>& micros) {
   using Clock = std::chrono::steady_clock;
   while (true) {
     Clock::time_point before = Clock::now();
@@ -43,7 +58,32 @@ void admit_all(Scheduler& scheduler, const std::vector<double>& durations, doubl
     micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - before).count());
     if (!job) return;
     slots[*job].start = scheduler.now();
-    endings.push({work + durations[*job], *job});
+    clocks.endings.push({clocks.work + in.durations[*job], *job});
+    if (*job < in.timeouts.size() && std::isfinite(in.timeouts[*job])) {
+      clocks.timeouts.push({clocks.now + in.timeouts[*job], *job});
+    }
+  }
+}
+
+// Drops the ends of jobs that have already ended (by the other clock).
+void drop_ended(Endings& endings, const std::vector<Slot>& slots) {
+  while (!endings.empty() && slots[endings.top().second].end >= 0)
+    endings.pop();
+}
+
+// Ends every job of `endings` due at `at` (on its clock), at wall time now.
+// `cut`: by their timeouts, before their work was done.
+void end_due(Endings& endings, double at, Scheduler& scheduler, const Inputs& in,
+             std::vector<Slot>& slots, double now, bool cut) {
+  while (!endings.empty() && endings.top().first == at) {
+    size_t job = endings.top().second;
+    endings.pop();
+    if (slots[job].end >= 0) continue;
+    slots[job].end = now;
+    // A duration that is the timeout itself is a bound, not a measure: the
+    // job takes at most that, and ending there says nothing of a failure.
+    slots[job].timed_out = cut && in.durations[job] != in.timeouts[job];
+    scheduler.finished(job, true);
   }
 }
 
@@ -55,39 +95,80 @@ double speed(const Resources& in_use, const Resources& capacity) {
   return declared > cores && cores > 0 ? cores / declared : 1.0;
 }
 
+// The longest chain of dependencies, in one pass over the jobs in an order
+// where each comes after what it depends on (Kahn's): manifest order is that
+// only by chance, and a chain written dependents first took a pass a link.
+// Jobs on a cycle (which validation refuses) are left out.
+double longest_chain(const std::vector<JobDemand>& jobs, const std::vector<double>& durations) {
+  std::vector<std::vector<size_t>> dependents(jobs.size());
+  std::vector<size_t> unmet(jobs.size(), 0);
+  std::vector<size_t> order;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    for (size_t dep : jobs[i].after)
+      dependents[dep].push_back(i);
+    unmet[i] = jobs[i].after.size();
+    if (unmet[i] == 0) order.push_back(i);
+  }
+  std::vector<double> start(jobs.size(), 0);
+  double longest = 0;
+  for (size_t next = 0; next < order.size(); ++next) {
+    size_t job = order[next];
+    double end = start[job] + durations[job];
+    longest = std::max(longest, end);
+    for (size_t dependent : dependents[job]) {
+      start[dependent] = std::max(start[dependent], end);
+      if (--unmet[dependent] == 0) order.push_back(dependent);
+    }
+  }
+  return longest;
+}
+
 }  // namespace
 
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                    const Resources& capacity, const Policy& policy) {
+                    const Resources& capacity, const Policy& policy,
+                    const std::vector<double>& timeouts) {
   Simulation out;
   out.policy = policy;
   out.slots.resize(jobs.size());
   Scheduler scheduler(jobs, capacity, policy);
-  Endings endings;
+  Clocks clocks;
+  Inputs in{durations, timeouts};
   std::vector<double> micros;
   // Every running job progresses at the same speed, so one clock of work
   // done tells when each ends; the wall clock advances by it over the speed.
-  double now = 0, work = 0;
-  admit_all(scheduler, durations, work, out.slots, endings, micros);
+  admit_all(scheduler, in, clocks, out.slots, micros);
   out.usage.push_back({0, scheduler.tracker().in_use()});
-  while (!endings.empty()) {
-    double next = endings.top().first;
-    now += (next - work) / speed(scheduler.tracker().in_use(), capacity);
-    work = next;
-    scheduler.set_now(now);
+  while (!clocks.endings.empty()) {
+    double pace = speed(scheduler.tracker().in_use(), capacity);
+    double next = clocks.endings.top().first;
+    double next_wall = clocks.now + (next - clocks.work) / pace;
     // Every job ending at this instant frees its share before the next
     // decision, as the runner's event loop reaps all exits of one wakeup.
-    while (!endings.empty() && endings.top().first == work) {
-      out.slots[endings.top().second].end = now;
-      scheduler.finished(endings.top().second, true);
-      endings.pop();
+    // A timeout within rounding of the work's end is no timeout: a job whose
+    // duration is its timeout ends by the work clock when nothing slows it.
+    double tolerance = 1e-9 * std::max(1.0, next_wall);
+    if (!clocks.timeouts.empty() && clocks.timeouts.top().first < next_wall - tolerance) {
+      double at = clocks.timeouts.top().first;
+      clocks.work += (at - clocks.now) * pace;
+      clocks.now = at;
+      scheduler.set_now(clocks.now);
+      end_due(clocks.timeouts, at, scheduler, in, out.slots, clocks.now, true);
+    } else {
+      clocks.now = next_wall;
+      clocks.work = next;
+      scheduler.set_now(clocks.now);
+      end_due(clocks.endings, next, scheduler, in, out.slots, clocks.now, false);
     }
-    admit_all(scheduler, durations, work, out.slots, endings, micros);
-    out.usage.push_back({now, scheduler.tracker().in_use()});
-    out.makespan = now;
+    admit_all(scheduler, in, clocks, out.slots, micros);
+    out.usage.push_back({clocks.now, scheduler.tracker().in_use()});
+    out.makespan = clocks.now;
+    drop_ended(clocks.endings, out.slots);
+    drop_ended(clocks.timeouts, out.slots);
   }
   for (const Slot& slot : out.slots) {
     if (slot.start < 0) ++out.never_started;
+    if (slot.timed_out) ++out.timed_out;
   }
   out.decisions = summarise(std::move(micros));
   return out;
@@ -101,10 +182,6 @@ LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<dou
                        const Resources& capacity) {
   LowerBound bound;
   double cpu_area = 0, memory_area = 0, iops_area = 0, gpu_area = 0;
-  std::vector<double> path(jobs.size(), 0);
-  // Manifest order lists a job after what it depends on only by chance, so
-  // the path takes repeated passes until nothing changes (the graph is
-  // acyclic: at most its depth + 1 passes, usually one or two).
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Resources& d = jobs[i].demand;
     double t = durations[i];
@@ -114,17 +191,7 @@ LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<dou
     gpu_area += static_cast<double>(d.gpu) * t;
     bound.longest = std::max(bound.longest, t);
   }
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      double start = 0;
-      for (size_t dep : jobs[i].after)
-        start = std::max(start, path[dep]);
-      if (start + durations[i] > path[i]) path[i] = start + durations[i], changed = true;
-    }
-  }
-  for (double p : path)
-    bound.path = std::max(bound.path, p);
+  bound.path = longest_chain(jobs, durations);
   if (capacity.cpu.millis() > 0) bound.cpu = cpu_area / seconds_of(capacity.cpu);
   if (capacity.memory > 0) bound.memory = memory_area / static_cast<double>(capacity.memory);
   if (capacity.iops > 0 && capacity.iops != Resources::kUnlimited) {

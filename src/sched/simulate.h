@@ -17,6 +17,9 @@ namespace wp::sched {
 struct Slot {
   double start = -1;  // -1: never started (it cannot fit, or a dependency never ran)
   double end = -1;
+  // Its timeout came before its work was done (overcommitted CPU slowed
+  // it, or its duration is longer): a run would stop it there, and fail it.
+  bool timed_out = false;
 };
 
 // Wall time of Scheduler::admit_next(), over every call of a simulation.
@@ -40,16 +43,21 @@ struct Simulation {
   std::vector<UsageStep> usage;  // in time order, starting at 0
   DecisionTimes decisions;
   size_t never_started = 0;
+  size_t timed_out = 0;  // slots with timed_out
 };
 
 // Runs every job once, each taking durations[i] seconds at full speed (what
 // it will really take; jobs[i].duration is what the scheduler expects it
 // to), and longer while the declared CPU of the running jobs exceeds the
-// cores (Policy::cpu_overcommit): then all share the cores fairly.
-// Every job succeeds. Jobs that can never fit are left unstarted, with
-// their dependents.
+// cores (Policy::cpu_overcommit): then all share the cores fairly. A job
+// with a wall-clock limit (timeouts[i], seconds; empty or infinity: none)
+// ends there if the slowdown would take it past, as its timeout would
+// stop it; it is timed_out unless its duration is that timeout (a bound on
+// its length, not a measure of it). Every job succeeds. Jobs that can never fit are left unstarted,
+// with their dependents.
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                    const Resources& capacity, const Policy& policy);
+                    const Resources& capacity, const Policy& policy,
+                    const std::vector<double>& timeouts = {});
 
 // No schedule can end sooner than any of these.
 struct LowerBound {

@@ -200,31 +200,53 @@ TEST_CASE("plan: history makes durations predicted", "[integration]") {
 
 TEST_CASE("plan: --cpu-overcommit starts a fractional job beside full cores, and pays for it",
           "[integration]") {
-  // Two cores: a and b take one each for 10 s; c declares half a core. Without
-  // overcommit c waits for one of them: 20 s. With 1.25 (the default) all
-  // three start at once, 2.5 cores declared on 2, so each runs at 2 / 2.5 of
-  // full speed and ends at 12.5 s, which is also the CPU bound (25 / 2).
+  // Two cores: a and b take one each for 10 s (the default duration); c
+  // declares half a core. Without overcommit c waits for one of them: 20 s.
+  // With 1.25 (the default) all three start at once, 2.5 cores declared on
+  // 2, so each runs at 2 / 2.5 of full speed and ends at 12.5 s, which is
+  // also the CPU bound (25 / 2).
   TempDir dir;
-  write_file(dir / "jobs.toml", "version = 1\n" + job("a", "timeout = \"10s\"\n") +
-                                    job("b", "timeout = \"10s\"\n") +
-                                    job("c", "cpu = 0.5\ntimeout = \"10s\"\n"));
-  Json strict = parse_json(wp_ok(plan_args(dir, {"--json", "--cpu-overcommit", "1"})).out);
+  write_file(dir / "jobs.toml",
+             "version = 1\n" + job("a", "") + job("b", "") + job("c", "cpu = 0.5\n"));
+  auto args = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--default-duration", "10s"});
+    return plan_args(dir, extra);
+  };
+  Json strict = parse_json(wp_ok(args({"--json", "--cpu-overcommit", "1"})).out);
   CHECK(strict["cpu_overcommit"].as_number() == 1);
   CHECK(plan_job(strict, "c")["start"].as_number() == Approx(10));
   CHECK(strict["makespan"].as_number() == Approx(20));
-  Json shared = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
+  Json shared = parse_json(wp_ok(args({"--json"})).out);
   CHECK(shared["cpu_overcommit"].as_number() == 1.25);
   for (const char* name : {"a", "b", "c"}) {
     CHECK(plan_job(shared, name)["start"].as_number() == 0);
     CHECK(plan_job(shared, name)["end"].as_number() == Approx(12.5));
+    CHECK_FALSE(plan_job(shared, name)["timed_out"].as_bool());
   }
   CHECK(shared["makespan"].as_number() == Approx(12.5));
   CHECK(shared["ratio"].as_number() == Approx(1));
+  CHECK(shared["timed_out"].as_number() == 0);
   // Never more than the cores busy, however much is declared.
   for (const Json& share : shared["utilisation"]["cpu"].as_array())
     CHECK(share.as_number() <= 1.0 + 1e-9);
-  std::string text = wp_ok(plan_args(dir, {"--cpu-overcommit", "1.5"})).out;
+  std::string text = wp_ok(args({"--cpu-overcommit", "1.5"})).out;
   CHECK(contains(text, "cpu overcommit 1.5"));
+
+  // With timeouts of 11 s (their assumed durations), a and b take at most
+  // 11 s, slowed or not: a run would stop them there. That is a bound on
+  // their length, not a failure to report. c (no timeout) then has the cores
+  // to itself: 10 - 11 * 0.8 = 1.2 s of work left, at full speed.
+  write_file(dir / "jobs.toml", "version = 1\n" + job("a", "timeout = \"11s\"\n") +
+                                    job("b", "timeout = \"11s\"\n") + job("c", "cpu = 0.5\n"));
+  Json cut = parse_json(wp_ok(args({"--json"})).out);
+  for (const char* name : {"a", "b"}) {
+    CHECK(plan_job(cut, name)["duration"].as_number() == 11);
+    CHECK(plan_job(cut, name)["end"].as_number() == Approx(11));
+    CHECK_FALSE(plan_job(cut, name)["timed_out"].as_bool());
+  }
+  CHECK(plan_job(cut, "c")["end"].as_number() == Approx(12.2));
+  CHECK(cut["timed_out"].as_number() == 0);
+  CHECK_FALSE(contains(wp_ok(args({})).out, "timed out"));
 }
 
 TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integration]") {
@@ -236,6 +258,7 @@ TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integra
        std::vector<std::vector<std::string>>{{"--strategy", "bogus"},
                                              {"--aging", "soon"},
                                              {"--aging=-5s"},
+                                             {"--aging", "0.4ms"},
                                              {"--cpu-overcommit", "0.5"},
                                              {"--cpu-overcommit", "lots"},
                                              {"--cpu-overcommit", "17"}}) {
@@ -247,5 +270,11 @@ TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integra
     CHECK(r.exit_code == 2);
     CHECK(contains(r.err, "wp: " + flag[0].substr(0, flag[0].find('='))));
     CHECK_FALSE(fs::exists(dir / "bad"));
+  }
+  for (const char* bad : {"0", "0.2ms", "later"}) {
+    RunResult r = run_wp(plan_args(dir, {"--default-duration", bad}));
+    INFO(r.describe());
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "wp: --default-duration: "));
   }
 }

@@ -133,6 +133,13 @@ TEST_CASE("parse_duration: errors", "[resources][quantity]") {
   CHECK_THAT(duration_error("10 minutes"), Catch::Contains("unknown unit 'minutes'"));
   CHECK_THAT(duration_error("1h-"), Catch::Contains("is not a duration"));
   CHECK_THAT(duration_error("99999999999999d"), Catch::Contains("too long"));
+  // Whole milliseconds: what would round to nothing is refused, not taken
+  // as 0 ("off" to --aging); 0 itself is still 0.
+  CHECK(duration_error("0.4ms") == "duration '0.4ms' is shorter than 1ms, the finest wp counts");
+  CHECK_THAT(duration_error("0.0001s"), Catch::Contains("shorter than 1ms"));
+  CHECK(duration_ok("0") == 0ms);
+  CHECK(duration_ok("0s") == 0ms);
+  CHECK(duration_ok("1ms") == 1ms);
 }
 
 TEST_CASE("parse_duration: each unit once, largest first", "[resources][quantity]") {

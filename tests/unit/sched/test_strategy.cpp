@@ -4,6 +4,7 @@
 // in the comments.
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <optional>
 #include <random>
 #include <string>
@@ -187,6 +188,26 @@ TEST_CASE("a head job that has waited an aging interval stops backfill of unknow
   CHECK(starved.slots[1].start == 360);  // 4 small ones on one core, 16 on two
 }
 
+TEST_CASE("patience at the head counts from when the job last became the head",
+          "[sched][strategy]") {
+  // Two cores, aging 3. w (1 core, 1 s) and r (half a core, 12 s) start at
+  // 0; x (both cores) is the head from 0 until w ends at 1 and z (1.6
+  // cores, priority 20, after w) takes the head; z starts when r ends at
+  // 12, so x is the head again, waiting for z's end at 17. y (0.4 cores,
+  // 2 s, after r) ends by 14: x has been the head for no time at all, so y
+  // backfills at 12 rather than waiting for x as if x had waited since 0.
+  std::vector<JobDemand> jobs{job("w", need(1), 1, 40), job("r", need(0.5), 12, 30),
+                              job("x", need(2), 1, 10), job("z", need(1.6), 5, 20, {0}),
+                              job("y", need(0.4), 2, 0, {1})};
+  for (Strategy strategy : wp::sched::kStrategies) {
+    Simulation sim = plan(jobs, capacity(2, 1024), policy(strategy, 3));
+    CAPTURE(to_string(strategy));
+    CHECK(sim.slots[3].start == 12);
+    CHECK(sim.slots[4].start == 12);
+    CHECK(sim.slots[2].start == 17);
+  }
+}
+
 TEST_CASE("aging lifts a low priority job above a stream of higher ones within its bound",
           "[sched][strategy]") {
   // One core. low (priority 0) is ready at 0; a chain of 20 priority-1 jobs
@@ -279,6 +300,65 @@ TEST_CASE("CPU overcommit: a mostly idle job starts beside jobs that fill the co
   CHECK(shared.slots[3].start == Approx(11));
   CHECK(shared.makespan == Approx(21));
   CHECK(shared.makespan < strict.makespan);
+}
+
+TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[sched][strategy]") {
+  // As above, 2.2 cores declared on 2 slow every job to 2 / 2.2 of full
+  // speed. a's timeout is 10.5 s: a run stops it there, before its 11 s.
+  // The others end at 10.5 + 0.5 * 1.1: after a has gone, 1.2 cores run at
+  // full speed for what is left of their 10 s of work.
+  std::vector<JobDemand> jobs{job("a", need(1, 100), 10), job("b", need(1, 100), 10),
+                              job("idle", need(0.2, 100), 10)};
+  double none = std::numeric_limits<double>::infinity();
+  Simulation sim = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000),
+                                       policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none});
+  CHECK(sim.slots[0].end == Approx(10.5));
+  CHECK(sim.slots[0].timed_out);
+  CHECK_FALSE(sim.slots[1].timed_out);
+  CHECK(sim.timed_out == 1);
+  double left = 10 - 10.5 * 2 / 2.2;  // work still to do when a stops
+  CHECK(sim.slots[1].end == Approx(10.5 + left));
+  CHECK(sim.slots[2].end == Approx(10.5 + left));
+  CHECK(sim.makespan == Approx(10.5 + left));
+  // Without overcommit nothing is slowed: the timeout, at the job's own
+  // length, changes nothing.
+  Simulation strict = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000),
+                                          policy(Strategy::FirstFit, 300, 1), {10, 10, 10});
+  CHECK(strict.slots[0].end == 10);
+  CHECK(strict.slots[2].start == 10);
+  CHECK(strict.makespan == 20);
+  CHECK(strict.timed_out == 0);
+  // A duration that is the timeout (wp plan's "timeout" source) is a bound:
+  // cut there by the slowdown, the job is not reported as timed out.
+  Simulation bounded =
+      wp::sched::simulate(jobs, {10.5, 10, 10}, capacity(2, 4000),
+                          policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none});
+  CHECK(bounded.slots[0].end == Approx(10.5));
+  CHECK_FALSE(bounded.slots[0].timed_out);
+  CHECK(bounded.timed_out == 0);
+}
+
+TEST_CASE("the longest chain is found whatever order the manifest lists it in", "[sched]") {
+  // A chain of 2,000 jobs of 1 s each, written dependents first: job i
+  // depends on job i + 1. Its path is 2000 s, as written the other way.
+  constexpr size_t kChain = 2000;
+  std::vector<JobDemand> backwards;
+  std::vector<JobDemand> forwards;
+  for (size_t i = 0; i < kChain; ++i) {
+    std::vector<size_t> later;
+    if (i + 1 < kChain) later.push_back(i + 1);
+    backwards.push_back(job("b" + std::to_string(i), need(1), 1, 0, later));
+    std::vector<size_t> earlier;
+    if (i > 0) earlier.push_back(i - 1);
+    forwards.push_back(job("f" + std::to_string(i), need(1), 1, 0, earlier));
+  }
+  std::vector<double> ones(kChain, 1);
+  CHECK(wp::sched::lower_bound(backwards, ones, capacity(2, 1024)).path == kChain);
+  CHECK(wp::sched::lower_bound(forwards, ones, capacity(2, 1024)).path == kChain);
+  // A diamond: d after b and c, both after a; c is the longer way.
+  std::vector<JobDemand> diamond{job("d", need(1), 1, 0, {1, 2}), job("b", need(1), 1, 0, {3}),
+                                 job("c", need(1), 5, 0, {3}), job("a", need(1), 2)};
+  CHECK(wp::sched::lower_bound(diamond, {1, 1, 5, 2}, capacity(4, 1024)).path == 8);
 }
 
 TEST_CASE("the lower bound is the largest of its terms", "[sched]") {
