@@ -13,6 +13,7 @@
 #include "cli/options.h"
 #include "cli/version.h"
 #include "platform/process.h"
+#include "report/plan.h"
 #include "sched/policy.h"
 #include "util/log.h"
 
@@ -107,8 +108,10 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
                      "Draw the chart of the schedule even when stdout is not a terminal");
   plan_app
       ->add_option("--width", plan.width,
-                   "Columns of the chart (default: the terminal's, else $COLUMNS, else 80)")
-      ->check(CLI::Range(20, 10000));
+                   "Columns of the chart and utilisation strips, 20 to 10000 (default: the "
+                   "terminal's, else $COLUMNS, held to that range, else 80)")
+      ->check(CLI::Range(static_cast<int>(wp::report::kMinPlanWidth),
+                         static_cast<int>(wp::report::kMaxPlanWidth)));
   return plan_app;
 }
 

@@ -2,6 +2,7 @@
 // job is expected to take, without running anything or writing anywhere.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -39,18 +40,24 @@ std::optional<size_t> columns_from_env() {
   size_t columns = 0;
   const char* end = text + std::strlen(text);
   auto [stop, ec] = std::from_chars(text, end, columns);
+  if (ec == std::errc::result_out_of_range) return report::kMaxPlanWidth;
   if (ec != std::errc() || stop != end || columns == 0) return std::nullopt;
   return columns;
 }
 
 // --width, else the terminal's, else $COLUMNS (a shell sets it without
-// exporting it, but a user may), else 80.
+// exporting it, but a user may), else 80. A terminal or $COLUMNS outside the
+// range --width takes is held to it, as near to its width as the chart
+// can be drawn.
 size_t chart_width(int flag) {
   if (flag > 0) return static_cast<size_t>(flag);
-  if (std::optional<int> columns = platform::terminal_columns(STDOUT_FILENO)) {
-    return static_cast<size_t>(*columns);
+  std::optional<size_t> columns;
+  if (std::optional<int> terminal = platform::terminal_columns(STDOUT_FILENO)) {
+    columns = static_cast<size_t>(std::max(*terminal, 0));
+  } else {
+    columns = columns_from_env();
   }
-  return columns_from_env().value_or(kDefaultWidth);
+  return std::clamp(columns.value_or(kDefaultWidth), report::kMinPlanWidth, report::kMaxPlanWidth);
 }
 
 Result<PlanSettings> parse_settings(const PlanCommand& command) {

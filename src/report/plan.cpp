@@ -4,7 +4,6 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,18 +11,10 @@
 namespace wp::report {
 namespace {
 
-// Up to this many rows of the chart; a plan of thousands of jobs is read in
-// its JSON, not on a terminal.
-constexpr size_t kChartRows = 60;
-constexpr size_t kMinBar = 10;
 // Shares of a resource from idle to full, one character each: ASCII reads on
 // every terminal and in every CI log.
 constexpr std::string_view kRamp = " .:-=+*#%@";
 constexpr std::array<std::string_view, 4> kResourceNames{"cpu", "memory", "iops", "gpu"};
-
-std::string seconds_text(double seconds) {
-  return seconds > 0 ? format_seconds(seconds) : std::string("0s");
-}
 
 std::string duration_text(double seconds) {
   auto millis = static_cast<int64_t>(std::llround(seconds * 1000));
@@ -144,11 +135,13 @@ std::string decisions_text(const sched::DecisionTimes& d) {
                      d.p99_us, d.max_us);
 }
 
-// A strip of `width` characters per resource, one per slice of the makespan.
+// A line per resource, `width` columns in all: a strip of one character per
+// slice of the makespan, then the average.
 std::string utilisation_text(const PlanJobs& jobs, const sched::Simulation& simulation,
                              size_t width) {
   constexpr size_t kLabel = 10;  // "  memory  "
-  size_t buckets = width > kLabel + 8 + kMinBar ? width - kLabel - 8 : kMinBar;
+  constexpr size_t kAfter = 7;   // "[" before the strip, "] 100%" after it
+  size_t buckets = width > kLabel + kAfter ? width - kLabel - kAfter : 1;
   std::vector<sched::Shares> shares = sched::utilisation(simulation, jobs.capacity, buckets);
   sched::Shares average = average_use(jobs, simulation);
   std::string out = fmt::format("{:<14}each column {}\n", "utilisation",
@@ -163,87 +156,11 @@ std::string utilisation_text(const PlanJobs& jobs, const sched::Simulation& simu
   return out;
 }
 
-// The name in exactly `width` columns: cut at a character boundary (UTF-8
-// continuation bytes are 10xxxxxx) and padded.
-std::string fit_name(const std::string& name, size_t width) {
-  std::string out = name;
-  if (out.size() > width) {
-    size_t cut = width;
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)
-      --cut;
-    out.resize(cut);
-  }
-  return out + std::string(width - std::min(width, out.size()), ' ');
-}
-
-struct ChartLayout {
-  size_t name = 0;  // columns of the name
-  size_t bar = 0;   // columns of the time axis
-  double makespan = 0;
-  size_t column(double seconds) const {
-    if (!(makespan > 0)) return 0;
-    double at = std::round(seconds / makespan * static_cast<double>(bar));
-    return static_cast<size_t>(std::clamp(at, 0.0, static_cast<double>(bar)));
-  }
-};
-
-ChartLayout layout_of(const PlanJobs& jobs, const sched::Simulation& simulation, size_t width) {
-  constexpr size_t kEnd = 10;  // " 1h02m03s" after the bar
-  size_t longest = 4;
-  for (const sched::JobDemand& job : jobs.demands)
-    longest = std::max(longest, job.name.size());
-  ChartLayout layout;
-  layout.name = std::min({longest, size_t{24}, std::max<size_t>(4, width / 3)});
-  size_t used = layout.name + 1 + kEnd;
-  layout.bar = width > used + kMinBar ? width - used : kMinBar;
-  layout.makespan = simulation.makespan;
-  return layout;
-}
-
-std::string chart_row(const ChartLayout& layout, const std::string& name, const sched::Slot& slot) {
-  std::string bar(layout.bar, ' ');
-  if (slot.start < 0) {
-    std::string_view why = "(never starts)";
-    bar.replace(0, std::min(bar.size(), why.size()), why.substr(0, bar.size()));
-    return fmt::format("{} {}\n", fit_name(name, layout.name), bar);
-  }
-  size_t from = std::min(layout.column(slot.start), layout.bar - 1);
-  size_t to = std::max(layout.column(slot.end), from + 1);
-  std::fill(bar.begin() + static_cast<ptrdiff_t>(from), bar.begin() + static_cast<ptrdiff_t>(to),
-            '#');
-  return fmt::format("{} {} {}\n", fit_name(name, layout.name), bar, seconds_text(slot.end));
-}
-
-// "+---------+---------+" under the bars and the time at each tick below it.
-std::string time_axis(const ChartLayout& layout) {
-  size_t intervals = std::max<size_t>(1, layout.bar / 12);
-  std::string ticks(layout.bar + 1, '-');
-  std::string labels;
-  for (size_t i = 0; i <= intervals; ++i) {
-    size_t column = i * layout.bar / intervals;
-    ticks[column] = '+';
-    std::string label = seconds_text(layout.makespan * static_cast<double>(column) /
-                                     static_cast<double>(std::max<size_t>(1, layout.bar)));
-    if (!labels.empty() && labels.size() + 1 > column) continue;  // no room
-    labels += std::string(column - labels.size(), ' ') + label;
-  }
-  std::string indent(layout.name + 1, ' ');
-  return indent + ticks + "\n" + indent + labels + "\n";
-}
-
-// Started jobs by start time (manifest order on a tie), then the others.
-std::vector<size_t> start_order(const sched::Simulation& simulation) {
-  std::vector<size_t> order(simulation.slots.size());
-  std::iota(order.begin(), order.end(), 0);
-  auto key = [&](size_t i) {
-    double start = simulation.slots[i].start;
-    return start < 0 ? sched::Scheduler::kNever : start;
-  };
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
-  return order;
-}
-
 }  // namespace
+
+std::string seconds_text(double seconds) {
+  return seconds > 0 ? format_seconds(seconds) : std::string("0s");
+}
 
 std::string_view to_string(DurationSource source) {
   switch (source) {
@@ -264,19 +181,6 @@ std::string default_note(const PlanJobs& jobs) {
   return fmt::format("{} of {} {} no prediction or timeout: {} assumed", assumed,
                      plural(jobs.sources.size(), "job", "jobs"), assumed == 1 ? "has" : "have",
                      duration_text(jobs.default_duration));
-}
-
-std::string gantt_chart(const PlanJobs& jobs, const sched::Simulation& simulation, size_t width) {
-  ChartLayout layout = layout_of(jobs, simulation, width);
-  std::vector<size_t> order = start_order(simulation);
-  std::string out;
-  for (size_t row = 0; row < order.size() && row < kChartRows; ++row)
-    out += chart_row(layout, jobs.demands[order[row]].name, simulation.slots[order[row]]);
-  if (order.size() > kChartRows) {
-    out += fmt::format("... {} more {}\n", order.size() - kChartRows,
-                       order.size() - kChartRows == 1 ? "job" : "jobs");
-  }
-  return out + time_axis(layout);
 }
 
 std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,

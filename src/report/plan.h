@@ -38,10 +38,18 @@ struct PlanJobs {
   sched::LowerBound bound;  // of these durations
 };
 
+// The columns the chart and the utilisation strips may take: fewer leave
+// no room for a bar between a name and its end time.
+constexpr size_t kMinPlanWidth = 20;
+constexpr size_t kMaxPlanWidth = 10000;
+
 struct PlanView {
   bool gantt = false;  // draw the chart
-  size_t width = 80;   // of the chart and the utilisation strips
+  size_t width = 80;   // of the chart and the utilisation strips, in columns
 };
+
+// "1.50s", "2m05s": a time of the plan, "0s" for none.
+std::string seconds_text(double seconds);
 
 // "2 of 5 jobs have no prediction or timeout: 1m assumed"; empty when none.
 std::string default_note(const PlanJobs& jobs);
@@ -50,8 +58,10 @@ std::string default_note(const PlanJobs& jobs);
 // time, decision times, jobs that never start, and the chart if asked.
 std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
                       const PlanView& view);
-// One row per job in start order (at most 60), bars on a time axis `width`
-// columns wide in all.
+// One row per job in start order (at most 60): its name, a bar on a common
+// time axis, drawn with the mark of where its run time comes from, and its
+// end time; then the axis and a legend of the marks. No line is wider than
+// `width` terminal columns (at least kMinPlanWidth), whatever the names.
 std::string gantt_chart(const PlanJobs& jobs, const sched::Simulation& simulation, size_t width);
 
 // The simulation of every strategy side by side, `best` marked, then the

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "util/text_width.h"
+
 namespace wp::report {
 namespace {
 
@@ -21,10 +23,6 @@ constexpr int kMaxBar = 20;       // a wider bar says nothing more
 constexpr size_t kMinName = 4;    // columns of a job's name, or no time beside it
 constexpr size_t kJobIndent = 2;  // running jobs are indented under the counts
 
-bool is_continuation(unsigned char c) {
-  return (c & 0xC0) == 0x80;
-}
-
 // Control characters would move the cursor and break the area's geometry.
 std::string printable(const std::string& text) {
   std::string out = text;
@@ -35,16 +33,10 @@ std::string printable(const std::string& text) {
   return out;
 }
 
-// The longest prefix of `text` (no escape sequences in it) that takes at
-// most `columns` columns, cut at a code point boundary.
+using wp::text::display_width;
+
 std::string prefix_columns(const std::string& text, size_t columns) {
-  size_t used = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (is_continuation(static_cast<unsigned char>(text[i]))) continue;
-    if (used == columns) return text.substr(0, i);
-    ++used;
-  }
-  return text;
+  return std::string(wp::text::prefix_columns(text, columns));
 }
 
 // A line as pieces of text, some coloured; its width is that of the text.
@@ -283,22 +275,6 @@ void add_jobs(std::vector<std::string>& lines, const ProgressSnapshot& s,
 }
 
 }  // namespace
-
-size_t display_width(const std::string& text) {
-  size_t width = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c == 0x1b && i + 1 < text.size() && text[i + 1] == '[') {
-      // A CSI sequence: parameters, then one final byte in @..~.
-      i += 2;
-      while (i < text.size() && !(text[i] >= '@' && text[i] <= '~'))
-        ++i;
-      continue;
-    }
-    if (!is_continuation(c)) ++width;
-  }
-  return width;
-}
 
 std::string clock_text(double seconds) {
   seconds = std::max(0.0, seconds);

@@ -50,8 +50,4 @@ std::vector<std::string> render_progress(const ProgressSnapshot& snapshot,
 // or minutes, for figures redrawn ten times a second.
 std::string clock_text(double seconds);
 
-// Columns `text` takes: its UTF-8 code points outside escape sequences (wide
-// characters are counted as one).
-size_t display_width(const std::string& text);
-
 }  // namespace wp::report

@@ -233,6 +233,11 @@ std::vector<Shares> utilisation(const Simulation& simulation, const Resources& c
         out[b][r] += shares[r] * (hi - lo) / width;
     }
   }
+  // A full bucket summed from several steps can round to 1.0000000000000009.
+  for (Shares& bucket : out) {
+    for (double& share : bucket)
+      share = std::clamp(share, 0.0, 1.0);
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // `wp plan` through the real binary: the schedule of manifests whose answer
 // can be worked out by hand, every strategy, where durations come from, the
 // chart, that nothing is run or written; and `wp run`'s scheduling flags.
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <string>
@@ -9,9 +10,11 @@
 #include <catch2/catch.hpp>
 
 #include "mini_json.h"
+#include "util/text_width.h"
 #include "wp_harness.h"
 
 using namespace wpit;
+using wp::text::display_width;
 
 namespace {
 
@@ -144,21 +147,27 @@ TEST_CASE("plan: an invalid manifest is reported as by run, and exits 2", "[inte
   CHECK(doc["errors"].size() == 1);
 }
 
-TEST_CASE("plan --gantt draws one row per job", "[integration]") {
+TEST_CASE("plan --gantt draws one row per job, marked by where its time comes from",
+          "[integration]") {
   TempDir dir;
   write_file(dir / "jobs.toml", "version = 1\n" + job("alpha", "timeout = \"10s\"\n") +
                                     job("beta", "timeout = \"20s\"\n") +
                                     job("gamma", "timeout = \"5s\"\n") +
-                                    job("delta", "timeout = \"5s\"\nafter = [\"alpha\"]\n"));
+                                    job("delta", "timeout = \"5s\"\nafter = [\"alpha\"]\n") +
+                                    job("open", "after = [\"beta\"]\n"));
   RunResult r = wp_ok(plan_args(dir, {"--gantt", "--width", "72"}));
+  INFO(r.out);
   std::vector<std::string> rows;
   for (const std::string& line : split_lines(r.out)) {
-    if (std::regex_search(line, std::regex(R"(^(alpha|beta|gamma|delta) +[ #]*#)"))) {
+    if (std::regex_search(line, std::regex(R"(^(alpha|beta|gamma|delta) +[ =]*=)"))) {
       rows.push_back(line);
       CHECK(line.size() <= 72);
     }
   }
-  INFO(r.out);
+  // No history and no timeout: the default duration, drawn as a guess.
+  CHECK(std::regex_search(r.out, std::regex(R"(\nopen +[ ?]*\? +1m20s\n)")));
+  CHECK(contains(r.out, "= timeout  ? assumed\n"));
+  CHECK_FALSE(contains(r.out, "# predicted"));
   CHECK(rows.size() == 4);
   // In start order: beta and alpha at once, delta only once alpha has ended.
   REQUIRE(rows.size() == 4);
@@ -169,6 +178,107 @@ TEST_CASE("plan --gantt draws one row per job", "[integration]") {
   RunResult plain = wp_ok(plan_args(dir, {}));  // stdout is a pipe: no chart
   CHECK_FALSE(contains(plain.out, "+---"));
   CHECK(contains(plain.out, "makespan"));
+}
+
+TEST_CASE("plan --gantt lines up names of any script", "[integration]") {
+  TempDir dir;
+  std::string nihongo;
+  for (int i = 0; i < 8; ++i)
+    nihongo += "\u65e5\u672c\u8a9e";                          // 日本語
+  const std::string half = "cpu = 0.5\ntimeout = \"10s\"\n";  // all three at once
+  write_file(dir / "jobs.toml",
+             "version = 1\n" + job(nihongo, half) + job("ab", half) + job("cafe\u0301", half));
+  RunResult r = wp_ok(plan_args(dir, {"--gantt", "--width", "40"}));
+  INFO(r.out);
+  std::vector<std::string> rows;
+  for (const std::string& line : split_lines(r.out)) {
+    if (contains(line, "=") && contains(line, " 10.0s")) rows.push_back(line);
+  }
+  REQUIRE(rows.size() == 3);
+  // All three run from 0 to 10 s: the bars start at one column and the rows
+  // are as wide, however many bytes a name's characters take.
+  for (const std::string& row : rows) {
+    CHECK(display_width(row.substr(0, row.find('='))) ==
+          display_width(rows[1].substr(0, rows[1].find('='))));
+    CHECK(display_width(row) == display_width(rows[1]));
+    CHECK(display_width(row) <= 40);
+  }
+  CHECK(rows[0].rfind(nihongo.substr(0, 3 * 6) + "  ", 0) == 0);  // cut between characters
+}
+
+namespace {
+
+// The lines --width governs: the utilisation strips and the chart.
+std::vector<std::string> drawn_lines(const std::string& out) {
+  std::vector<std::string> lines = split_lines(out);
+  auto header = std::find_if(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.rfind("utilisation ", 0) == 0;
+  });
+  REQUIRE(header != lines.end());
+  return {header + 1, lines.end()};
+}
+
+size_t widest(const std::vector<std::string>& lines) {
+  size_t most = 0;
+  for (const std::string& line : lines)
+    most = std::max(most, display_width(line));
+  return most;
+}
+
+}  // namespace
+
+TEST_CASE("plan: the chart and strips keep to the width, from --width or COLUMNS",
+          "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "version = 1\n" + job("ab", "timeout = \"10s\"\n") +
+                 job("a-rather-long-job-name", "timeout = \"90m\"\n") +
+                 job("\u65e5\u672c\u8a9e\u65e5\u672c\u8a9e", "timeout = \"5s\"\n"));
+  for (const char* width : {"20", "21", "33", "72"}) {
+    INFO("--width " << width);
+    RunResult r = wp_ok(plan_args(dir, {"--gantt", "--width", width}));
+    INFO(r.out);
+    std::vector<std::string> lines = drawn_lines(r.out);
+    CHECK(lines.size() >= 9);  // strips, a blank, rows, axis, labels, legend
+    CHECK(widest(lines) == std::stoul(width));
+  }
+  // A terminal width outside --width's range is held to it; one that is no
+  // number is ignored.
+  for (auto [columns, expected] :
+       std::vector<std::pair<std::string, size_t>>{{"100000", 10000},
+                                                   {"99999999999999999999999", 10000},
+                                                   {"5", 20},
+                                                   {"120", 120},
+                                                   {"0", 80},
+                                                   {"wide", 80}}) {
+    INFO("COLUMNS=" << columns);
+    RunOptions options;
+    options.env = {{"COLUMNS", columns}};
+    RunResult r = run_wp(plan_args(dir, {"--gantt"}), options);
+    REQUIRE(r.exit_code == 0);
+    CHECK(widest(drawn_lines(r.out)) == expected);
+  }
+  RunResult too_narrow = run_wp(plan_args(dir, {"--gantt", "--width", "19"}));
+  CHECK(too_narrow.exit_code == 2);
+}
+
+TEST_CASE("plan --json: utilisation stays within 0 and 1 when the CPU is overcommitted",
+          "[integration]") {
+  // 2.4 cores declared on 2: the cores are full throughout, and the sum of a
+  // full bucket once rounded past 1.
+  TempDir dir;
+  write_file(dir / "jobs.toml", "version = 1\n" + job("a", "cpu = 0.8\ntimeout = \"10s\"\n") +
+                                    job("b", "cpu = 0.8\ntimeout = \"10s\"\n") +
+                                    job("c", "cpu = 0.8\ntimeout = \"10s\"\n"));
+  Json plan = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
+  REQUIRE(plan["utilisation"]["cpu"].size() == 50);
+  for (const char* resource : {"cpu", "memory", "iops", "gpu"}) {
+    for (const Json& share : plan["utilisation"][resource].as_array()) {
+      CHECK(share.as_number() >= 0);
+      CHECK(share.as_number() <= 1);
+    }
+  }
+  CHECK(plan["utilisation"]["cpu"].as_array().front().as_number() == Approx(1));
 }
 
 TEST_CASE("plan runs nothing and creates no run directory or database", "[integration]") {

@@ -6,11 +6,13 @@
 #include <catch2/catch.hpp>
 
 #include "report/plan.h"
+#include "util/text_width.h"
 
 using wp::report::DurationSource;
 using wp::report::PlanJobs;
 using wp::sched::Simulation;
 using wp::sched::Slot;
+using wp::text::display_width;
 
 namespace {
 
@@ -25,7 +27,7 @@ PlanJobs jobs_of(const std::vector<std::string>& names) {
     demand.demand.cpu = wp::Cores::from_double(1);
     jobs.demands.push_back(demand);
     jobs.durations.push_back(10);
-    jobs.sources.push_back(DurationSource::Timeout);
+    jobs.sources.push_back(DurationSource::Predicted);
   }
   return jobs;
 }
@@ -52,11 +54,11 @@ Simulation simulation_of(std::vector<Slot> slots, double makespan) {
 
 }  // namespace
 
-TEST_CASE("plan chart: a row per job in start order, bars scaled to the width", "[report]") {
+TEST_CASE("plan chart: a row per job in start order, bars scaled to the width", "[report][plan]") {
   PlanJobs jobs = jobs_of({"late", "early", "never-fits"});
   Simulation simulation = simulation_of({{10, 20}, {0, 10}, {-1, -1}}, 20);
   std::vector<std::string> lines = lines_of(wp::report::gantt_chart(jobs, simulation, 60));
-  REQUIRE(lines.size() == 5);  // three rows, the axis and its labels
+  REQUIRE(lines.size() == 6);  // three rows, the axis, its labels and the legend
   CHECK(lines[0].rfind("early", 0) == 0);
   CHECK(lines[1].rfind("late", 0) == 0);
   CHECK(lines[2].rfind("never-fits", 0) == 0);
@@ -70,9 +72,10 @@ TEST_CASE("plan chart: a row per job in start order, bars scaled to the width", 
   CHECK(lines[3].find("+--") != std::string::npos);
   CHECK(lines[4].find("0s ") != std::string::npos);
   CHECK(lines[4].find("20.0s") != std::string::npos);
+  CHECK(lines[5] == std::string(11, ' ') + "# predicted");
 }
 
-TEST_CASE("plan chart: at most 60 rows", "[report]") {
+TEST_CASE("plan chart: at most 60 rows", "[report][plan]") {
   std::vector<std::string> names;
   std::vector<Slot> slots;
   for (int i = 0; i < 75; ++i) {
@@ -85,7 +88,7 @@ TEST_CASE("plan chart: at most 60 rows", "[report]") {
   CHECK(chart.find("... 15 more jobs") != std::string::npos);
 }
 
-TEST_CASE("plan: the note on jobs with an assumed duration", "[report]") {
+TEST_CASE("plan: the note on jobs with an assumed duration", "[report][plan]") {
   PlanJobs jobs = jobs_of({"a", "b", "c"});
   CHECK(wp::report::default_note(jobs).empty());
   jobs.sources[1] = DurationSource::Default;
@@ -94,7 +97,7 @@ TEST_CASE("plan: the note on jobs with an assumed duration", "[report]") {
         "1 of 3 jobs has no prediction or timeout: 1m30s assumed");
 }
 
-TEST_CASE("plan: the best strategy starts the most jobs, then ends soonest", "[report]") {
+TEST_CASE("plan: the best strategy starts the most jobs, then ends soonest", "[report][plan]") {
   auto with = [](wp::sched::Strategy strategy, double makespan, size_t never) {
     Simulation s;
     s.policy.strategy = strategy;
@@ -112,4 +115,99 @@ TEST_CASE("plan: the best strategy starts the most jobs, then ends soonest", "[r
       wp::sched::Policy{}.strategy == Strategy::FirstFit ? Strategy::BestFit : Strategy::FirstFit;
   CHECK(wp::report::best_of({with(fallback, 20, 0), with(wp::sched::Policy{}.strategy, 20, 0)}) ==
         1);
+}
+
+namespace {
+
+// The chart's rows of started jobs: the lines with a bar and an end time.
+std::vector<std::string> bar_rows(const std::vector<std::string>& lines) {
+  std::vector<std::string> rows;
+  for (const std::string& line : lines) {
+    if (line.find_first_of("#=?") != std::string::npos && line.back() == 's') rows.push_back(line);
+  }
+  return rows;
+}
+
+std::string repeated(const std::string& text, size_t times) {
+  std::string out;
+  for (size_t i = 0; i < times; ++i)
+    out += text;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("plan chart: names are measured in terminal columns, not bytes", "[report][plan]") {
+  const std::string nihongo = repeated("\u65e5\u672c\u8a9e", 8);  // 日本語 x 8: 48 columns
+  PlanJobs jobs = jobs_of({nihongo, "ab", "cafe\u0301", "\U0001F680go"});
+  Simulation simulation = simulation_of({{0, 10}, {0, 10}, {0, 10}, {0, 10}}, 10);
+  std::vector<std::string> rows = bar_rows(lines_of(wp::report::gantt_chart(jobs, simulation, 40)));
+  REQUIRE(rows.size() == 4);
+  // The same start and end: every bar starts at the same column, and every
+  // row is as wide.
+  for (const std::string& row : rows) {
+    INFO(row);
+    CHECK(display_width(row.substr(0, row.find('#'))) == 40 / 3 + 1);  // the name's column
+    CHECK(display_width(row) == display_width(rows[1]));
+    CHECK(display_width(row) <= 40);
+  }
+  // The long name is cut between characters: what is left is whole ones.
+  std::string shown = rows[0].substr(0, rows[0].find(' '));
+  CHECK(nihongo.rfind(shown, 0) == 0);
+  CHECK(display_width(shown) == 12);
+  CHECK(rows[2].rfind("cafe\u0301 ", 0) == 0);
+  CHECK(rows[3].rfind("\U0001F680go ", 0) == 0);
+}
+
+TEST_CASE("plan: no line of the chart or the utilisation strips is wider than the width",
+          "[report][plan]") {
+  PlanJobs jobs = jobs_of({repeated("\u65e5\u672c\u8a9e", 8), "ab", std::string(40, 'x'),
+                           repeated("e\u0301", 30), "never", repeated("\U0001F680", 20)});
+  for (double makespan : {0.5, 20.0, 400000.0}) {
+    Simulation simulation = simulation_of({{0, makespan / 2},
+                                           {makespan / 4, makespan},
+                                           {0, makespan / 3},
+                                           {makespan / 2, makespan},
+                                           {-1, -1},
+                                           {0, makespan}},
+                                          makespan);
+    for (size_t width = wp::report::kMinPlanWidth; width <= 130; ++width) {
+      INFO("makespan " << makespan << ", width " << width);
+      std::string text = wp::report::plan_text(jobs, simulation, {true, width});
+      std::vector<std::string> lines = lines_of(text.substr(text.find("\nutilisation ") + 1));
+      REQUIRE(lines.size() >= 13);  // header, 2 strips, a blank, 6 rows, axis, labels, legend
+      for (size_t i = 1; i < lines.size(); ++i) {
+        INFO(lines[i]);
+        CHECK(display_width(lines[i]) <= width);
+      }
+      CHECK(bar_rows(lines).size() == 5);
+    }
+  }
+}
+
+TEST_CASE("plan chart: each bar shows where its job's run time comes from", "[report][plan]") {
+  PlanJobs jobs = jobs_of({"history", "bounded", "guessed", "stuck"});
+  jobs.sources = {DurationSource::Predicted, DurationSource::Timeout, DurationSource::Default,
+                  DurationSource::Default};
+  Simulation simulation = simulation_of({{0, 10}, {0, 20}, {10, 20}, {-1, -1}}, 20);
+  std::vector<std::string> lines = lines_of(wp::report::gantt_chart(jobs, simulation, 60));
+  REQUIRE(lines.size() == 7);  // four rows, the axis, its labels and the legend
+  auto bar_of = [](const std::string& row) { return row.substr(8, 40); };
+  CHECK(bar_of(lines[0]).find_first_not_of("# ") == std::string::npos);
+  CHECK(bar_of(lines[1]).find_first_not_of("= ") == std::string::npos);
+  CHECK(bar_of(lines[2]).find_first_not_of("? ") == std::string::npos);
+  CHECK(lines[3].find("(never starts)") != std::string::npos);
+  CHECK(lines[6] == std::string(8, ' ') + "# predicted  = timeout  ? assumed");
+
+  // Only the marks the bars use, wrapped at the width.
+  jobs.sources = {DurationSource::Timeout, DurationSource::Timeout, DurationSource::Timeout,
+                  DurationSource::Predicted};
+  lines = lines_of(wp::report::gantt_chart(jobs, simulation, 60));
+  CHECK(lines.back() == std::string(8, ' ') + "= timeout");
+  jobs.sources = {DurationSource::Predicted, DurationSource::Timeout, DurationSource::Default,
+                  DurationSource::Default};
+  lines = lines_of(wp::report::gantt_chart(jobs, simulation, 30));
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[6] == std::string(8, ' ') + "# predicted  = timeout");
+  CHECK(lines[7] == std::string(8, ' ') + "? assumed");
 }

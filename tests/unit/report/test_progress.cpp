@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "report/progress.h"
+#include "util/text_width.h"
 
 using namespace wp;
 using namespace wp::report;
+using wp::text::display_width;
 
 namespace {
 
@@ -213,6 +215,26 @@ TEST_CASE("progress: every line fits narrow terminals", "[progress]") {
   lines = render_progress(s, ascii(30));
   CHECK(lines[0].size() == 29);
   CHECK(lines[0].substr(26) == "...");
+}
+
+TEST_CASE("progress: wide names take two columns a character", "[progress]") {
+  ProgressSnapshot s = machine(1, kGiB);
+  std::string nihongo;
+  for (int i = 0; i < 20; ++i)
+    nihongo += "\u65e5\u672c\u8a9e";  // 日本語, sixty wide characters in all
+  s.jobs = {job(nihongo, 5, 600.0), job("\u65e5\u672c", 5, 600.0), job("ab", 5, 600.0)};
+  for (int width : {12, 13, 30, 41, 80}) {
+    INFO("width " << width);
+    auto lines = render_progress(s, ascii(width, 40));
+    REQUIRE(lines.size() == 5);
+    for (const std::string& line : lines)
+      CHECK(display_width(line) <= static_cast<size_t>(width - 1));
+    if (width < 30) continue;
+    // The times end at the same column whatever the names.
+    CHECK(display_width(lines[2]) == display_width(lines[4]));
+    CHECK(display_width(lines[3]) == display_width(lines[4]));
+    CHECK(lines[2].find("...") != std::string::npos);
+  }
 }
 
 TEST_CASE("progress: colours only when asked, names cannot move the cursor", "[progress]") {

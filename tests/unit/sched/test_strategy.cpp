@@ -388,6 +388,26 @@ TEST_CASE("utilisation averages what is in use over slices of the makespan", "[s
   CHECK_FALSE(wp::sched::parse_strategy("fastest"));
 }
 
+TEST_CASE("utilisation never exceeds the whole of a resource, however it rounds", "[sched][plan]") {
+  // 2 cores, three jobs of 0.8 core: 2.4 declared, within the default
+  // overcommit, so all three run at 2 / 2.4 of full speed until 12 s. The
+  // cores are full throughout, and a bucket summed from pieces of several
+  // steps rounded to 1.0000000000000009 before it was clamped.
+  std::vector<JobDemand> jobs{job("a", need(0.8), 10), job("b", need(0.8), 10),
+                              job("c", need(0.8), 10)};
+  Simulation sim = plan(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 300, 1.25));
+  REQUIRE(sim.makespan == Approx(12));
+  for (size_t buckets : {7, 50, 200, 333}) {
+    INFO(buckets << " buckets");
+    for (const wp::sched::Shares& bucket :
+         wp::sched::utilisation(sim, capacity(2, 1024), buckets)) {
+      CHECK(bucket[0] <= 1.0);
+      CHECK(bucket[0] == Approx(1.0));
+      CHECK(bucket[1] >= 0.0);
+    }
+  }
+}
+
 TEST_CASE("backfill by a packing strategy keeps priorities too", "[sched][strategy]") {
   // Two cores. a runs (1 core, 10 s); b needs both and is reserved at 10.
   // Both small jobs end in time; best-fit would rather fill the core with
