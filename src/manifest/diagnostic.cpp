@@ -1,6 +1,7 @@
 #include "manifest/diagnostic.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <tuple>
 
@@ -38,6 +39,29 @@ void Sink::error(SourcePos pos, std::string message) {
 bool has_control_character(std::string_view text) {
   return std::any_of(text.begin(), text.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+bool is_blank(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+
+void JobRange::add(std::string_view name) {
+  if (count_++ == 0) first_ = name;
+  last_ = name;
+}
+
+std::string JobRange::names() const {
+  if (count_ <= 1 || one_name()) return fmt::format("'{}'", first_);
+  if (count_ == 2) return fmt::format("'{}' and '{}'", first_, last_);
+  return fmt::format("'{}' ... '{}'", first_, last_);
+}
+
+std::string JobRange::subject(std::string_view one, std::string_view many) const {
+  if (count_ <= 1)
+    return one.empty() ? fmt::format("job {}", names()) : fmt::format("job {} ({})", names(), one);
+  std::string jobs = fmt::format("jobs {} ({} jobs", names(), count_);
+  return many.empty() ? jobs + ")" : fmt::format("{} {})", jobs, many);
 }
 
 Diagnostics Sink::take_sorted() {

@@ -1,6 +1,12 @@
 // Typed readers for single manifest values: the type checks, units and ranges
 // shared by [defaults], [capacity] and [[job]].
+#include <array>
+#include <cassert>
+#include <charconv>
 #include <cmath>
+#include <string_view>
+#include <system_error>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -42,6 +48,37 @@ std::string float_text(double value) {
   std::string text = fmt::format("{}", value);
   if (std::isfinite(value) && text.find_first_of(".e") == std::string::npos) text += ".0";
   return text;
+}
+
+// The shortest digits that read back as `value` (not negative, finite), and
+// the power of ten of the first: 1e20 is {"1", 20}, 0.25 is {"25", -1}.
+std::pair<std::string, int> shortest_digits(double value) {
+  std::array<char, 32> buffer{};  // "d.ddddddddddddddddde-ddd": 17 digits at most
+  auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                    std::chars_format::scientific);
+  assert(error == std::errc());
+  std::string_view text(buffer.data(), static_cast<size_t>(end - buffer.data()));
+  size_t e = text.find('e');
+  std::string digits;
+  for (char c : text.substr(0, e)) {
+    if (c != '.') digits += c;
+  }
+  return {digits, std::stoi(std::string(text.substr(e + 1)))};
+}
+
+// A float that becomes text in a command, a name or the environment: the
+// shortest digits that read back as the same double, with the point placed
+// and never an exponent, which names and arguments do not expect ("1e+20").
+// Whole floats keep ".0", as TOML writes them.
+std::string decimal_text(double value) {
+  if (!std::isfinite(value)) return float_text(value);  // inf, nan
+  auto [digits, exponent] = shortest_digits(std::fabs(value));
+  const std::string sign = std::signbit(value) ? "-" : "";
+  const int point = exponent + 1;  // digits before the decimal point
+  if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+  const auto whole = static_cast<size_t>(point);
+  if (whole >= digits.size()) return sign + digits + std::string(whole - digits.size(), '0') + ".0";
+  return sign + digits.substr(0, whole) + "." + digits.substr(whole);
 }
 
 }  // namespace
@@ -201,7 +238,7 @@ std::optional<std::string> read_string(const Field& field, Sink& sink) {
 std::optional<std::string> read_scalar(const Field& field, Sink& sink) {
   if (auto text = field.node.as_string()) return text->get();
   if (auto integer = field.node.as_integer()) return fmt::format("{}", integer->get());
-  if (auto number = field.node.as_floating_point()) return float_text(number->get());
+  if (auto number = field.node.as_floating_point()) return decimal_text(number->get());
   if (auto boolean = field.node.as_boolean()) return boolean->get() ? "true" : "false";
   wrong_type(field, "a string, number or boolean", sink);
   return std::nullopt;

@@ -3,6 +3,7 @@
 #include <deque>
 #include <functional>
 #include <set>
+#include <span>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -28,26 +29,52 @@ std::string missing_keys_hint(const Job& job) {
   return fmt::format("; add {} to the name", fmt::join(missing, " and "));
 }
 
-void report_duplicate(const ExpandedJob& first, const ExpandedJob& again, Sink& sink) {
-  const Job& job = again.job;
+// The names one table repeats from one table (itself, when a matrix makes
+// the same name twice): one mistake, reported once.
+struct Duplicates {
+  const ExpandedJob* first;  // the job that has the first repeated name
+  const ExpandedJob* again;  // the first job that repeats it
+  JobRange names;
+};
+
+// "name 'x' (from matrix expansion of 'x-{a}')" or "names 'x-1' ... 'x-9'
+// (9 jobs from matrix expansion of 'x-{a}')".
+std::string repeated(const Job& job, const JobRange& names) {
   std::string from =
-      job.matrix.empty() ? "" : fmt::format(" (from matrix expansion of '{}')", job.family);
-  if (first.source == again.source) {
-    sink.error(job.pos,
-               fmt::format("duplicate job name '{}'{}{}", job.name, from, missing_keys_hint(job)));
+      job.matrix.empty() ? "" : fmt::format("from matrix expansion of '{}'", job.family);
+  if (names.one_name()) {
+    return from.empty() ? fmt::format("name '{}'", job.name)
+                        : fmt::format("name '{}' ({})", job.name, from);
+  }
+  return fmt::format("names {} ({} jobs{}{})", names.names(), names.count(),
+                     from.empty() ? "" : " ", from);
+}
+
+void report_duplicates(const Duplicates& duplicates, Sink& sink) {
+  const Job& job = duplicates.again->job;
+  std::string what = repeated(job, duplicates.names);
+  if (duplicates.first->source == duplicates.again->source) {
+    sink.error(job.pos, fmt::format("duplicate job {}{}", what, missing_keys_hint(job)));
     return;
   }
-  sink.error(job.pos, fmt::format("duplicate job name '{}'{}; the name is already used at line "
-                                  "{}; rename one of them",
-                                  job.name, from, first.job.pos.line));
+  sink.error(job.pos,
+             fmt::format("duplicate job {}; {} already used at line {}; rename one of them", what,
+                         duplicates.names.one_name() ? "the name is" : "the names are",
+                         duplicates.first->job.pos.line));
 }
 
 std::map<std::string, size_t> index_names(const std::vector<ExpandedJob>& jobs, Sink& sink) {
   std::map<std::string, size_t> by_name;
+  Grouped<std::pair<const JobTemplate*, const JobTemplate*>, Duplicates> duplicates;
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto [it, inserted] = by_name.emplace(jobs[i].job.name, i);
-    if (!inserted) report_duplicate(jobs[it->second], jobs[i], sink);
+    if (inserted) continue;
+    const ExpandedJob& first = jobs[it->second];
+    auto make = [&] { return Duplicates{&first, &jobs[i], {}}; };
+    duplicates.at({jobs[i].source, first.source}, make).names.add(jobs[i].job.name);
   }
+  for (const Duplicates& group : duplicates.groups())
+    report_duplicates(group, sink);
   return by_name;
 }
 
@@ -60,35 +87,70 @@ std::map<std::string, std::vector<size_t>> index_families(const std::vector<Expa
   return families;
 }
 
-std::vector<std::string> known_names(const std::map<std::string, size_t>& by_name,
-                                     const std::map<std::string, std::vector<size_t>>& families) {
-  std::vector<std::string> names;
-  for (const auto& entry : by_name)
-    names.push_back(entry.first);
-  for (const auto& entry : families)
-    names.push_back(entry.first);
-  return names;
-}
-
 // "; did you mean ...?" for unknown `after` names. Each lookup scans every
-// name, so a matrix whose every member names a missing job would cost
-// members * names: the same name is looked up once, and past the first few
-// names (which are what a reader acts on) no more are.
+// name, so the same name is looked up once, and past the first few names
+// (which are what a reader acts on) no more are.
 class Suggestions {
  public:
-  explicit Suggestions(std::vector<std::string> candidates) : candidates_(std::move(candidates)) {}
+  Suggestions(const std::vector<ExpandedJob>& jobs, const std::map<std::string, size_t>& by_name,
+              const std::map<std::string, std::vector<size_t>>& families) {
+    for (const auto& [name, index] : by_name)
+      candidates_.push_back({name, jobs[index].source});
+    for (const auto& [family, members] : families)
+      candidates_.push_back({family, jobs[members.front()].source});
+  }
 
-  const std::string& hint(const std::string& word) {
+  // Never a job of the asking table: for an entry its members share, the
+  // member of that name would wait for itself, a cycle.
+  const std::string& hint(const std::string& word, const JobTemplate* asking) {
     constexpr size_t kMaxLookups = 20;
-    if (auto found = hints_.find(word); found != hints_.end()) return found->second;
-    std::string hint = hints_.size() < kMaxLookups ? did_you_mean(word, candidates_) : "";
-    return hints_.emplace(word, std::move(hint)).first->second;
+    auto key = std::make_pair(word, asking);
+    if (auto found = hints_.find(key); found != hints_.end()) return found->second;
+    std::string hint;
+    if (hints_.size() < kMaxLookups) {
+      std::vector<std::string_view> others;
+      for (const Candidate& candidate : candidates_) {
+        if (candidate.source != asking) others.push_back(candidate.name);
+      }
+      hint = did_you_mean_among(word, others);
+    }
+    return hints_.emplace(std::move(key), std::move(hint)).first->second;
   }
 
  private:
-  std::vector<std::string> candidates_;
-  std::map<std::string, std::string> hints_;
+  struct Candidate {
+    std::string_view name;  // a key of the maps given, which outlive this
+    const JobTemplate* source;
+  };
+  std::vector<Candidate> candidates_;
+  std::map<std::pair<std::string, const JobTemplate*>, std::string> hints_;
 };
+
+// The jobs of one table whose same `after` entry makes no edge: it names no
+// job, or each job itself.
+struct EntryJobs {
+  const ExpandedJob* first;  // the first of them
+  size_t entry;              // which of the template's `after` entries
+  JobRange members;
+  JobRange named;  // the names the entry gave them
+};
+
+void report_unknown(const EntryJobs& unknown, Suggestions& suggestions, Sink& sink) {
+  const ExpandedJob& first = *unknown.first;
+  const Located<std::string>& after = first.after_names[unknown.entry];
+  const std::string& hint = suggestions.hint(after.value, first.source);
+  // Matrix members share the template's entry: name the family unless
+  // substitution made each member's entry its own.
+  if (after.value == first.source->after[unknown.entry].value) {
+    sink.error(after.pos, fmt::format("job '{}': after: unknown job '{}'{}", first.job.family,
+                                      after.value, hint));
+    return;
+  }
+  const JobRange& missing = unknown.named;
+  sink.error(after.pos, fmt::format("{}: after: unknown job{} {}{}",
+                                    unknown.members.subject("", "from this table"),
+                                    missing.one_name() ? "" : "s", missing.names(), hint));
+}
 
 class CycleFinder {
  public:
@@ -219,18 +281,6 @@ class CycleFinder {
   std::set<std::pair<uint32_t, uint32_t>> reported_;
 };
 
-void add_edge(std::vector<ExpandedJob>& jobs, size_t from, size_t to, SourcePos pos,
-              EdgePositions& edges, Sink& sink) {
-  Job& job = jobs[from].job;
-  if (from == to) {
-    sink.error(pos, fmt::format("job '{}': after: the job depends on itself (dependency cycle: "
-                                "{} -> {}); remove '{}' from after",
-                                job.name, job.name, job.name, job.name));
-    return;
-  }
-  if (edges[from].emplace(to, pos).second) job.after.push_back(to);
-}
-
 // A [[job]] without a valid name makes no job, but what its `after` names
 // is still checked: one pass should report every problem of the file.
 void check_nameless_after(const std::vector<JobTemplate>& templates,
@@ -242,10 +292,84 @@ void check_nameless_after(const std::vector<JobTemplate>& templates,
     for (const Located<std::string>& after : tmpl.after) {
       if (by_name.count(after.value) || families.count(after.value)) continue;
       sink.error(after.pos, fmt::format("{}: after: unknown job '{}'{}", tmpl.label(), after.value,
-                                        suggestions.hint(after.value)));
+                                        suggestions.hint(after.value, &tmpl)));
     }
   }
 }
+
+void report_itself(const EntryJobs& itself, Sink& sink) {
+  const ExpandedJob& first = *itself.first;
+  const std::string& name = first.job.name;
+  const Located<std::string>& after = first.after_names[itself.entry];
+  if (itself.members.count() == 1) {
+    sink.error(after.pos, fmt::format("job '{}': after: the job depends on itself (dependency "
+                                      "cycle: {} -> {}); remove '{}' from after",
+                                      name, name, name, after.value));
+    return;
+  }
+  sink.error(after.pos, fmt::format("{}: after: each job depends on itself (dependency cycle: "
+                                    "{} -> {}); remove '{}' from after",
+                                    itself.members.subject("", "from this table"), name, name,
+                                    first.source->after[itself.entry].value));
+}
+
+// Turns `after` names into edges, gathering what no edge can be made of by
+// the entry that wrote it.
+class AfterResolver {
+ public:
+  AfterResolver(std::vector<ExpandedJob>& jobs, const std::map<std::string, size_t>& by_name,
+                const std::map<std::string, std::vector<size_t>>& families)
+      : jobs_(jobs), by_name_(by_name), families_(families), edges_(jobs.size()) {}
+
+  void resolve(size_t from, size_t entry) {
+    const Located<std::string>& after = jobs_[from].after_names[entry];
+    std::span<const size_t> targets = targets_of(after.value);
+    if (targets.empty()) {
+      EntryJobs& group = group_of(unknown_, from, entry);
+      group.members.add(jobs_[from].job.name);
+      group.named.add(after.value);
+    }
+    for (size_t to : targets) {
+      if (to == from) {
+        group_of(itself_, from, entry).members.add(jobs_[from].job.name);
+      } else if (edges_[from].emplace(to, after.pos).second) {
+        jobs_[from].job.after.push_back(to);
+      }
+    }
+  }
+
+  void report(Suggestions& suggestions, Sink& sink) const {
+    for (const EntryJobs& group : unknown_.groups())
+      report_unknown(group, suggestions, sink);
+    for (const EntryJobs& group : itself_.groups())
+      report_itself(group, sink);
+  }
+
+  const EdgePositions& edges() const { return edges_; }
+
+ private:
+  using Entries = Grouped<std::pair<const JobTemplate*, size_t>, EntryJobs>;
+
+  // A job's name is one job, a family's every member; neither is none.
+  std::span<const size_t> targets_of(const std::string& name) const {
+    if (auto named = by_name_.find(name); named != by_name_.end()) return {&named->second, 1};
+    if (auto family = families_.find(name); family != families_.end()) return family->second;
+    return {};
+  }
+
+  EntryJobs& group_of(Entries& entries, size_t job, size_t entry) {
+    return entries.at({jobs_[job].source, entry}, [&] {
+      return EntryJobs{&jobs_[job], entry, {}, {}};
+    });
+  }
+
+  std::vector<ExpandedJob>& jobs_;
+  const std::map<std::string, size_t>& by_name_;
+  const std::map<std::string, std::vector<size_t>>& families_;
+  EdgePositions edges_;
+  Entries unknown_;
+  Entries itself_;
+};
 
 }  // namespace
 
@@ -253,29 +377,15 @@ void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate
                    Sink& sink) {
   const std::map<std::string, size_t> by_name = index_names(jobs, sink);
   const std::map<std::string, std::vector<size_t>> families = index_families(jobs);
-  Suggestions suggestions(known_names(by_name, families));
-  EdgePositions edges(jobs.size());
+  Suggestions suggestions(jobs, by_name, families);
+  AfterResolver resolver(jobs, by_name, families);
   for (size_t i = 0; i < jobs.size(); ++i) {
-    for (size_t k = 0; k < jobs[i].after_names.size(); ++k) {
-      const Located<std::string>& after = jobs[i].after_names[k];
-      if (auto named = by_name.find(after.value); named != by_name.end()) {
-        add_edge(jobs, i, named->second, after.pos, edges, sink);
-      } else if (auto family = families.find(after.value); family != families.end()) {
-        for (size_t member : family->second)
-          add_edge(jobs, i, member, after.pos, edges, sink);
-      } else {
-        // Matrix members share the template's entry: name the family unless
-        // substitution made this member's entry its own.
-        const Job& job = jobs[i].job;
-        bool shared = after.value == jobs[i].source->after[k].value;
-        sink.error(after.pos, fmt::format("job '{}': after: unknown job '{}'{}",
-                                          shared ? job.family : job.name, after.value,
-                                          suggestions.hint(after.value)));
-      }
-    }
+    for (size_t k = 0; k < jobs[i].after_names.size(); ++k)
+      resolver.resolve(i, k);
   }
+  resolver.report(suggestions, sink);
   check_nameless_after(templates, by_name, families, suggestions, sink);
-  CycleFinder(jobs, edges, sink).run();
+  CycleFinder(jobs, resolver.edges(), sink).run();
 }
 
 }  // namespace wp::manifest::detail

@@ -39,8 +39,11 @@ class Sink {
 
 SourcePos pos_of(const toml::source_region& region);
 
-// Below 0x20 or DEL: not allowed in job names.
+// Below 0x20 or DEL: not allowed in job names, `namespace` or `profile`.
 bool has_control_character(std::string_view text);
+// Nothing but ASCII whitespace (space, \t, \n, \v, \f, \r): no command to run.
+bool is_blank(std::string_view text);
+
 inline SourcePos pos_of(const toml::node& node) {
   return pos_of(node.source());
 }
@@ -48,10 +51,52 @@ inline SourcePos pos_of(const toml::key& key) {
   return pos_of(key.source());
 }
 
+// Names the jobs one diagnostic is about: "'a'", "'a' and 'b'" or
+// "'a' ... 'z'" (first and last, in manifest order), with their count.
+class JobRange {
+ public:
+  void add(std::string_view name);
+  size_t count() const { return count_; }
+  // Every name added is the same one (a name repeated by a matrix).
+  bool one_name() const { return first_ == last_; }
+  std::string names() const;
+  // "job 'a'" or "jobs 'a' ... 'z' (5000 jobs)", each with its note if any:
+  // "job 'a' (<one>)", "jobs 'a' ... 'z' (5000 jobs <many>)".
+  std::string subject(std::string_view one, std::string_view many) const;
+
+ private:
+  size_t count_ = 0;
+  std::string first_, last_;
+};
+
+// Problems gathered by what they share, usually the place in the file they
+// come from, so that each is reported once, in the order first found.
+template <typename Key, typename Group>
+class Grouped {
+ public:
+  // The group of `key`, made by `make()` when new.
+  template <typename Make>
+  Group& at(const Key& key, Make&& make) {
+    auto [it, added] = index_.emplace(key, groups_.size());
+    if (added) groups_.push_back(make());
+    return groups_[it->second];
+  }
+  const std::vector<Group>& groups() const { return groups_; }
+
+ private:
+  std::map<Key, size_t> index_;
+  std::vector<Group> groups_;
+};
+
 template <typename T>
 struct Located {
   T value;
   SourcePos pos;
+};
+
+// Where a table set each resource: the key's position, unknown when unset.
+struct ResourceKeys {
+  SourcePos cpu, memory, iops, gpu;
 };
 
 // Keys shared by [defaults] and [[job]]; unset when the table does not set them.
@@ -65,6 +110,7 @@ struct Settings {
   std::optional<int64_t> priority;
   std::map<std::string, std::string> env;
   std::optional<std::string> cwd;
+  ResourceKeys keys;
 };
 
 using MatrixAxis = std::pair<std::string, std::vector<std::string>>;
@@ -75,6 +121,7 @@ struct JobTemplate {
   SourcePos table_pos;
   std::optional<Located<std::string>> name;
   std::optional<std::string> command;
+  SourcePos command_pos;
   std::optional<std::vector<std::string>> argv;
   Settings settings;
   std::vector<Located<std::string>> after;
@@ -114,7 +161,8 @@ std::optional<std::chrono::milliseconds> read_duration(const Field& field, Sink&
 // An integer in [min, max]; floats without a fractional part count as integers.
 std::optional<int64_t> read_integer(const Field& field, int64_t min, int64_t max, Sink& sink);
 std::optional<std::string> read_string(const Field& field, Sink& sink);
-// Strings, integers, floats and booleans, written as text.
+// Strings, integers, floats and booleans, written as text: integers in
+// decimal, floats in plain decimal (no exponent), booleans as true or false.
 std::optional<std::string> read_scalar(const Field& field, Sink& sink);
 std::optional<std::vector<Located<std::string>>> read_string_array(const Field& field, Sink& sink);
 std::string describe_type(const toml::node& node);
@@ -147,7 +195,12 @@ void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate
 // the nearest by edit distance when near enough to be a plausible typo.
 std::optional<std::string> nearest(std::string_view word,
                                    const std::vector<std::string>& candidates);
+// The same over views: for candidates picked from a larger set, not copied.
+std::optional<std::string> nearest_among(std::string_view word,
+                                         const std::vector<std::string_view>& candidates);
 // "; did you mean 'X'?" or "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+std::string did_you_mean_among(std::string_view word,
+                               const std::vector<std::string_view>& candidates);
 
 }  // namespace wp::manifest::detail

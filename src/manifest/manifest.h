@@ -18,6 +18,17 @@
 
 namespace wp::manifest {
 
+// Where a job's request for one resource was set, so that a value that is
+// wrong for every job it reaches is reported once, at the key that set it.
+struct RequestSource {
+  enum class From : uint8_t { builtin, defaults, job };
+  From from = From::builtin;
+  SourcePos pos;  // the key in the job's table or in [defaults]; unknown for builtin
+};
+struct RequestSources {
+  RequestSource cpu, memory, iops, gpu;
+};
+
 struct Job {
   std::string name;                           // after matrix expansion: "test-2"
   std::string family;                         // before expansion: "test-{shard}"
@@ -25,6 +36,7 @@ struct Job {
   std::string command;                        // run by /bin/sh -c (or directly, see exec)
   std::vector<std::string> argv;              // exec'd directly; set instead of command
   Resources request;                          // declared cpu, memory, iops, gpu
+  RequestSources request_from;                // where each part of `request` was set
   std::vector<size_t> after;                  // indices into Manifest::jobs
   int64_t priority = 0;                       // higher runs first
   std::optional<std::chrono::milliseconds> timeout;
@@ -70,7 +82,9 @@ LoadResult load_file(const std::filesystem::path& path);
 LoadResult load_string(std::string_view text, const std::filesystem::path& path);
 
 // Jobs that can never start because their demand exceeds `capacity` in some
-// dimension, each at the job's position.
+// dimension: one diagnostic for each place in the file that set a value too
+// large (a [[job]] key, a [defaults] key), naming the jobs it reaches; a
+// built-in default too large is reported once for each table, at its name.
 Diagnostics check_fits(const Manifest& manifest, const Resources& capacity);
 
 }  // namespace wp::manifest

@@ -64,6 +64,23 @@ std::string resolve_cwd(const std::string& cwd, const std::filesystem::path& bas
   return path.string();
 }
 
+RequestSource source_of(bool own, SourcePos own_key, bool fallback, SourcePos fallback_key) {
+  using From = RequestSource::From;
+  if (own) return {From::job, own_key};
+  if (fallback) return {From::defaults, fallback_key};
+  return {};
+}
+
+RequestSources sources_of(const Settings& job, const Settings& defaults) {
+  const ResourceKeys& own = job.keys;
+  const ResourceKeys& fallback = defaults.keys;
+  return {
+      source_of(job.cpu.has_value(), own.cpu, defaults.cpu.has_value(), fallback.cpu),
+      source_of(job.memory.has_value(), own.memory, defaults.memory.has_value(), fallback.memory),
+      source_of(job.iops.has_value(), own.iops, defaults.iops.has_value(), fallback.iops),
+      source_of(job.gpu.has_value(), own.gpu, defaults.gpu.has_value(), fallback.gpu)};
+}
+
 void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
   auto pick = [](const auto& own, const auto& fallback, auto builtin) {
     return own ? *own : fallback ? *fallback : builtin;
@@ -72,6 +89,7 @@ void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
   out.request.memory = pick(job.memory, defaults.memory, kDefaultMemory);
   out.request.iops = pick(job.iops, defaults.iops, Iops{0});
   out.request.gpu = pick(job.gpu, defaults.gpu, Gpus{0});
+  out.request_from = sources_of(job, defaults);
   out.priority = pick(job.priority, defaults.priority, int64_t{0});
   out.retries = pick(job.retries, defaults.retries, 0);
   out.timeout = job.timeout ? job.timeout : defaults.timeout;
@@ -80,7 +98,9 @@ void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
     out.env[name] = value;
 }
 
-void check_expanded_name(const ExpandedJob& expanded, Sink& sink) {
+// A template's name and command are checked as written; substitution can
+// still empty them.
+void check_expanded(const ExpandedJob& expanded, Sink& sink) {
   const Job& job = expanded.job;
   const std::string& name = job.name;
   if (name.empty() || has_control_character(name)) {
@@ -89,6 +109,13 @@ void check_expanded_name(const ExpandedJob& expanded, Sink& sink) {
                            "matrix values",
                            job.family,
                            name.empty() ? "an empty name" : "a name with a control character"));
+  }
+  const std::optional<std::string>& command = expanded.source->command;
+  if (command && !is_blank(*command) && is_blank(job.command)) {
+    std::string_view gives = job.command.empty() ? "an empty command" : "only whitespace";
+    sink.error(expanded.source->command_pos,
+               fmt::format("job '{}': command: matrix expansion gives {}; use other matrix values",
+                           job.family, gives));
   }
 }
 
@@ -157,7 +184,7 @@ std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem:
     for (Values& values : combinations(tmpl.matrix)) {
       expanded.push_back(
           make_job(tmpl, doc.defaults, std::move(values), base_dir, jobs.emplace_back()));
-      if (!tmpl.matrix.empty()) check_expanded_name(expanded.back(), sink);
+      if (!tmpl.matrix.empty()) check_expanded(expanded.back(), sink);
     }
   }
   return expanded;

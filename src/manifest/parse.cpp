@@ -86,12 +86,25 @@ bool read_setting(const Field& field, Settings& settings, Sink& sink) {
   return true;
 }
 
+// Where a resource was set: a request too large for the machine is reported
+// at its key, once, however many jobs it reaches.
+void note_key(const toml::key& key, ResourceKeys& keys) {
+  const std::string_view name = key.str();
+  SourcePos* target = name == "cpu"      ? &keys.cpu
+                      : name == "memory" ? &keys.memory
+                      : name == "iops"   ? &keys.iops
+                      : name == "gpu"    ? &keys.gpu
+                                         : nullptr;
+  if (target != nullptr) *target = pos_of(key);
+}
+
 void parse_defaults(const toml::node& node, Settings& defaults, Sink& sink) {
   const toml::table* table = expect_table(node, "defaults", "a table ([defaults])", sink);
   if (table == nullptr) return;
   for (auto&& [key, value] : *table) {
     Field field{value, "[defaults]", std::string(key.str())};
     if (!read_setting(field, defaults, sink)) unknown_key(key, "[defaults]", kDefaultsKeys, sink);
+    note_key(key, defaults.keys);
   }
 }
 
@@ -188,14 +201,19 @@ void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
 std::optional<std::string> read_label(const Field& field, Sink& sink) {
   std::optional<std::string> text = read_string(field, sink);
   if (!text) return std::nullopt;
-  bool control = std::any_of(text->begin(), text->end(),
-                             [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-  if (text->empty() || control) {
+  if (text->empty() || has_control_character(*text)) {
     sink.error(pos_of(field.node),
                fmt::format("{}must be non-empty text without control characters", field.prefix()));
     return std::nullopt;
   }
   return text;
+}
+
+// "" and "   " both run nothing: /bin/sh -c "   " succeeds without a program.
+void check_command_text(const Field& field, std::string_view command, Sink& sink) {
+  if (!is_blank(command)) return;
+  sink.error(pos_of(field.node), fmt::format("{}is {}; give the command to run", field.prefix(),
+                                             command.empty() ? "empty" : "only whitespace"));
 }
 
 void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Sink& sink) {
@@ -209,10 +227,8 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
     // Read first, for the job's label.
   } else if (field.key == "command") {
     job.command = read_string(field, sink);
-    if (job.command && job.command->empty()) {
-      sink.error(pos_of(field.node),
-                 fmt::format("{}is empty; give the command to run", field.prefix()));
-    }
+    job.command_pos = pos_of(field.node);
+    if (job.command) check_command_text(field, *job.command, sink);
     if (!job.command) job.command.emplace();  // still "set" for the command/argv check
   } else if (field.key == "argv") {
     read_argv(field, job, sink);
@@ -230,6 +246,8 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
     job.profile = read_label(field, sink);
   } else if (!read_setting(field, job.settings, sink)) {
     unknown_key(key, job.label(), kJobKeys, sink);
+  } else {
+    note_key(key, job.settings.keys);
   }
 }
 

@@ -46,14 +46,15 @@ bool starts(std::string_view text, std::string_view prefix) {
   return prefix.size() <= text.size() && same_folded(text.substr(0, prefix.size()), prefix);
 }
 
-const std::string* find(std::string_view word, const std::vector<std::string>& candidates) {
-  auto it = std::find_if(candidates.begin(), candidates.end(), [&](const std::string& candidate) {
-    return same_folded(candidate, word);
-  });
+using Candidates = std::vector<std::string_view>;
+
+const std::string_view* find(std::string_view word, const Candidates& candidates) {
+  auto it = std::find_if(candidates.begin(), candidates.end(),
+                         [&](std::string_view candidate) { return same_folded(candidate, word); });
   return it == candidates.end() ? nullptr : &*it;
 }
 
-const std::string* by_alias(std::string_view word, const std::vector<std::string>& candidates) {
+const std::string_view* by_alias(std::string_view word, const Candidates& candidates) {
   std::string key(word);
   for (char& c : key)
     c = c == '-' ? '_' : fold(c);
@@ -65,11 +66,11 @@ const std::string* by_alias(std::string_view word, const std::vector<std::string
 
 // "mem" for "memory" when nothing else starts so; "cpus" for "cpu"; the
 // longest candidate wins when several start the word.
-const std::string* by_prefix(std::string_view word, const std::vector<std::string>& candidates) {
-  const std::string* extends = nullptr;
+const std::string_view* by_prefix(std::string_view word, const Candidates& candidates) {
+  const std::string_view* extends = nullptr;
   size_t extending = 0;
-  const std::string* starts_word = nullptr;
-  for (const std::string& candidate : candidates) {
+  const std::string_view* starts_word = nullptr;
+  for (const std::string_view& candidate : candidates) {
     if (candidate.size() > word.size() && word.size() >= kMinPrefix && starts(candidate, word)) {
       extends = &candidate;
       ++extending;
@@ -105,13 +106,13 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return previous[b.size()];
 }
 
-const std::string* by_distance(std::string_view word, const std::vector<std::string>& candidates) {
+const std::string_view* by_distance(std::string_view word, const Candidates& candidates) {
   // A third of the word may be wrong, but at least two edits are allowed so
   // that short words ("tgas" for "tags") still find their match.
   const size_t limit = std::max<size_t>(2, word.size() / 3);
-  const std::string* best = nullptr;
+  const std::string_view* best = nullptr;
   size_t best_distance = limit + 1;
-  for (const std::string& candidate : candidates) {
+  for (const std::string_view& candidate : candidates) {
     // The lengths alone bound the distance from below; skipping saves the
     // table for most of a large matrix's names.
     size_t length_gap =
@@ -128,19 +129,27 @@ const std::string* by_distance(std::string_view word, const std::vector<std::str
 
 }  // namespace
 
-std::optional<std::string> nearest(std::string_view word,
-                                   const std::vector<std::string>& candidates) {
-  const std::string* match = find(word, candidates);
+std::optional<std::string> nearest_among(std::string_view word, const Candidates& candidates) {
+  const std::string_view* match = find(word, candidates);
   if (match == nullptr) match = by_alias(word, candidates);
   if (match == nullptr) match = by_prefix(word, candidates);
   if (match == nullptr) match = by_distance(word, candidates);
   if (match == nullptr) return std::nullopt;
-  return *match;
+  return std::string(*match);
+}
+
+std::optional<std::string> nearest(std::string_view word,
+                                   const std::vector<std::string>& candidates) {
+  return nearest_among(word, Candidates(candidates.begin(), candidates.end()));
+}
+
+std::string did_you_mean_among(std::string_view word, const Candidates& candidates) {
+  std::optional<std::string> match = nearest_among(word, candidates);
+  return match ? "; did you mean '" + *match + "'?" : std::string();
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::optional<std::string> match = nearest(word, candidates);
-  return match ? "; did you mean '" + *match + "'?" : std::string();
+  return did_you_mean_among(word, Candidates(candidates.begin(), candidates.end()));
 }
 
 }  // namespace wp::manifest::detail

@@ -160,5 +160,79 @@ TEST_CASE("validate: one pass reports every problem, a nameless job's too", "[in
   std::vector<long> lines;
   for (const Json& error : report["errors"].as_array())
     lines.push_back(error["line"].as_int());
-  CHECK(lines == std::vector<long>{3, 5, 6, 8, 9, 13, 13, 14, 21, 24});
+  // The job that does not fit is blamed at the key asking for too much.
+  CHECK(lines == std::vector<long>{3, 5, 6, 8, 9, 13, 13, 14, 21, 26});
+}
+
+namespace {
+
+// A [[job]] table expanding to `members` jobs, then `rest`.
+std::string matrix_table(int members, const std::string& rest) {
+  std::string values;
+  for (int i = 0; i < members; ++i)
+    values += std::to_string(i) + ",";
+  return "[[job]]\n"
+         "name = \"t-{a}\"\n"
+         "command = \"true\"\n" +
+         rest + "matrix = { a = [" + values + "] }\n";
+}
+
+// The lines of `err` that report an error.
+std::vector<std::string> error_lines(const std::string& err) {
+  std::vector<std::string> out;
+  for (const std::string& line : split_lines(err)) {
+    if (contains(line, ": error: ")) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("validate: a matrix table's mistakes are one error each, at their keys",
+          "[integration]") {
+  TempDir dir;
+  write_file(dir / "toobig.toml", matrix_table(5000,
+                                               "memory = \"1TiB\"\n"      // 4
+                                               "after = [\"nope\"]\n"));  // 5
+  RunResult r = run_wp({"validate", "--memory", "1GiB", dir.str("toobig.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 2);
+  std::vector<std::string> errors = error_lines(r.err);
+  REQUIRE(errors.size() == 2);
+  CHECK(contains(errors[0],
+                 "toobig.toml:4:1: error: jobs 't-0' ... 't-4999' (5000 jobs from this table) "
+                 "need memory 1 TiB but wp may use at most 1 GiB; lower the table's memory"));
+  CHECK(contains(errors[1], "toobig.toml:5:10: error: job 't-{a}': after: unknown job 'nope'"));
+  CHECK(has_line(r.err, "wp: 2 errors; nothing was run"));
+}
+
+TEST_CASE("validate: a [defaults] request too large is one error at [defaults]", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[defaults]\n"             // 1
+             "memory = \"500GiB\"\n" +  // 2
+                 matrix_table(100, ""));
+  RunResult r = run_wp({"validate", "--json", "--memory", "1GiB", dir.str("jobs.toml")});
+  INFO(r.describe());
+  CHECK(r.exit_code == 2);
+  Json report = parse_json(r.out);
+  const Json& errors = report["errors"];
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0]["line"].as_int() == 2);
+  CHECK(errors[0]["column"].as_int() == 1);
+  CHECK(errors[0]["message"].as_string() ==
+        "jobs 't-0' ... 't-99' (100 jobs with memory from [defaults]) need memory 500 GiB but wp "
+        "may use at most 1 GiB; lower [defaults] memory or set memory in those jobs, or raise "
+        "--memory / [capacity] if they cap it below the machine");
+}
+
+TEST_CASE("validate and run: a command of only whitespace is an error", "[integration]") {
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"blank\"\ncommand = \"   \"\n");
+  for (const char* command : {"validate", "run"}) {
+    RunResult r = run_wp({command, dir.str("jobs.toml")});
+    INFO(r.describe());
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "jobs.toml:3:11: error: job 'blank': command: is only whitespace"));
+  }
 }

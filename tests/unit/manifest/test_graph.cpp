@@ -84,6 +84,41 @@ after = ["buidl", "deploy-everything"]
   CHECK(result.errors[1].message == "job 'test': after: unknown job 'deploy-everything'");
 }
 
+TEST_CASE("a suggestion never names the job that asks", "[manifest][graph]") {
+  // p-riscv is the nearest name to c-riscv, but p-riscv after p-riscv is a cycle.
+  LoadResult result = load(R"([[job]]
+name = "c-{arch}"
+command = "true"
+matrix = { arch = ["x86", "arm"] }
+[[job]]
+name = "p-{arch}"
+command = "true"
+after = ["c-{arch}"]
+matrix = { arch = ["x86", "arm", "riscv"] }
+[[job]]
+name = "solo"
+command = "true"
+after = ["sol"]
+)");
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].pos.line == 8);
+  CHECK(result.errors[0].message == "job 'p-riscv': after: unknown job 'c-riscv'");
+  CHECK(result.errors[1].message == "job 'solo': after: unknown job 'sol'");
+
+  // Another job of that name is still suggested.
+  result = load(R"([[job]]
+name = "p-riscv"
+command = "true"
+[[job]]
+name = "q-riscv"
+command = "true"
+after = ["c-riscv"]
+)");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].message ==
+        "job 'q-riscv': after: unknown job 'c-riscv'; did you mean 'p-riscv'?");
+}
+
 TEST_CASE("a cycle is printed from its first job", "[manifest][graph]") {
   LoadResult result = load(R"([[job]]
 name = "x"

@@ -268,10 +268,12 @@ gpu = 1
   capacity.gpu = 0;
   Diagnostics errors = check_fits(m, capacity);
   REQUIRE(errors.size() == 3);
-  for (const Diagnostic& d : errors) {
-    CHECK(d.file == kPath.string());
-    CHECK(d.pos.line == 7);
-    CHECK(d.pos.column == 8);
+  // Each at the key that asks for too much: cpu, memory, gpu.
+  const std::vector<uint32_t> lines{10, 9, 11};
+  for (size_t i = 0; i < errors.size(); ++i) {
+    CHECK(errors[i].file == kPath.string());
+    CHECK(errors[i].pos.line == lines[i]);
+    CHECK(errors[i].pos.column == 1);
   }
   CHECK(errors[0].message ==
         "job 'big' needs cpu 8 cores but wp may use at most 4 cores; lower the job's cpu, or "
@@ -289,6 +291,7 @@ gpu = 1
   capacity.gpu = 1;
   errors = check_fits(m, capacity);
   REQUIRE(errors.size() == 1);
+  CHECK(errors[0].pos.line == 5);
   CHECK(errors[0].message ==
         "job 'small' needs iops 5000 but wp may use at most 1000; lower the job's iops, or raise "
         "the --iops / [capacity] cap that sets it");
@@ -316,4 +319,166 @@ command = "true"
   // Braces not naming a matrix key are left alone, as everywhere.
   CHECK(m.jobs[2].profile == "lint-{x}");
   CHECK(load_ok("[[job]]\nname = \"a\"\ncommand = \"true\"\n").space.empty());
+}
+
+namespace {
+
+// 4 cores, 16 GiB, unlimited IOPS, no GPU.
+Resources small_machine() {
+  Resources capacity;
+  capacity.cpu = Cores::from_millis(4000);
+  capacity.memory = 16ull << 30;
+  capacity.iops = Resources::kUnlimited;
+  capacity.gpu = 0;
+  return capacity;
+}
+
+// "[[job]]" with a matrix of `members` values of `a`, then `rest`.
+std::string matrix_table(int members, std::string_view rest) {
+  std::string values;
+  for (int i = 0; i < members; ++i)
+    values += std::to_string(i) + ",";
+  return "[[job]]\nname = \"t-{a}\"\ncommand = \"true\"\nmatrix = { a = [" + values + "] }\n" +
+         std::string(rest);
+}
+
+}  // namespace
+
+TEST_CASE("check_fits reports a matrix table's request once, at its key", "[manifest][fits]") {
+  LoadResult result =
+      load_string(matrix_table(5000, "memory = \"1TiB\"\nafter = [\"nope\"]\n"), kPath);
+  REQUIRE(result.manifest);
+  // The unknown `after` entry is the family's one error too.
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].message == "job 't-{a}': after: unknown job 'nope'");
+  Diagnostics errors = check_fits(*result.manifest, small_machine());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].pos.line == 5);
+  CHECK(errors[0].pos.column == 1);
+  CHECK(errors[0].message ==
+        "jobs 't-0' ... 't-4999' (5000 jobs from this table) need memory 1 TiB but wp may use "
+        "at most 16 GiB; lower the table's memory, or raise --memory / [capacity] if they cap it "
+        "below the machine");
+}
+
+TEST_CASE("check_fits blames [defaults] for what jobs take from it", "[manifest][fits]") {
+  Manifest m = load_ok(R"(
+[defaults]
+cpu = 2
+memory = "500GiB"
+[[job]]
+name = "a"
+command = "true"
+[[job]]
+name = "b-{i}"
+matrix = { i = [1, 2, 3] }
+command = "true"
+[[job]]
+name = "small"
+command = "true"
+memory = "1GiB"
+)");
+  Diagnostics errors = check_fits(m, small_machine());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].pos.line == 4);
+  CHECK(errors[0].pos.column == 1);
+  CHECK(errors[0].message ==
+        "jobs 'a' ... 'b-3' (4 jobs with memory from [defaults]) need memory 500 GiB but wp may "
+        "use at most 16 GiB; lower [defaults] memory or set memory in those jobs, or raise "
+        "--memory / [capacity] if they cap it below the machine");
+
+  // One job taking it is named as one; [defaults] cpu still fits.
+  m = load_ok("[defaults]\nmemory = \"500GiB\"\n[[job]]\nname = \"a\"\ncommand = \"true\"\n");
+  errors = check_fits(m, small_machine());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].pos.line == 2);
+  CHECK(errors[0].message ==
+        "job 'a' (with memory from [defaults]) needs memory 500 GiB but wp may use at most 16 "
+        "GiB; lower [defaults] memory or set memory in the job, or raise --memory / [capacity] if "
+        "they cap it below the machine");
+}
+
+TEST_CASE("check_fits reports a built-in default too large once a table, at its name",
+          "[manifest][fits]") {
+  Manifest m = load_ok(matrix_table(3, "") + "[[job]]\nname = \"one\"\ncommand = \"true\"\n");
+  Resources capacity = small_machine();
+  capacity.cpu = Cores::from_millis(500);
+  Diagnostics errors = check_fits(m, capacity);
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].pos.line == 2);
+  CHECK(errors[0].pos.column == 8);
+  CHECK(errors[0].message ==
+        "jobs 't-0' ... 't-2' (3 jobs from this table with the built-in cpu) need cpu 1 core but "
+        "wp may use at most 0.5 cores; set a lower cpu in this table or in [defaults], or raise "
+        "--cpus / [capacity] if they cap it below the machine");
+  CHECK(errors[1].pos.line == 6);
+  CHECK(errors[1].message ==
+        "job 'one' (with the built-in cpu) needs cpu 1 core but wp may use at most 0.5 cores; set "
+        "a lower cpu in the job or in [defaults], or raise --cpus / [capacity] if they cap it "
+        "below the machine");
+}
+
+TEST_CASE("a job's request remembers where it was set", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+[defaults]
+memory = "1GiB"
+[[job]]
+name = "a"
+command = "true"
+  cpu = 2
+)");
+  using From = RequestSource::From;
+  const RequestSources& from = m.jobs[0].request_from;
+  CHECK(from.cpu.from == From::job);
+  CHECK(from.cpu.pos.line == 7);
+  CHECK(from.cpu.pos.column == 3);
+  CHECK(from.memory.from == From::defaults);
+  CHECK(from.memory.pos.line == 3);
+  CHECK(from.iops.from == From::builtin);
+  CHECK(from.gpu.from == From::builtin);
+}
+
+TEST_CASE("a command of only whitespace is rejected like an empty one", "[manifest][load]") {
+  for (std::string_view blank : {"   ", "\\t", " \\n "}) {
+    INFO(blank);
+    Diagnostics errors =
+        load_errors("[[job]]\nname = \"a\"\ncommand = \"" + std::string(blank) + "\"\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].pos.line == 3);
+    CHECK(errors[0].pos.column == 11);
+    CHECK(errors[0].message == "job 'a': command: is only whitespace; give the command to run");
+  }
+  Diagnostics errors = load_errors("[[job]]\nname = \"a\"\ncommand = \"\"\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message == "job 'a': command: is empty; give the command to run");
+  load_ok("[[job]]\nname = \"a\"\ncommand = \" true \"\n");
+}
+
+TEST_CASE("a command emptied by matrix expansion is rejected once", "[manifest][load]") {
+  Diagnostics errors = load_errors(
+      "[[job]]\nname = \"t-{c}\"\ncommand = \"{c}\"\nmatrix = { c = [\"true\", \" \", \"\"] }\n");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].pos.line == 3);
+  CHECK(errors[0].pos.column == 11);
+  CHECK(errors[0].message ==
+        "job 't-{c}': command: matrix expansion gives only whitespace; use other matrix values");
+  CHECK(errors[1].message ==
+        "job 't-{c}': command: matrix expansion gives an empty command; use other matrix values");
+}
+
+TEST_CASE("profile and namespace reject DEL like other control characters", "[manifest][load]") {
+  Diagnostics errors = load_errors(
+      "namespace = \"a\\u007F\"\n[[job]]\nname = \"a\"\ncommand = \"true\"\nprofile = "
+      "\"p\\u007F\"\n");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].pos.line == 1);
+  CHECK(errors[0].pos.column == 13);
+  CHECK(errors[0].message == "namespace: must be non-empty text without control characters");
+  CHECK(errors[1].pos.line == 5);
+  CHECK(errors[1].pos.column == 11);
+  CHECK(errors[1].message == "job 'a': profile: must be non-empty text without control characters");
+  // Text beyond ASCII is not a control character.
+  Manifest m = load_ok(
+      "namespace = \"équipe\"\n[[job]]\nname = \"a\"\ncommand = \"true\"\nprofile = \"tésts\"\n");
+  CHECK(m.jobs[0].profile == "tésts");
 }
