@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include <sqlite3.h>
 #include <catch2/catch.hpp>
 
 #include "cgroup_fixture.h"
@@ -68,6 +69,21 @@ class Db {
  private:
   std::unique_ptr<sqlite::Database> db_;
 };
+
+// Attempts committed to the database now, read as another process would
+// while wp writes; -1 while it cannot be read (not there yet, or its schema
+// not yet written). Read-only: never creates the file.
+int64_t committed_attempts(const fs::path& file) {
+  sqlite3* raw = nullptr;
+  int opened = sqlite3_open_v2(file.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close);
+  if (opened != SQLITE_OK) return -1;
+  sqlite3_stmt* raw_statement = nullptr;
+  sqlite3_prepare_v2(db.get(), "SELECT count(*) FROM attempt", -1, &raw_statement, nullptr);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> statement(raw_statement, sqlite3_finalize);
+  if (!statement || sqlite3_step(statement.get()) != SQLITE_ROW) return -1;
+  return sqlite3_column_int64(statement.get(), 0);
+}
 
 // `wp run --json` on `manifest` in `dir`, with the test's own database and
 // without per-job cgroups (measured from /proc, no limits): the same on any
@@ -403,9 +419,18 @@ TEST_CASE("learning: wp killed with SIGKILL mid-run never damages the database",
   int killed = 0;
   for (int round = 0; round < 8; ++round) {
     WpProcess wp(args);
-    // From 30 ms (opening the database) to 380 ms (jobs ending and being
-    // written); the whole run takes longer, about 0.6 s on 2 cores.
-    wp.wait_until([] { return false; }, milliseconds(30 + 50 * round));
+    // The first kill comes early (the database being opened); each later
+    // one once another 40 of this round's attempts are committed, so that
+    // writes are cut off at every stage however fast the build and the
+    // machine are (a fixed time landed before the first commit on a loaded
+    // sanitizer build).
+    int64_t base = std::max<int64_t>(0, committed_attempts(dir / "wp.db"));
+    if (round == 0) {
+      wp.wait_until([] { return false; }, milliseconds(30));
+    } else {
+      wp.wait_until([&] { return committed_attempts(dir / "wp.db") >= base + 40 * round; },
+                    milliseconds(20'000));
+    }
     wp.send(SIGKILL);
     RunResult r = wp.finish(milliseconds(10'000));
     INFO("round " << round << "\n" << r.describe());
