@@ -14,7 +14,7 @@ namespace {
 using Ending = std::pair<double, size_t>;
 using Endings = std::priority_queue<Ending, std::vector<Ending>, std::greater<>>;
 
-// The two clocks, the running jobs' ends on each, and what is recorded.
+// The two clocks, and the running jobs' ends on each.
 struct Clocks {
   double now = 0;    // wall
   double work = 0;   // work done at full speed
