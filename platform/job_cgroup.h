@@ -9,6 +9,15 @@
 // - cgroup v1: under wp's own cgroup in each of the memory, cpu, cpuacct,
 //   blkio and freezer hierarchies it finds (a controller that is missing
 //   gives unknown figures, never an error);
+// - hybrid (v1 controllers and a cgroup2 hierarchy without any, as systemd
+//   mounts them at /sys/fs/cgroup/unified): under wp's own cgroup in the
+//   memory and blkio hierarchies (cpu too when jobs get CPU quotas), and in
+//   the cgroup2 one, which counts CPU time (cpu.stat), freezes, kills
+//   (cgroup.kill) and tells when the job is over (cgroup.events) without a
+//   controller. A job is created inside its cgroup2 directory (clone3) and
+//   moves into two or three v1 hierarchies instead of four or five: every
+//   move takes a kernel lock that every fork and exit on the machine waits
+//   on;
 // - cgroup v2: under wp's cgroup when that is the root or holds only wp (wp
 //   then moves itself into "<run>/supervisor", since the kernel lets only an
 //   empty cgroup hand controllers to its children), else beside it under its
@@ -132,14 +141,19 @@ class JobCgroup {
   std::unique_ptr<Impl> impl_;
 };
 
-enum class CgroupMode { Auto, V1, V2, Off };
+// Hybrid: v1 controllers with the cgroup2 hierarchy beside them (Linux 5.14
+// or later: cgroup.kill); V1: the v1 hierarchies alone.
+enum class CgroupMode { Auto, Hybrid, V1, V2, Off };
 
 struct CgroupRunOptions {
-  CgroupMode mode = CgroupMode::Auto;  // Auto: v1 when a v1 memory hierarchy is mounted, else v2
+  // Auto: when a v1 memory hierarchy is mounted, hybrid where the cgroup2
+  // hierarchy beside it can be used, else v1; v2 otherwise.
+  CgroupMode mode = CgroupMode::Auto;
   HostRoots roots;
   // Whether jobs may get CPU quotas. On v1 without them the cpu hierarchy
-  // (when not co-mounted with cpuacct) is left out: every hierarchy is one
-  // more directory to make, enter and remove for every job.
+  // (when not co-mounted with cpuacct; on hybrid, either way) is left out:
+  // every hierarchy is one more directory to make, enter and remove for
+  // every job.
   bool cpu_limits = true;
 };
 
@@ -157,7 +171,8 @@ class CgroupRun {
   CgroupRun& operator=(const CgroupRun&) = delete;
   ~CgroupRun();  // kills and removes whatever job cgroups remain, then its own directories
 
-  int version() const;  // 1 or 2
+  int version() const;  // 1 or 2; 1 for hybrid too (its controllers are v1's)
+  bool hybrid() const;  // v1 controllers with a cgroup2 directory beside them
   // "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /process_api/x/wp-123-456"
   std::string describe() const;
   // Controllers wanted but not available here ("io", "pids"...): their

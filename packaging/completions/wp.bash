@@ -66,7 +66,7 @@ _wp_choices_of() {
       ;;
     --learn) echo "auto conservative off" ;;
     --enforce) echo "none memory all" ;;
-    --cgroup) echo "auto v1 v2 off" ;;
+    --cgroup) echo "auto hybrid v1 v2 off" ;;
     --memory-guard) echo "suspend requeue hold off" ;;
     --ci-format) echo "auto github gitlab plain" ;;
     --progress) echo "auto always never" ;;

@@ -67,9 +67,11 @@ void find_stale(const fs::path& parent, const std::string& own_name, const fs::p
   }
 }
 
+// The cgroup.procs of every place but the hybrid's cgroup2 one.
 Result<std::vector<UniqueFd>> open_procs(const std::vector<CgroupPlace>& places) {
   std::vector<UniqueFd> fds;
   for (const CgroupPlace& place : places) {
+    if (place.unified) continue;
     fs::path procs = place.dir / "cgroup.procs";
     UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
     if (fd) {
@@ -94,6 +96,7 @@ struct JobCgroup::Impl {
   std::string name;
   std::vector<CgroupPlace> places;
   std::vector<UniqueFd> procs;
+  UniqueFd unified_procs;  // hybrid: the cgroup2 directory's cgroup.procs
   std::weak_ptr<Pool> pool;
   bool removed = false;
   // Whether it may hold another job: see recycle().
@@ -120,6 +123,7 @@ struct JobCgroup::Impl {
   Status remove() {
     if (removed) return Ok{};
     procs.clear();
+    unified_procs.reset();
     for (const CgroupPlace& place : places) {
       if (place.files) place.files->close();
     }
@@ -164,6 +168,8 @@ struct JobCgroup::Impl {
     bool found = false;
     if (version == 2) {
       found = detail::v2_populated(places.front());
+    } else if (const CgroupPlace* unified = detail::find_unified(places)) {
+      found = detail::v2_populated(*unified);
     } else {
       const CgroupPlace& place = watched_v1_place();
       auto text = place.files ? place.files->read_once("cgroup.procs")
@@ -368,6 +374,7 @@ std::vector<int> JobCgroup::procs_fds() const {
   impl_->may_be_entered();
   for (const UniqueFd& fd : impl_->procs)
     fds.push_back(fd.get());
+  if (impl_->unified_procs) fds.push_back(impl_->unified_procs.get());
   return fds;
 }
 
@@ -375,15 +382,28 @@ CgroupEntry JobCgroup::entry() const {
   CgroupEntry entry;
   if (!impl_) return entry;
   std::vector<int> fds = procs_fds();
+  // The cgroup2 directory a process is created in: v2's only one, or the
+  // hybrid's beside the v1 ones, which the child still writes itself into.
+  const CgroupPlace* place = nullptr;
+  int place_procs = -1;
+  if (impl_->version == 2 && fds.size() == 1 && !impl_->places.empty()) {
+    place = &impl_->places.front();
+    place_procs = fds.front();
+    fds.clear();
+  } else if (const CgroupPlace* unified = detail::find_unified(impl_->places);
+             unified && impl_->unified_procs) {
+    place = unified;
+    place_procs = impl_->unified_procs.get();
+    fds.pop_back();  // procs_fds() put it last
+  }
   // A fixture tree (a plain directory) is no place to create a process in.
-  const CgroupPlace* place = impl_->places.empty() ? nullptr : &impl_->places.front();
-  if (impl_->version != 2 || fds.size() != 1 || !place || !place->files ||
-      !place->files->on_cgroup2()) {
-    entry.procs = std::move(fds);
+  if (!place || !place->files || !place->files->on_cgroup2() || place->files->dir_fd() < 0) {
+    entry.procs = procs_fds();
     return entry;
   }
   entry.dir = place->files->dir_fd();
-  entry.dir_procs = fds.front();
+  entry.dir_procs = place_procs;
+  entry.procs = std::move(fds);
   return entry;
 }
 
@@ -523,11 +543,17 @@ CgroupRun::~CgroupRun() = default;
 Result<CgroupRun> CgroupRun::create(const CgroupRunOptions& options) {
   const HostRoots& roots = options.roots;
   int version = 0;
+  auto unified = detail::Unified::No;
   switch (options.mode) {
     case CgroupMode::Off:
       return make_error("job cgroups are off (--cgroup off)");
     case CgroupMode::Auto:
       version = detail::v1_memory_mounted(roots) ? 1 : 2;
+      unified = detail::Unified::IfUsable;
+      break;
+    case CgroupMode::Hybrid:
+      version = 1;
+      unified = detail::Unified::Required;
       break;
     case CgroupMode::V1:
       version = 1;
@@ -543,8 +569,9 @@ Result<CgroupRun> CgroupRun::create(const CgroupRunOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->roots = roots;
   impl->run_name = detail::format_run_name(::getpid(), *start);
-  auto layout = version == 1 ? detail::make_v1_run(roots, impl->run_name, options.cpu_limits)
-                             : detail::make_v2_run(roots, impl->run_name);
+  auto layout = version == 1
+                    ? detail::make_v1_run(roots, impl->run_name, options.cpu_limits, unified)
+                    : detail::make_v2_run(roots, impl->run_name);
   if (!layout) return layout.error();
   impl->layout = std::move(*layout);
   if (version == 1) impl->counted_disks = detail::counted_disks(roots);
@@ -554,6 +581,10 @@ Result<CgroupRun> CgroupRun::create(const CgroupRunOptions& options) {
 
 int CgroupRun::version() const {
   return impl_ ? impl_->layout.version : 0;
+}
+
+bool CgroupRun::hybrid() const {
+  return impl_ && detail::find_unified(impl_->layout.runs) != nullptr;
 }
 
 std::string CgroupRun::describe() const {
@@ -578,13 +609,22 @@ Result<JobCgroup> CgroupRun::create_job(std::string_view name) {
     std::vector<CgroupPlace> places;
     int error = 0;
     for (const CgroupPlace& run : impl_->layout.runs) {
-      places.push_back({run.dir / candidate, run.controllers, nullptr});
+      places.push_back({run.dir / candidate, run.controllers, nullptr, run.unified});
       if ((error = made.make(places.back().dir, false)) != 0) break;
     }
     if (error == EEXIST) continue;  // `made` takes back what this name got
     if (error != 0) return detail::mkdir_error(places.back().dir, error);
     auto procs = open_procs(places);
     if (!procs) return procs.error();
+    UniqueFd unified_procs;
+    if (const CgroupPlace* unified = detail::find_unified(places)) {
+      fs::path file = unified->dir / "cgroup.procs";
+      unified_procs = UniqueFd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+      // As open_procs: only a fixture tree lacks it.
+      if (!unified_procs && errno != ENOENT) {
+        return make_error("cannot open {}: {}", file.string(), std::strerror(errno));
+      }
+    }
     made.release();
     auto impl = std::make_unique<JobCgroup::Impl>();
     impl->version = impl_->layout.version;
@@ -593,6 +633,7 @@ Result<JobCgroup> CgroupRun::create_job(std::string_view name) {
       place.files = std::make_shared<detail::CgroupFiles>(place.dir);
     impl->places = std::move(places);
     impl->procs = std::move(*procs);
+    impl->unified_procs = std::move(unified_procs);
     impl->pool = impl_->pool;
     impl->known_empty = true;
     if (impl->version == 1) detail::v1_prepare_job(impl->places, impl_->counted_disks);

@@ -151,6 +151,13 @@ const CgroupPlace* find_place(const std::vector<CgroupPlace>& places, std::strin
   return nullptr;
 }
 
+const CgroupPlace* find_unified(const std::vector<CgroupPlace>& places) {
+  for (const CgroupPlace& place : places) {
+    if (place.unified) return &place;
+  }
+  return nullptr;
+}
+
 std::optional<std::string> read_in(const CgroupPlace& place, std::string_view file) {
   if (place.files) return place.files->read(file);
   return read_text(place.dir / file);

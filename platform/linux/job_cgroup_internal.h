@@ -230,9 +230,14 @@ struct CgroupPlace {
   std::filesystem::path dir;
   std::vector<std::string> controllers;
   std::shared_ptr<CgroupFiles> files;
+  // Hybrid: the cgroup2 directory beside the v1 ones (no controllers; CPU
+  // time, freeze, kill and populated through cgroup2's own files).
+  bool unified = false;
 };
 // The place carrying `controller`, or nullptr.
 const CgroupPlace* find_place(const std::vector<CgroupPlace>& places, std::string_view controller);
+// The hybrid layout's cgroup2 place, or nullptr.
+const CgroupPlace* find_unified(const std::vector<CgroupPlace>& places);
 // A file of a place, through its open files when it has them.
 std::optional<std::string> read_in(const CgroupPlace& place, std::string_view file);
 std::optional<uint64_t> read_u64_in(const CgroupPlace& place, std::string_view file);
@@ -271,7 +276,10 @@ bool v1_memory_mounted(const HostRoots& roots);
 // "a, b, c"; "no controllers" for none.
 std::string join_controllers(const std::vector<std::string>& controllers);
 
-Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name, bool cpu_limits);
+// Whether make_v1_run uses the cgroup2 hierarchy beside the v1 ones.
+enum class Unified { No, IfUsable, Required };
+Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name, bool cpu_limits,
+                              Unified unified = Unified::No);
 Result<RunLayout> make_v2_run(const HostRoots& roots, const std::string& run_name);
 
 // Job operations. `places` are the job's directories (v2: one).
@@ -284,6 +292,7 @@ Status v1_lift(const std::vector<CgroupPlace>& places, const JobLimits& which);
 // `before`: the counters' earlier readings, when known (a pooled cgroup's
 // last job's, or zeros for a new one): lets a file that cannot have moved
 // go unread.
+// CPU time from cpuacct, else (hybrid) from the cgroup2 place's cpu.stat.
 CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* before = nullptr);
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);
@@ -291,6 +300,7 @@ std::optional<Bytes> v1_memory_current(const std::vector<CgroupPlace>& places);
 // The pages still charged, from memory.stat: rss + cache + swap. Nothing
 // when there is no memory.stat to read.
 std::optional<Bytes> v1_memory_left(const std::vector<CgroupPlace>& places);
+// The freezer hierarchy's freezer.state, else (hybrid) cgroup.freeze.
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen);
 // For a cgroup's next job: the peak starts again from what is charged now.
 // `reclaim` first gives back what is reclaimable (page cache the last job
@@ -300,6 +310,9 @@ Status v1_reset_peak(const std::vector<CgroupPlace>& places, bool reclaim);
 Status v2_apply(const CgroupPlace& place, const JobLimits& limits);
 Status v2_lift(const CgroupPlace& place, const JobLimits& which);
 CgroupUsage v2_usage(const CgroupPlace& place);
+// cpu.stat's usage, user and system time into `usage` (cgroup2 counts them
+// without the cpu controller).
+void v2_cpu_usage(const CgroupPlace& place, CgroupUsage& usage);
 uint64_t v2_oom_kills(const CgroupPlace& place);
 std::optional<double> v2_cpu_seconds(const CgroupPlace& place);
 std::optional<Bytes> v2_memory_current(const CgroupPlace& place);

@@ -1,6 +1,7 @@
 // Job cgroups on cgroup v1: one directory per hierarchy (memory, cpu,
 // cpuacct, blkio, freezer; co-mounted ones such as "cpu,cpuacct" once), each
-// under wp's own cgroup in that hierarchy.
+// under wp's own cgroup in that hierarchy. Hybrid: cgroup2's directory
+// stands in for cpuacct and freezer (see platform/job_cgroup.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -110,23 +111,90 @@ void read_cpu(const CgroupPlace* cpuacct, CgroupUsage& usage) {
   usage.system_seconds = static_cast<double>(stat->system_ticks) / static_cast<double>(ticks);
 }
 
+// The cgroup2 files a hybrid job cgroup uses; cgroup.kill came last, in
+// Linux 5.14 (cgroup.freeze 5.2, clone3 into a cgroup 5.7).
+constexpr std::string_view kUnifiedFiles[] = {"cgroup.kill", "cgroup.freeze", "cpu.stat",
+                                              "cgroup.events"};
+
+struct UnifiedRun {
+  CgroupPlace place;
+  std::string path;  // the cgroup path, for the description
+};
+
+// The run directory in the cgroup2 hierarchy beside the v1 ones, under
+// wp's own cgroup there. Without controllers a cgroup2 directory may hold
+// processes and child cgroups alike, so no placement rule applies. Nothing,
+// with why, when there is no such hierarchy, wp may not make a directory in
+// it, or the kernel lacks a file it needs.
+std::optional<UnifiedRun> unified_run(const HostRoots& roots, const std::vector<Mount>& mounts,
+                                      const std::vector<ProcCgroup>& entries,
+                                      const std::string& run_name, CreatedDirs& made,
+                                      std::string& why) {
+  auto mount = std::find_if(mounts.begin(), mounts.end(),
+                            [](const Mount& m) { return m.fs_type == "cgroup2"; });
+  if (mount == mounts.end()) {
+    why = "no cgroup2 hierarchy is mounted beside the v1 ones";
+    return std::nullopt;
+  }
+  std::string path = "/";
+  for (const ProcCgroup& entry : entries) {
+    if (entry.hierarchy == 0) path = entry.path;
+  }
+  OwnCgroup own = own_cgroup(roots, *mount, path);
+  fs::path dir = own.dir / run_name;
+  if (int error = made.make(dir, /*existing_ok=*/true)) {
+    why = mkdir_error(dir, error).message;
+    return std::nullopt;
+  }
+  for (std::string_view file : kUnifiedFiles) {
+    if (file_exists(dir / file)) continue;
+    why = fmt::format("{} has no {} (Linux 5.14 or later has it)", dir.string(), file);
+    ::rmdir(dir.c_str());
+    return std::nullopt;
+  }
+  UnifiedRun run{{dir, {}, nullptr}, (own.path == "/" ? "" : own.path) + "/" + run_name};
+  run.place.unified = true;
+  return run;
+}
+
+// Whether a hierarchy with these of kWanted is needed: hybrid leaves out
+// what cgroup2 does (cpuacct, freezer), and cpu without CPU quotas.
+bool wanted_hierarchy(const std::vector<std::string>& controllers, bool cpu_limits, bool hybrid) {
+  for (const std::string& name : controllers) {
+    if (name == "memory" || name == "blkio") return true;
+    if (name == "cpu" && cpu_limits) return true;
+    if (!hybrid && name != "cpu") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name,
-                              bool cpu_limits) {
+Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_name, bool cpu_limits,
+                              Unified unified) {
   std::vector<ProcCgroup> entries = read_proc_cgroups(roots);
+  std::vector<Mount> mounts = read_mounts(roots);
+  CreatedDirs made;
+  std::optional<UnifiedRun> beside;
+  if (unified != Unified::No) {
+    std::string why;
+    beside = unified_run(roots, mounts, entries, run_name, made, why);
+    if (!beside && unified == Unified::Required) {
+      return make_error("cannot use the cgroup2 hierarchy beside cgroup v1: {}", why);
+    }
+    if (!beside) log::get("cgroup")->debug("cgroup v1 without cgroup2: {}", why);
+  }
   RunLayout layout;
   layout.version = 1;
   std::vector<std::string> present;
   std::string where;
-  for (const Mount& mount : read_mounts(roots)) {
+  for (const Mount& mount : mounts) {
     if (mount.fs_type != "cgroup") continue;
     std::vector<std::string> controllers;
     for (std::string_view name : kWanted) {
       if (has(mount.super_options, name) && !has(present, name)) controllers.emplace_back(name);
     }
-    bool only_cpu = controllers.size() == 1 && controllers.front() == "cpu";
-    if (controllers.empty() || (only_cpu && !cpu_limits)) continue;
+    if (!wanted_hierarchy(controllers, cpu_limits, beside.has_value())) continue;
     const ProcCgroup* entry = entry_of(entries, controllers.front());
     OwnCgroup own = own_cgroup(roots, mount, entry ? entry->path : mount.root);
     if (has(controllers, "memory") || where.empty()) {
@@ -140,16 +208,23 @@ Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_nam
         "no cgroup v1 hierarchy of {} is mounted (see /proc/self/mountinfo)",
         join_controllers(std::vector<std::string>(std::begin(kWanted), std::end(kWanted))));
   }
-  CreatedDirs made;
   for (const CgroupPlace& run : layout.runs) {
     // Our own name exists only if an earlier run of this same process left it.
     if (int error = made.make(run.dir, /*existing_ok=*/true)) return mkdir_error(run.dir, error);
   }
   made.release();
   for (std::string_view name : kWanted) {
-    if (!has(present, name) && (name != "cpu" || cpu_limits)) layout.missing.emplace_back(name);
+    bool by_cgroup2 = beside && (name == "cpuacct" || name == "freezer");
+    if (!has(present, name) && (name != "cpu" || cpu_limits) && !by_cgroup2) {
+      layout.missing.emplace_back(name);
+    }
   }
   layout.description = fmt::format("cgroup v1 ({}) under {}", in_order(present, true), where);
+  if (beside) {
+    layout.description +=
+        fmt::format(" and cgroup2 (CPU time, freeze, kill) under {}", beside->path);
+    layout.runs.push_back(std::move(beside->place));
+  }
   return layout;
 }
 
@@ -219,7 +294,11 @@ CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* 
   const CgroupPlace* memory = find_place(places, "memory");
   if (auto peak = read_number(memory, "memory.max_usage_in_bytes")) usage.peak_memory = *peak;
   usage.oom_kills = v1_oom_kills(places);
-  read_cpu(find_place(places, "cpuacct"), usage);
+  if (const CgroupPlace* cpuacct = find_place(places, "cpuacct")) {
+    read_cpu(cpuacct, usage);
+  } else if (const CgroupPlace* unified = find_unified(places)) {
+    v2_cpu_usage(*unified, usage);
+  }
   const CgroupPlace* blkio = find_place(places, "blkio");
   if (auto ops = read_blkio(blkio, "blkio.throttle.io_serviced")) {
     usage.read_ops = ops->read;
@@ -241,7 +320,10 @@ CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* 
 }
 
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places) {
-  auto nanos = read_number(find_place(places, "cpuacct"), "cpuacct.usage");
+  const CgroupPlace* cpuacct = find_place(places, "cpuacct");
+  const CgroupPlace* unified = find_unified(places);
+  if (!cpuacct && unified) return v2_cpu_seconds(*unified);
+  auto nanos = read_number(cpuacct, "cpuacct.usage");
   if (!nanos) return std::nullopt;
   return static_cast<double>(*nanos) / 1e9;
 }
@@ -262,6 +344,8 @@ std::optional<Bytes> v1_memory_left(const std::vector<CgroupPlace>& places) {
 
 Status v1_freeze(const std::vector<CgroupPlace>& places, bool frozen) {
   const CgroupPlace* freezer = find_place(places, "freezer");
+  const CgroupPlace* unified = find_unified(places);
+  if (!freezer && unified) return v2_freeze(*unified, frozen);
   if (!freezer) return make_error("no cgroup v1 freezer hierarchy: cannot freeze or thaw");
   return write_in(*freezer, "freezer.state", frozen ? "FROZEN" : "THAWED");
 }

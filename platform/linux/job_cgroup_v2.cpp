@@ -258,16 +258,7 @@ CgroupUsage v2_usage(const CgroupPlace& place) {
   CgroupUsage usage;
   // memory.peak arrived in Linux 5.19.
   if (auto peak = read_u64_in(place, "memory.peak")) usage.peak_memory = *peak;
-  if (auto text = read_in(place, "cpu.stat")) {
-    CpuStat stat = parse_cpu_stat(*text);
-    auto seconds = [](std::optional<uint64_t> usec) -> std::optional<double> {
-      if (!usec) return std::nullopt;
-      return static_cast<double>(*usec) / 1e6;
-    };
-    usage.cpu_seconds = seconds(stat.usage_usec);
-    usage.user_seconds = seconds(stat.user_usec);
-    usage.system_seconds = seconds(stat.system_usec);
-  }
+  v2_cpu_usage(place, usage);
   auto io_text = read_in(place, "io.stat");
   if (auto io = io_text ? parse_io_stat(*io_text) : std::nullopt) {
     usage.read_ops = io->read_ops;
@@ -277,6 +268,19 @@ CgroupUsage v2_usage(const CgroupPlace& place) {
   }
   usage.oom_kills = v2_oom_kills(place);
   return usage;
+}
+
+void v2_cpu_usage(const CgroupPlace& place, CgroupUsage& usage) {
+  auto text = read_in(place, "cpu.stat");
+  if (!text) return;
+  CpuStat stat = parse_cpu_stat(*text);
+  auto seconds = [](std::optional<uint64_t> usec) -> std::optional<double> {
+    if (!usec) return std::nullopt;
+    return static_cast<double>(*usec) / 1e6;
+  };
+  usage.cpu_seconds = seconds(stat.usage_usec);
+  usage.user_seconds = seconds(stat.user_usec);
+  usage.system_seconds = seconds(stat.system_usec);
 }
 
 uint64_t v2_oom_kills(const CgroupPlace& place) {

@@ -90,10 +90,11 @@ Status parse_enforcement(RunCommand& command) {
     return make_error("--memory-headroom: {} is not between 1 and 100", command.memory_headroom);
   }
   options.control.memory_headroom = command.memory_headroom;
-  options.control.cgroups = command.cgroup == "v1"    ? platform::CgroupMode::V1
-                            : command.cgroup == "v2"  ? platform::CgroupMode::V2
-                            : command.cgroup == "off" ? platform::CgroupMode::Off
-                                                      : platform::CgroupMode::Auto;
+  options.control.cgroups = command.cgroup == "hybrid" ? platform::CgroupMode::Hybrid
+                            : command.cgroup == "v1"   ? platform::CgroupMode::V1
+                            : command.cgroup == "v2"   ? platform::CgroupMode::V2
+                            : command.cgroup == "off"  ? platform::CgroupMode::Off
+                                                       : platform::CgroupMode::Auto;
   options.memory_guard = command.memory_guard == "off"       ? exec::GuardMode::Off
                          : command.memory_guard == "hold"    ? exec::GuardMode::Hold
                          : command.memory_guard == "requeue" ? exec::GuardMode::Requeue

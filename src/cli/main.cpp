@@ -267,8 +267,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_app
       ->add_option("--cgroup", run.cgroup,
-                   "Per-job cgroups: auto, v1, v2, or off (measure from /proc, no limits)")
-      ->check(CLI::IsMember({"auto", "v1", "v2", "off"}))
+                   "Per-job cgroups: auto, hybrid (v1 controllers with cgroup2 beside them), "
+                   "v1, v2, or off (measure from /proc, no limits)")
+      ->check(CLI::IsMember({"auto", "hybrid", "v1", "v2", "off"}))
       ->capture_default_str();
   run_app
       ->add_option("--memory-guard", run.memory_guard,

@@ -58,12 +58,15 @@ commands=()
 row_of() { labels+=("$1"); commands+=("$2"); }
 wp_run="$q_wp run -q --cpus 2 --db $q_work/wp.db --run-dir $q_work/run"
 row_of "wp --cpus 2" "$wp_run $q_work/jobs.toml"
-# On a hybrid machine wp's default is cgroup v1 (where the memory controller
-# is); a job's child then moves itself into each v1 hierarchy, under a lock
-# every fork and exit on the machine waits on. The cgroup2 hierarchy beside
-# them shows the v2 way, a job created inside its cgroup (clone3): it has no
-# controllers there, so no memory figures or limits (--enforce none).
+# On a hybrid machine wp's default is hybrid: a job is created inside its
+# cgroup2 directory (clone3) and its child moves itself into the memory and
+# blkio hierarchies, under a lock every fork and exit on the machine waits
+# on; with --cgroup v1 it moves into four hierarchies (memory, cpuacct,
+# blkio, freezer). The cgroup2 hierarchy alone shows the v2 way, with no
+# move at all: it has no controllers there, so no memory figures or limits
+# (--enforce none).
 if [[ $("$wp" info 2> /dev/null || true) =~ (^|$'\n')cgroup\ +hybrid ]]; then
+  row_of "wp --cgroup v1" "$wp_run --cgroup v1 $q_work/jobs.toml"
   row_of "wp --cgroup v2 (*)" "$wp_run --cgroup v2 --enforce none $q_work/jobs.toml"
 fi
 # Without per-job cgroups (what a user without root or delegation gets): the

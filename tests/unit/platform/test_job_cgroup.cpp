@@ -45,19 +45,37 @@ bool real_cgroups_available(CgroupMode mode) {
     return false;
   }
   HostRoots roots;
-  bool mounted = false;
-  if (mode == CgroupMode::V1) {
-    mounted = detail::v1_memory_mounted(roots);
-  } else {
-    for (const detail::Mount& mount : detail::read_mounts(roots)) {
-      if (mount.fs_type == "cgroup2") mounted = true;
-    }
+  bool v1 = detail::v1_memory_mounted(roots);
+  bool v2 = false;
+  for (const detail::Mount& mount : detail::read_mounts(roots)) {
+    if (mount.fs_type == "cgroup2") v2 = true;
   }
+  bool mounted = mode == CgroupMode::V1 ? v1 : mode == CgroupMode::V2 ? v2 : v1 && v2;
   if (!mounted) {
-    WARN("skipped: no " << (mode == CgroupMode::V1 ? "cgroup v1 memory hierarchy" : "cgroup2")
+    WARN("skipped: no " << (mode == CgroupMode::V1   ? "cgroup v1 memory hierarchy"
+                            : mode == CgroupMode::V2 ? "cgroup2"
+                                                     : "cgroup v1 memory hierarchy with cgroup2")
                         << " mounted here");
   }
   return mounted;
+}
+
+const char* mode_name(CgroupMode mode) {
+  return mode == CgroupMode::V1 ? "v1" : mode == CgroupMode::V2 ? "v2" : "hybrid";
+}
+
+// A real run in `mode`, or nothing (said why) where this machine has none:
+// hybrid also needs a kernel with cgroup.kill (5.14).
+std::optional<CgroupRun> real_run(CgroupMode mode) {
+  if (!real_cgroups_available(mode)) return std::nullopt;
+  auto run = CgroupRun::create({mode, {}});
+  if (!run.ok() && mode == CgroupMode::Hybrid) {
+    WARN("skipped: " << run.error().message);
+    return std::nullopt;
+  }
+  INFO((run.ok() ? run->describe() : run.error().message));
+  REQUIRE(run.ok());
+  return std::move(*run);
 }
 
 std::string read_file(const fs::path& path) {
@@ -261,13 +279,18 @@ class DirGuard {
 
 }  // namespace
 
+// Hybrid: the same, with CPU time, freeze and kill through cgroup2.
 TEST_CASE("real v1: a job's tree is measured, limited and killed", "[job_cgroup][root]") {
-  if (!real_cgroups_available(CgroupMode::V1)) return;
-  auto run = CgroupRun::create({CgroupMode::V1, {}});
-  REQUIRE(run.ok());
+  CgroupMode mode = GENERATE(CgroupMode::V1, CgroupMode::Hybrid);
+  INFO(mode_name(mode));
+  auto run = real_run(mode);
+  if (!run) return;
   INFO(run->describe());
   CHECK(run->version() == 1);
-  CHECK_THAT(run->describe(), Catch::StartsWith("cgroup v1 (memory, cpu, cpuacct"));
+  CHECK(run->hybrid() == (mode == CgroupMode::Hybrid));
+  CHECK_THAT(run->describe(),
+             Catch::StartsWith(mode == CgroupMode::V1 ? "cgroup v1 (memory, cpu, cpuacct"
+                                                      : "cgroup v1 (memory, cpu, blkio) under "));
   auto job = run->create_job("measure me");
   REQUIRE(job.ok());
   CHECK(job->name() == "measure_me");
@@ -353,9 +376,10 @@ TEST_CASE("real v1: a job's tree is measured, limited and killed", "[job_cgroup]
 // from its own start and held to its own limits.
 TEST_CASE("real v1: a reused cgroup reports its new job's peak, CPU and limit",
           "[job_cgroup][root]") {
-  if (!real_cgroups_available(CgroupMode::V1)) return;
-  auto run = CgroupRun::create({CgroupMode::V1, {}});
-  REQUIRE(run.ok());
+  CgroupMode mode = GENERATE(CgroupMode::V1, CgroupMode::Hybrid);
+  INFO(mode_name(mode));
+  auto run = real_run(mode);
+  if (!run) return;
   std::vector<fs::path> dirs;
   fs::path memory_dir;
   {
@@ -580,6 +604,7 @@ std::string read_fd(int fd) {
 // standing in for the cgroup's cgroup.procs.
 struct Spawn {
   std::string v2_line;
+  std::string memory_line;  // v1's, "4:memory:/..."
   std::string procs_written;
 };
 Spawn spawn_cat(CgroupEntry entry, bool wait_for_exec, bool procs_is_pipe) {
@@ -609,6 +634,7 @@ Spawn spawn_cat(CgroupEntry entry, bool wait_for_exec, bool procs_is_pipe) {
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("0::", 0) == 0) result.v2_line = line;
+    if (line.find(":memory:") != std::string::npos) result.memory_line = line;
   }
   result.procs_written = read_fd(procs->read.get());
   return result;
@@ -658,14 +684,63 @@ TEST_CASE("real v2: a spawned job is created inside its cgroup, not moved in",
   }
 }
 
+bool ends_with(const std::string& text, const std::string& end) {
+  return text.size() > end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
+}
+
+// Hybrid: created inside the cgroup2 directory, the child moves itself into
+// the memory and blkio hierarchies only.
+TEST_CASE("real hybrid: a spawned job is created in cgroup2 and enters the v1 hierarchies",
+          "[job_cgroup][root][spawn]") {
+  auto run = real_run(CgroupMode::Hybrid);
+  if (!run) return;
+  auto job = run->acquire_job();
+  REQUIRE(job.ok());
+  CgroupEntry entry = job->entry();
+  REQUIRE(entry.dir >= 0);
+  REQUIRE(entry.dir_procs >= 0);
+  // memory, cpu (quotas are on by default) and blkio; no cpuacct, no freezer.
+  CHECK(entry.procs.size() == job->dirs().size() - 1);
+  for (const fs::path& dir : job->dirs()) {
+    INFO(dir);
+    CHECK_FALSE(fs::exists(dir / "cpuacct.usage"));
+    CHECK_FALSE(fs::exists(dir / "freezer.state"));
+  }
+  std::string where = "/" + job->name();
+#if defined(__x86_64__)
+  SECTION("clone3 puts it in cgroup2; it writes the v1 cgroup.procs itself") {
+    if (!clone_into_cgroup_possible()) {
+      WARN("skipped: this kernel (or a seccomp filter) has no clone3 with CLONE_INTO_CGROUP");
+      return;
+    }
+    Spawn spawned = spawn_cat(entry, false, true);
+    INFO(spawned.v2_line << " / " << spawned.memory_line);
+    CHECK(ends_with(spawned.v2_line, where));
+    CHECK(ends_with(spawned.memory_line, where));
+    CHECK(spawned.procs_written.empty());
+  }
+#endif
+  SECTION("waiting for the exec, the child writes every cgroup.procs") {
+    Spawn spawned = spawn_cat(entry, true, false);
+    INFO(spawned.v2_line << " / " << spawned.memory_line);
+    CHECK(ends_with(spawned.v2_line, where));
+    CHECK(ends_with(spawned.memory_line, where));
+  }
+  CHECK(eventually([&] { return !job->populated(); }));
+  CgroupUsage usage = job->usage();
+  REQUIRE(usage.cpu_seconds);  // from cgroup2's cpu.stat
+  REQUIRE(usage.peak_memory);  // from v1's memory hierarchy
+  CHECK(*usage.peak_memory > 0u);
+}
+
 TEST_CASE("real: a run's end removes the job cgroups it still has", "[job_cgroup][root]") {
-  for (CgroupMode mode : {CgroupMode::V1, CgroupMode::V2}) {
-    if (!real_cgroups_available(mode)) continue;
+  for (CgroupMode mode : {CgroupMode::V1, CgroupMode::V2, CgroupMode::Hybrid}) {
+    INFO(mode_name(mode));
     std::vector<fs::path> run_dirs;
     std::vector<fs::path> job_dirs;
     {
-      auto run = CgroupRun::create({mode, {}});
-      REQUIRE(run.ok());
+      auto run = real_run(mode);
+      if (!run) continue;
       run_dirs = run->dirs();
       auto job = run->create_job("left over");
       REQUIRE(job.ok());
@@ -688,9 +763,10 @@ TEST_CASE("real: a run's end removes the job cgroups it still has", "[job_cgroup
 }
 
 TEST_CASE("real: kill_and_remove_cgroup_dirs cleans up for a dead wp", "[job_cgroup][root]") {
-  if (!real_cgroups_available(CgroupMode::V1)) return;
-  auto run = CgroupRun::create({CgroupMode::V1, {}});
-  REQUIRE(run.ok());
+  CgroupMode mode = GENERATE(CgroupMode::V1, CgroupMode::Hybrid);
+  INFO(mode_name(mode));
+  auto run = real_run(mode);
+  if (!run) return;
   auto job = run->create_job("orphaned");
   REQUIRE(job.ok());
   Child child = fork_into(*job, [] {

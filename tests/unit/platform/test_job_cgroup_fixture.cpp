@@ -406,6 +406,95 @@ TEST_CASE("v1: limits and usage", "[job_cgroup]") {
   }
 }
 
+// The files a kernel from 5.14 on makes in a cgroup2 directory, which a
+// plain mkdir does not: written beforehand where the run directory will be.
+void unified_files(const Scratch& scratch, const fs::path& dir) {
+  for (const char* file : {"cgroup.kill", "cgroup.freeze", "cpu.stat", "cgroup.events"}) {
+    scratch.write(dir / file, "");
+  }
+}
+
+TEST_CASE("hybrid: cgroup2 stands in for cpuacct and freezer", "[job_cgroup]") {
+  Scratch scratch;
+  v1_machine(scratch, true);
+  fs::path unified_run = kCg / "unified" / kRunName;
+  unified_files(scratch, unified_run);
+  auto run = CgroupRun::create({CgroupMode::Auto, scratch.roots(), /*cpu_limits=*/false});
+  REQUIRE(run.ok());
+  CHECK(run->version() == 1);
+  CHECK(run->hybrid());
+  // cpu,cpuacct is left out: no CPU quotas, and cgroup2 counts CPU time.
+  CHECK(run->dirs() == std::vector<fs::path>{scratch.path(kCg / "memory/user/x" / kRunName),
+                                             scratch.path(kCg / "blkio" / kRunName),
+                                             scratch.path(unified_run)});
+  CHECK(run->missing().empty());
+  CHECK(run->describe() == "cgroup v1 (memory, blkio) under /user/x/" + kRunName +
+                               " and cgroup2 (CPU time, freeze, kill) under /" + kRunName);
+
+  auto job = run->create_job("j");
+  REQUIRE(job.ok());
+  fs::path memory = kCg / "memory/user/x" / kRunName / "j";
+  fs::path unified = unified_run / "j";
+  REQUIRE(job->dirs().size() == 3);
+  CHECK(job->dirs().back() == scratch.path(unified));
+
+  SECTION("CPU time comes from cpu.stat, memory from the v1 hierarchy") {
+    scratch.write(memory / "memory.max_usage_in_bytes", "1048576\n");
+    scratch.write(unified / "cpu.stat",
+                  "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n");
+    CgroupUsage usage = job->usage();
+    CHECK(usage.peak_memory == Bytes{1048576});
+    CHECK(usage.cpu_seconds == Approx(1.5));
+    CHECK(usage.user_seconds == Approx(1.0));
+    CHECK(usage.system_seconds == Approx(0.5));
+    CHECK(job->cpu_seconds() == Approx(1.5));
+  }
+  SECTION("freeze and populated through cgroup2's files") {
+    scratch.write(unified / "cgroup.freeze", "");
+    REQUIRE(job->freeze(true).ok());
+    CHECK(scratch.read(unified / "cgroup.freeze") == "1");
+    REQUIRE(job->freeze(false).ok());
+    CHECK(scratch.read(unified / "cgroup.freeze") == "0");
+    scratch.write(unified / "cgroup.events", "populated 1\nfrozen 0\n");
+    CHECK(job->populated());
+    scratch.write(unified / "cgroup.events", "populated 0\nfrozen 0\n");
+    CHECK_FALSE(job->populated());
+  }
+  SECTION("with CPU quotas the cpu hierarchy is back, and cpuacct counts") {
+    auto with_cpu = CgroupRun::create({CgroupMode::Hybrid, scratch.roots(), true});
+    REQUIRE(with_cpu.ok());
+    CHECK(with_cpu->dirs().front() == scratch.path(kCg / "cpu,cpuacct" / kRunName));
+    CHECK(with_cpu->dirs().size() == 4);
+  }
+}
+
+TEST_CASE("hybrid: a kernel without cgroup.kill gets cgroup v1 alone", "[job_cgroup]") {
+  Scratch scratch;
+  v1_machine(scratch, true);
+  fs::path unified_run = kCg / "unified" / kRunName;
+  SECTION("auto falls back to v1 and takes its directory back") {
+    auto run = make_run(scratch, CgroupMode::Auto);
+    REQUIRE(run.ok());
+    CHECK_FALSE(run->hybrid());
+    CHECK(run->dirs().size() == 4);  // cpu,cpuacct, memory, blkio, freezer
+    CHECK_FALSE(scratch.exists(unified_run));
+  }
+  SECTION("hybrid asked for is an error that says why") {
+    auto run = make_run(scratch, CgroupMode::Hybrid);
+    REQUIRE_FALSE(run.ok());
+    CHECK_THAT(run.error().message, Catch::Contains("cgroup.kill (Linux 5.14 or later"));
+    CHECK_FALSE(scratch.exists(unified_run));
+  }
+  SECTION("v1 never looks at cgroup2") {
+    unified_files(scratch, unified_run);
+    auto run = make_run(scratch, CgroupMode::V1);
+    REQUIRE(run.ok());
+    CHECK_FALSE(run->hybrid());
+    CHECK(run->describe() ==
+          "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /user/x/" + kRunName);
+  }
+}
+
 // memory.usage_in_bytes counts what the kernel keeps in reserve for the
 // cgroup (per-CPU charge batches, kernel memory waiting for RCU) too: past
 // 1 MiB, memory.stat tells whether pages are left.
