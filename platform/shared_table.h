@@ -1,6 +1,7 @@
 // What every wp process of a user on one machine shares: a runtime
 // directory, and in it small fixed-size files mapped into each process and
-// guarded by a lock (the machine-wide ledger of leases, src/ledger/).
+// guarded by a lock (the user's ledger of leases, src/ledger/). Another
+// user's wp processes have a directory and a ledger of their own.
 // Implemented per platform (platform/linux/shared_table.cpp).
 #pragma once
 

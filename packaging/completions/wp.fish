@@ -54,7 +54,7 @@ complete -c wp -n "not __fish_seen_subcommand_from $commands" -s v -l verbose -d
 complete -c wp -n "not __fish_seen_subcommand_from $commands" -a run -d 'Run the jobs of a manifest'
 complete -c wp -n "not __fish_seen_subcommand_from $commands" -a plan -d 'Show the schedule a run would follow'
 complete -c wp -n "not __fish_seen_subcommand_from $commands" -a validate -d 'Check a manifest without running it'
-complete -c wp -n "not __fish_seen_subcommand_from $commands" -a exec -d 'Run one command under the machine-wide capacity'
+complete -c wp -n "not __fish_seen_subcommand_from $commands" -a exec -d 'Run one command under the ledger shared by your wp processes'
 complete -c wp -n "not __fish_seen_subcommand_from $commands" -a info -d 'Show the capacity wp sees'
 complete -c wp -n "not __fish_seen_subcommand_from $commands" -a calibrate -d 'Measure and store the IOPS of a filesystem'
 complete -c wp -n "not __fish_seen_subcommand_from $commands" -a profile -d 'What wp learned about jobs'

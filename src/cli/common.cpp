@@ -150,10 +150,9 @@ std::optional<profile::Store> open_history(const std::string& db_flag) {
 std::optional<std::optional<ledger::Ledger>> open_ledger(const std::string& flag,
                                                          const Resources& capacity,
                                                          const sched::Policy& policy) {
-  auto ledger =
-      ledger::open_machine_ledger(flag == "off", sched::packing_capacity(capacity, policy));
+  auto ledger = ledger::open_user_ledger(flag == "off", sched::packing_capacity(capacity, policy));
   if (!ledger) {
-    log::get("cli")->error("the machine-wide ledger: {} (or use --ledger off)",
+    log::get("cli")->error("the ledger of leases: {} (or use --ledger off)",
                            ledger.error().message);
     return std::nullopt;
   }

@@ -60,9 +60,9 @@ profile::LearnMode learn_mode(const std::string& flag);
 // `strategy` replaces flags.strategy (`wp plan --strategy all` runs each).
 Result<sched::Policy> parse_policy(const PolicyFlags& flags, const std::string& strategy);
 
-// The machine-wide ledger, judged against `capacity` packed by `policy`;
-// none with --ledger off or WP_LEDGER=off. Said on stderr when it cannot be
-// used: the command then exits kExitUsage (nothing was started).
+// The ledger of this user's wp processes, judged against `capacity` packed
+// by `policy`; none with --ledger off or WP_LEDGER=off. Said on stderr when
+// it cannot be used: the command then exits kExitUsage (nothing was started).
 std::optional<std::optional<ledger::Ledger>> open_ledger(const std::string& flag,
                                                          const Resources& capacity,
                                                          const sched::Policy& policy);

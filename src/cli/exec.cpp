@@ -1,6 +1,7 @@
 // `wp exec -- CMD ARGS...`: one command as a one-job manifest built in
-// memory, run by the same runner as `wp run` (admission, the machine-wide
-// ledger, cgroups, measurement, learning), with wp's stdio passed through.
+// memory, run by the same runner as `wp run` (admission, the ledger of this
+// user's wp processes, cgroups, measurement, learning), with wp's stdio
+// passed through.
 #include <unistd.h>
 
 #include <algorithm>

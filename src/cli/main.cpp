@@ -183,8 +183,8 @@ void add_ledger_flag(CLI::App* command, std::string& ledger) {
 CLI::App* add_exec_command(CLI::App& app, wp::cli::ExecCommand& exec) {
   CLI::App* exec_app = app.add_subcommand(
       "exec",
-      "Run one command (after --) under the machine-wide ledger, measured and learned like a "
-      "manifest job; exits with its status");
+      "Run one command (after --) under the ledger every wp of this user shares, measured and "
+      "learned like a manifest job; exits with its status");
   exec_app->add_option("command", exec.command, "The command and its arguments, after --")
       ->required();
   exec_app->add_option("--name", exec.name,

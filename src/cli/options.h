@@ -56,7 +56,7 @@ struct RunCommand {
   double regression_threshold = 25;  // percent
   std::string progress = "auto";     // the live status area: auto, always, never
   PolicyFlags policy;
-  std::string ledger = "on";       // the machine-wide ledger of leases: on, off
+  std::string ledger = "on";       // the user's ledger of leases: on, off
   std::string junit;               // --junit FILE; empty: no report
   std::string ci_format = "auto";  // auto, github, gitlab, plain
   exec::RunOptions options;

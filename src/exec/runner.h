@@ -62,8 +62,8 @@ struct RunOptions {
   std::function<Admission(size_t)> admission;
   RunObserver* observer = nullptr;
   sched::Policy policy;  // strategy and aging
-  // The machine-wide ledger in which each job takes a lease before it
-  // starts; none: this run alone counts (--ledger off).
+  // The ledger (shared by every wp of this user) in which each job takes a
+  // lease before it starts; none: this run alone counts (--ledger off).
   ledger::Ledger* ledger = nullptr;
   // make's jobserver: a token for each running job beyond the first.
   platform::Jobserver* jobserver = nullptr;

@@ -115,7 +115,7 @@ void Ledger::Session::stop_waiting() {
   ledger_.waiting_ = false;
 }
 
-Result<std::optional<Ledger>> open_machine_ledger(bool off, const Resources& capacity) {
+Result<std::optional<Ledger>> open_user_ledger(bool off, const Resources& capacity) {
   const char* env = std::getenv("WP_LEDGER");
   if (off || (env != nullptr && std::string_view(env) == "off")) {
     return std::optional<Ledger>();

@@ -1,12 +1,14 @@
-// The machine-wide ledger of leases: every wp process of a user (each
-// `wp run`, every `wp exec` of a `make -j16`) takes a lease for a job's
-// admitted demand before starting it and gives it back when the job ends, so
-// that together they never exceed the capacity. Each judges the ledger
-// against its own capacity; a process waiting for room takes a place in line
-// that later processes respect (first come, first served within a priority).
+// The ledger of leases, one for each user on a machine: every wp process of
+// that user (each `wp run`, every `wp exec` of a `make -j16`) takes a lease
+// for a job's admitted demand before starting it and gives it back when the
+// job ends, so that together they never exceed the capacity. Each judges
+// the ledger against its own capacity; a process waiting for room takes a
+// place in line that later processes respect (first come, first served
+// within a priority).
 //
-// The file lives in the runtime directory (platform::runtime_dir) and is
-// shared through platform::SharedTable; the rules are in ledger/table.h.
+// The file lives in the user's runtime directory (platform::runtime_dir) and
+// is shared through platform::SharedTable; the rules are in ledger/table.h.
+// Another user's wp processes have their own ledger and do not see this one.
 #pragma once
 
 #include <chrono>
@@ -91,9 +93,9 @@ class Ledger {
   std::chrono::steady_clock::time_point last_reclaim_{};
 };
 
-// The ledger of this machine's runtime directory, unless WP_LEDGER=off;
+// The ledger in this user's runtime directory, unless WP_LEDGER=off;
 // `off` (the --ledger flag) turns it off too. Nothing when it is off; an
 // Error when it is on but cannot be used.
-Result<std::optional<Ledger>> open_machine_ledger(bool off, const Resources& capacity);
+Result<std::optional<Ledger>> open_user_ledger(bool off, const Resources& capacity);
 
 }  // namespace wp::ledger

@@ -84,7 +84,7 @@ class Scheduler {
   // demand is held until finished() or retry_later(). One at a time, so that
   // a stop() after a start takes effect at once.
   // With `limit`, only what also fits in it: the room another party (the
-  // machine-wide ledger) leaves this run.
+  // ledger of this user's wp processes) leaves this run.
   std::optional<size_t> admit_next(const Resources* limit = nullptr);
   // False when admit_next() would surely admit nothing: no ready job, or not
   // even the smallest demand fits what is free. Costs one comparison.

@@ -1,4 +1,4 @@
-// The machine-wide ledger and `wp exec`: several wp processes sharing one
+// The ledger of a user's wp processes and `wp exec`: several sharing one
 // capacity, a killed wp's leases reclaimed, make's jobserver, and the status
 // and stdio of wp exec.
 #include <signal.h>
