@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 #include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -36,9 +38,32 @@ void Sink::error(SourcePos pos, std::string message) {
   diagnostics_.push_back(Diagnostic{file_, pos, std::move(message)});
 }
 
-bool has_control_character(std::string_view text) {
-  return std::any_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+namespace {
+
+// The control character that starts at text[i] and how many bytes it takes;
+// 0 bytes when there is none. toml++ hands over valid UTF-8, in which C1
+// (U+0080..U+009F) is 0xC2 0x80..0x9F.
+std::pair<char32_t, size_t> control_at(std::string_view text, size_t i) {
+  const auto byte = static_cast<unsigned char>(text[i]);
+  if (byte < 0x20 || byte == 0x7f) return {byte, 1};
+  if (byte == 0xc2 && i + 1 < text.size()) {
+    const auto next = static_cast<unsigned char>(text[i + 1]);
+    if (next >= 0x80 && next <= 0x9f) return {next, 2};
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
+std::optional<char32_t> control_character(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (auto [c, width] = control_at(text, i); width != 0) return c;
+  }
+  return std::nullopt;
+}
+
+std::string code_point(char32_t c) {
+  return fmt::format("U+{:04X}", static_cast<uint32_t>(c));
 }
 
 bool is_blank(std::string_view text) {

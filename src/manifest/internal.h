@@ -39,8 +39,12 @@ class Sink {
 
 SourcePos pos_of(const toml::source_region& region);
 
-// Below 0x20 or DEL: not allowed in job names, `namespace` or `profile`.
-bool has_control_character(std::string_view text);
+// The first control character of `text` (UTF-8): C0 (below U+0020), DEL or
+// C1 (U+0080..U+009F). None of them is allowed in job names, `namespace` or
+// `profile`: a terminal acts on them rather than showing them.
+std::optional<char32_t> control_character(std::string_view text);
+// "U+0085".
+std::string code_point(char32_t c);
 // Nothing but ASCII whitespace (space, \t, \n, \v, \f, \r): no command to run.
 bool is_blank(std::string_view text);
 

@@ -103,12 +103,14 @@ void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
 void check_expanded(const ExpandedJob& expanded, Sink& sink) {
   const Job& job = expanded.job;
   const std::string& name = job.name;
-  if (name.empty() || has_control_character(name)) {
-    sink.error(job.pos,
-               fmt::format("job '{}': name: matrix expansion gives {}; use other "
-                           "matrix values",
-                           job.family,
-                           name.empty() ? "an empty name" : "a name with a control character"));
+  if (name.empty()) {
+    sink.error(job.pos, fmt::format("job '{}': name: matrix expansion gives an empty name; use "
+                                    "other matrix values",
+                                    job.family));
+  } else if (std::optional<char32_t> control = control_character(name)) {
+    sink.error(job.pos, fmt::format("job '{}': name: matrix expansion gives a name with the "
+                                    "control character {}; use other matrix values",
+                                    job.family, code_point(*control)));
   }
   const std::optional<std::string>& command = expanded.source->command;
   if (command && !is_blank(*command) && is_blank(job.command)) {

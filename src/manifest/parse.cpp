@@ -138,10 +138,10 @@ void read_name(const toml::table& table, JobTemplate& job, Sink& sink) {
   if (!name) return;
   if (name->empty()) {
     sink.error(pos_of(*node), fmt::format("{}: name: is empty; give the job a name", job.label()));
-  } else if (has_control_character(*name)) {
-    sink.error(pos_of(*node), fmt::format("{}: name: contains a control character; use "
+  } else if (std::optional<char32_t> control = control_character(*name)) {
+    sink.error(pos_of(*node), fmt::format("{}: name: contains a control character ({}); use "
                                           "printable characters only",
-                                          job.label()));
+                                          job.label(), code_point(*control)));
   } else {
     job.name = Located<std::string>{std::move(*name), pos_of(*node)};
   }
@@ -201,9 +201,15 @@ void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
 std::optional<std::string> read_label(const Field& field, Sink& sink) {
   std::optional<std::string> text = read_string(field, sink);
   if (!text) return std::nullopt;
-  if (text->empty() || has_control_character(*text)) {
+  if (text->empty()) {
     sink.error(pos_of(field.node),
                fmt::format("{}must be non-empty text without control characters", field.prefix()));
+    return std::nullopt;
+  }
+  if (std::optional<char32_t> control = control_character(*text)) {
+    sink.error(pos_of(field.node),
+               fmt::format("{}must be non-empty text without control characters; it contains {}",
+                           field.prefix(), code_point(*control)));
     return std::nullopt;
   }
   return text;

@@ -473,12 +473,44 @@ TEST_CASE("profile and namespace reject DEL like other control characters", "[ma
   REQUIRE(errors.size() == 2);
   CHECK(errors[0].pos.line == 1);
   CHECK(errors[0].pos.column == 13);
-  CHECK(errors[0].message == "namespace: must be non-empty text without control characters");
+  CHECK(errors[0].message ==
+        "namespace: must be non-empty text without control characters; it contains U+007F");
   CHECK(errors[1].pos.line == 5);
   CHECK(errors[1].pos.column == 11);
-  CHECK(errors[1].message == "job 'a': profile: must be non-empty text without control characters");
+  CHECK(errors[1].message ==
+        "job 'a': profile: must be non-empty text without control characters; it contains U+007F");
   // Text beyond ASCII is not a control character.
   Manifest m = load_ok(
       "namespace = \"équipe\"\n[[job]]\nname = \"a\"\ncommand = \"true\"\nprofile = \"tésts\"\n");
   CHECK(m.jobs[0].profile == "tésts");
+}
+
+TEST_CASE("C1 control characters are refused in name, namespace and profile", "[manifest][load]") {
+  // U+0085 escaped, U+009F and U+0080 as the UTF-8 bytes themselves.
+  Diagnostics errors = load_errors(
+      "namespace = \"team\\u0085\"\n[[job]]\nname = \"a\xC2\x9F\"\ncommand = \"true\"\n"
+      "profile = \"\xC2\x80p\"\n");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].pos.line == 1);
+  CHECK(errors[0].pos.column == 13);
+  CHECK(errors[0].message ==
+        "namespace: must be non-empty text without control characters; it contains U+0085");
+  CHECK(errors[1].pos.line == 3);
+  CHECK(errors[1].pos.column == 8);
+  CHECK(errors[1].message ==
+        "job #1: name: contains a control character (U+009F); use printable characters only");
+  CHECK(errors[2].pos.line == 5);
+  CHECK(errors[2].pos.column == 11);
+  CHECK(errors[2].message ==
+        "job #1: profile: must be non-empty text without control characters; it contains U+0080");
+  // Either side of C1: U+007E and U+00A0 (no-break space) are text; so is
+  // U+0105, whose second UTF-8 byte (0x85) is in C1's range.
+  Manifest m = load_ok(
+      "namespace = \"a~\"\n[[job]]\nname = \"a\\u00A0b\"\ncommand = \"true\"\n"
+      "profile = \"\\u0105\"\n");
+  CHECK(m.space == "a~");
+  CHECK(m.jobs[0].name ==
+        "a\xC2\xA0"
+        "b");
+  CHECK(m.jobs[0].profile == "\xC4\x85");
 }
