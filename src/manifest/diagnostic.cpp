@@ -66,6 +66,21 @@ std::string code_point(char32_t c) {
   return fmt::format("U+{:04X}", static_cast<uint32_t>(c));
 }
 
+std::string toml_string(std::string_view text) {
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto [c, width] = control_at(text, i);
+    if (width != 0) {
+      out += fmt::format("\\u{:04X}", static_cast<uint32_t>(c));
+      i += width - 1;
+    } else {
+      if (text[i] == '"' || text[i] == '\\') out += '\\';
+      out += text[i];
+    }
+  }
+  return out + '"';
+}
+
 bool is_blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });

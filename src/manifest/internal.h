@@ -45,6 +45,8 @@ SourcePos pos_of(const toml::source_region& region);
 std::optional<char32_t> control_character(std::string_view text);
 // "U+0085".
 std::string code_point(char32_t c);
+// As a TOML basic string, control characters escaped: "a\u0085".
+std::string toml_string(std::string_view text);
 // Nothing but ASCII whitespace (space, \t, \n, \v, \f, \r): no command to run.
 bool is_blank(std::string_view text);
 
@@ -127,6 +129,7 @@ struct JobTemplate {
   std::optional<std::string> command;
   SourcePos command_pos;
   std::optional<std::vector<std::string>> argv;
+  SourcePos program_pos;  // argv[0]
   Settings settings;
   std::vector<Located<std::string>> after;
   std::vector<MatrixAxis> matrix;  // in toml++ iteration order (sorted keys)
@@ -134,6 +137,7 @@ struct JobTemplate {
   std::vector<std::string> inputs;
   std::vector<std::string> tags;
   std::optional<std::string> profile;
+  SourcePos profile_pos;
 
   // "job 'build'" or "job #3" for messages.
   std::string label() const;
@@ -185,6 +189,10 @@ struct ExpandedJob {
 // without a name are skipped (parse has reported them).
 std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem::path& base_dir,
                                      Sink& sink, std::vector<Job>& jobs);
+// A matrix value that empties a member's name, command, argv[0] or profile,
+// or brings a control character into its name or profile: reported once for
+// each key of a template, with the values that did it.
+void check_expanded(const std::vector<ExpandedJob>& jobs, Sink& sink);
 // Replaces `{key}` for each key of `values`; other braces are left alone.
 std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
 

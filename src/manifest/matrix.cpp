@@ -98,29 +98,6 @@ void apply_settings(const Settings& job, const Settings& defaults, Job& out) {
     out.env[name] = value;
 }
 
-// A template's name and command are checked as written; substitution can
-// still empty them.
-void check_expanded(const ExpandedJob& expanded, Sink& sink) {
-  const Job& job = expanded.job;
-  const std::string& name = job.name;
-  if (name.empty()) {
-    sink.error(job.pos, fmt::format("job '{}': name: matrix expansion gives an empty name; use "
-                                    "other matrix values",
-                                    job.family));
-  } else if (std::optional<char32_t> control = control_character(name)) {
-    sink.error(job.pos, fmt::format("job '{}': name: matrix expansion gives a name with the "
-                                    "control character {}; use other matrix values",
-                                    job.family, code_point(*control)));
-  }
-  const std::optional<std::string>& command = expanded.source->command;
-  if (command && !is_blank(*command) && is_blank(job.command)) {
-    std::string_view gives = job.command.empty() ? "an empty command" : "only whitespace";
-    sink.error(expanded.source->command_pos,
-               fmt::format("job '{}': command: matrix expansion gives {}; use other matrix values",
-                           job.family, gives));
-  }
-}
-
 ExpandedJob make_job(const JobTemplate& tmpl, const Settings& defaults, Values values,
                      const std::filesystem::path& base_dir, Job& job) {
   ExpandedJob expanded{job, &tmpl, {}};
@@ -186,9 +163,9 @@ std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem:
     for (Values& values : combinations(tmpl.matrix)) {
       expanded.push_back(
           make_job(tmpl, doc.defaults, std::move(values), base_dir, jobs.emplace_back()));
-      if (!tmpl.matrix.empty()) check_expanded(expanded.back(), sink);
     }
   }
+  check_expanded(expanded, sink);
   return expanded;
 }
 

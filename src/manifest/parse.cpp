@@ -160,6 +160,7 @@ void read_argv(const Field& field, JobTemplate& job, Sink& sink) {
                fmt::format("{}the program name argv[0] is empty", field.prefix()));
   }
   job.argv.emplace();
+  if (!words->empty()) job.program_pos = words->front().pos;
   for (auto& word : *words)
     job.argv->push_back(std::move(word.value));
 }
@@ -250,6 +251,7 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
     strings(job.tags);
   } else if (field.key == "profile") {
     job.profile = read_label(field, sink);
+    job.profile_pos = pos_of(field.node);
   } else if (!read_setting(field, job.settings, sink)) {
     unknown_key(key, job.label(), kJobKeys, sink);
   } else {

@@ -35,6 +35,7 @@ EXPECTED_TO_DIFFER = {
     "duplicate_name.toml": "unique names across [[job]] tables: uniqueItems sees whole tables",
     "duplicate_after_matrix.toml": "names are only known after matrix expansion",
     "matrix_too_large.toml": "the product of the matrix's value counts is not a schema keyword",
+    "argv_emptied_by_matrix.toml": "argv[0] is empty only once a matrix value is substituted",
 }
 
 

@@ -236,3 +236,38 @@ TEST_CASE("validate and run: a command of only whitespace is an error", "[integr
     CHECK(contains(r.err, "jobs.toml:3:11: error: job 'blank': command: is only whitespace"));
   }
 }
+
+TEST_CASE("validate/plan/run: a program emptied by a matrix value is an error", "[integration]") {
+  TempDir dir;
+  // The first job touches a file: a run that started jobs before refusing
+  // the manifest would be caught.
+  write_file(dir / "jobs.toml",
+             "[[job]]\n"
+             "name = \"first\"\n"
+             "argv = " +
+                 job_argv({"--touch", dir.str("touched")}) +
+                 "\n"
+                 "[[job]]\n"
+                 "name = \"lint-{n}{tool}\"\n"
+                 "argv = [\"{tool}\", \"{n}\"]\n"
+                 "matrix = { tool = [\"\", \"true\"], n = [1, 2] }\n"
+                 "[[job]]\n"
+                 "name = \"sh-{c}\"\n"
+                 "command = \"{c}\"\n"
+                 "matrix = { c = [\"true\", \" \"] }\n");
+  for (const char* command : {"validate", "plan", "run"}) {
+    RunResult r = run_wp({command, dir.str("jobs.toml")});
+    INFO(r.describe());
+    CHECK(r.exit_code == 2);
+    std::vector<std::string> errors = error_lines(r.err);
+    REQUIRE(errors.size() == 2);
+    CHECK(contains(errors[0],
+                   "jobs.toml:6:9: error: job 'lint-{n}{tool}': argv: matrix expansion gives an "
+                   "empty program name argv[0] for tool = \"\"; use other matrix values"));
+    CHECK(contains(errors[1],
+                   "jobs.toml:10:11: error: job 'sh-{c}': command: matrix expansion gives only "
+                   "whitespace for c = \" \"; use other matrix values"));
+    CHECK(has_line(r.err, "wp: 2 errors; nothing was run"));
+  }
+  CHECK_FALSE(fs::exists(dir / "touched"));
+}

@@ -254,6 +254,99 @@ matrix = { v = ["", "x"] }
   CHECK_THAT(result.errors[0].message, Catch::Contains("matrix expansion gives an empty name"));
 }
 
+TEST_CASE("an argv[0] emptied by matrix expansion is refused once, naming the value",
+          "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "x-{tool}-{n}"
+argv = ["{tool}", "--shard", "{n}"]
+matrix = { tool = ["", "true"], n = [1, 2, 3] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  const Diagnostic& error = result.errors[0];
+  CHECK(error.format() ==
+        "jobs.toml:3:9: error: job 'x-{tool}-{n}': argv: matrix expansion gives an empty program "
+        "name argv[0] for tool = \"\"; use other matrix values");
+}
+
+TEST_CASE("an argv[0] emptied by two matrix keys names both", "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "{a}{b}-{n}"
+argv = ["{a}{b}", "{n}"]
+matrix = { a = ["", "x"], b = ["", "y"], n = [1, 2] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].pos.line == 3);
+  CHECK(result.errors[0].pos.column == 9);
+  CHECK(result.errors[0].message ==
+        "job '{a}{b}-{n}': argv: matrix expansion gives an empty program name argv[0] for "
+        "{ a = \"\", b = \"\" }; use other matrix values");
+}
+
+TEST_CASE("a string command emptied by matrix expansion names the value", "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "t-{n}-{tool}"
+command = "{tool}"
+matrix = { tool = ["", "make"], n = [1, 2, 3] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].format() ==
+        "jobs.toml:3:11: error: job 't-{n}-{tool}': command: matrix expansion gives an empty "
+        "command for tool = \"\"; use other matrix values");
+}
+
+TEST_CASE("past three values emptying a key, the rest are counted", "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "t-{a}-{b}"
+command = "{a}{b}"
+matrix = { a = ["", " ", "  "], b = ["", " ", "x"] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].message ==
+        "job 't-{a}-{b}': command: matrix expansion gives an empty command for "
+        "{ a = \"\", b = \"\" }, only whitespace for { a = \"\", b = \" \" } or "
+        "{ a = \" \", b = \"\" } (and 3 more values); use other matrix values");
+}
+
+TEST_CASE("a profile emptied or given a control character by a matrix is refused",
+          "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "t-{p}"
+command = "true"
+profile = "{p}"
+matrix = { p = ["", "ok", "a\u0085"] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 2);
+  CHECK(result.errors[0].pos.line == 2);
+  CHECK(result.errors[0].message ==
+        "job 't-{p}': name: matrix expansion gives a name with the control character U+0085 for "
+        "p = \"a\\u0085\"; use other matrix values");
+  CHECK(result.errors[1].pos.line == 4);
+  CHECK(result.errors[1].pos.column == 11);
+  CHECK(result.errors[1].message ==
+        "job 't-{p}': profile: matrix expansion gives an empty profile for p = \"\", a profile "
+        "with the control character U+0085 for p = \"a\\u0085\"; use other matrix values");
+}
+
+TEST_CASE("a C1 control character from a matrix value is refused in a name", "[manifest][matrix]") {
+  LoadResult result = load_string(R"([[job]]
+name = "t-{v}-{n}"
+command = "true"
+matrix = { v = ["ok", "\u009b31m"], n = [1, 2] }
+)",
+                                  "jobs.toml");
+  REQUIRE(result.errors.size() == 1);
+  CHECK(result.errors[0].pos.line == 2);
+  CHECK(result.errors[0].pos.column == 8);
+  CHECK(result.errors[0].message ==
+        "job 't-{v}-{n}': name: matrix expansion gives a name with the control character U+009B "
+        "for v = \"\\u009B31m\"; use other matrix values");
+}
+
 TEST_CASE("substitute replaces only matrix keys", "[manifest][matrix]") {
   using detail::substitute;
   std::map<std::string, std::string> values{{"a", "1"}, {"b", "{a}"}};
