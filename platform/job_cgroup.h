@@ -173,6 +173,9 @@ class CgroupRun {
 
   int version() const;  // 1 or 2; 1 for hybrid too (its controllers are v1's)
   bool hybrid() const;  // v1 controllers with a cgroup2 directory beside them
+  // The run's cgroup2 directory, which holds every job (PSI, cgroup.kill):
+  // the run directory on v2, the one beside the v1 ones on hybrid.
+  std::optional<std::filesystem::path> cgroup2_dir() const;
   // "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /process_api/x/wp-123-456"
   std::string describe() const;
   // Controllers wanted but not available here ("io", "pids"...): their

@@ -587,6 +587,13 @@ bool CgroupRun::hybrid() const {
   return impl_ && detail::find_unified(impl_->layout.runs) != nullptr;
 }
 
+std::optional<fs::path> CgroupRun::cgroup2_dir() const {
+  if (!impl_ || impl_->layout.runs.empty()) return std::nullopt;
+  if (impl_->layout.version == 2) return impl_->layout.runs.front().dir;
+  const CgroupPlace* unified = detail::find_unified(impl_->layout.runs);
+  return unified ? std::optional<fs::path>(unified->dir) : std::nullopt;
+}
+
 std::string CgroupRun::describe() const {
   return impl_ ? impl_->layout.description : std::string();
 }

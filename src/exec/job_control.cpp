@@ -77,9 +77,9 @@ bool JobControl::offers(std::string_view controller) const {
   return std::find(missing.begin(), missing.end(), controller) == missing.end();
 }
 
-std::optional<std::filesystem::path> JobControl::v2_run_dir() const {
-  if (!run_ || run_->version() != 2 || run_->dirs().empty()) return std::nullopt;
-  return run_->dirs().front();
+std::optional<std::filesystem::path> JobControl::cgroup2_run_dir() const {
+  if (!run_) return std::nullopt;
+  return run_->cgroup2_dir();
 }
 
 // What will be enforced, as far as the controllers found allow.

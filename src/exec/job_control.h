@@ -42,8 +42,9 @@ class JobControl {
   bool has_cgroups() const { return run_.has_value(); }
   // The run's cgroup directories, for the sentinel to clean if wp dies.
   std::vector<std::filesystem::path> cgroup_dirs() const;
-  // The run's cgroup v2 directory, whose memory PSI covers every job.
-  std::optional<std::filesystem::path> v2_run_dir() const;
+  // The run's cgroup2 directory (v2, or hybrid), whose memory PSI covers
+  // every job.
+  std::optional<std::filesystem::path> cgroup2_run_dir() const;
   const std::string& measurement() const { return measurement_; }
   std::string enforcement() const;
   // Removes the run's cgroups (also done by the destructor).

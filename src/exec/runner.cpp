@@ -94,7 +94,7 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       pressure_(options.memory_guard, pressure_config(options, capacity)) {
   report_.measurement = control_.measurement();
   report_.enforcement = control_.enforcement();
-  if (auto run_cgroup = control_.v2_run_dir()) pressure_.use_pressure_of(*run_cgroup);
+  if (auto run_cgroup = control_.cgroup2_run_dir()) pressure_.use_pressure_of(*run_cgroup);
   if (options.admission) {
     memory_upper_.resize(manifest.jobs.size());
     if (options.progress.enabled) predicted_.assign(manifest.jobs.size(), -1.0);

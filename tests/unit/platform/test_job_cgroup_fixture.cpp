@@ -70,6 +70,8 @@ TEST_CASE("v2: wp in the root cgroup puts the run under the root", "[job_cgroup]
   REQUIRE(run.ok());
   CHECK(run->version() == 2);
   CHECK(run->dirs() == std::vector<fs::path>{scratch.path(kCg / kRunName)});
+  CHECK(run->cgroup2_dir() == scratch.path(kCg / kRunName));
+  CHECK_FALSE(run->hybrid());
   CHECK(run->describe() ==
         "cgroup v2 (memory, cpu, io, pids) under /" + kRunName + " (wp's cgroup is the root)");
   CHECK(run->missing().empty());
@@ -428,6 +430,7 @@ TEST_CASE("hybrid: cgroup2 stands in for cpuacct and freezer", "[job_cgroup]") {
                                              scratch.path(kCg / "blkio" / kRunName),
                                              scratch.path(unified_run)});
   CHECK(run->missing().empty());
+  CHECK(run->cgroup2_dir() == scratch.path(unified_run));
   CHECK(run->describe() == "cgroup v1 (memory, blkio) under /user/x/" + kRunName +
                                " and cgroup2 (CPU time, freeze, kill) under /" + kRunName);
 
@@ -490,6 +493,7 @@ TEST_CASE("hybrid: a kernel without cgroup.kill gets cgroup v1 alone", "[job_cgr
     auto run = make_run(scratch, CgroupMode::V1);
     REQUIRE(run.ok());
     CHECK_FALSE(run->hybrid());
+    CHECK_FALSE(run->cgroup2_dir());
     CHECK(run->describe() ==
           "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /user/x/" + kRunName);
   }
