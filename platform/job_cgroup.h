@@ -103,8 +103,9 @@ class JobCgroup {
   // child writes "0" into each between fork and exec, so the job is inside
   // before it runs one instruction of its own.
   std::vector<int> procs_fds() const;
-  // How a process that spawn() starts enters the cgroup: created in it on
-  // cgroup v2 (CgroupEntry::dir), else through procs_fds().
+  // How a process that spawn() starts enters the cgroup: created in its
+  // cgroup2 directory on v2 and hybrid (CgroupEntry::dir), and through
+  // procs_fds() into the others (v1's hierarchies).
   CgroupEntry entry() const;
   // Moves a running process in (every hierarchy).
   Status add(pid_t pid);
@@ -118,12 +119,13 @@ class JobCgroup {
   // The caller knows that no process is left inside (wp's children say so,
   // see Runner): taken as empty without a look.
   void assume_empty();
-  // SIGKILLs every process inside: cgroup.kill on v2 (a kernel before 5.14:
-  // freeze, kill each pid, thaw); freeze, kill each pid and thaw on v1.
+  // SIGKILLs every process inside: cgroup.kill on v2 and hybrid (a v2
+  // kernel before 5.14: freeze, kill each pid, thaw; hybrid: then each pid
+  // that left the cgroup2 directory); freeze, kill each pid and thaw on v1.
   // Returns how many processes were found (0: it was already empty).
   size_t kill();
-  // Stops (freeze) or resumes every process inside: cgroup.freeze on v2, the
-  // freezer's state on v1. Error when no freezer is available.
+  // Stops (freeze) or resumes every process inside: cgroup.freeze on v2 and
+  // hybrid, the freezer's state on v1. Error when no freezer is available.
   Status freeze(bool frozen);
   // Kills what is left and removes the directories (never to the pool);
   // retried briefly, since the kernel lets a cgroup go only once its last

@@ -627,9 +627,10 @@ Result<JobCgroup> CgroupRun::create_job(std::string_view name) {
     if (const CgroupPlace* unified = detail::find_unified(places)) {
       fs::path file = unified->dir / "cgroup.procs";
       unified_procs = UniqueFd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+      int open_error = errno;
       // As open_procs: only a fixture tree lacks it.
-      if (!unified_procs && errno != ENOENT) {
-        return make_error("cannot open {}: {}", file.string(), std::strerror(errno));
+      if (!unified_procs && open_error != ENOENT) {
+        return make_error("cannot open {}: {}", file.string(), std::strerror(open_error));
       }
     }
     made.release();
@@ -669,9 +670,13 @@ size_t CgroupRun::idle_jobs() const {
 size_t CgroupRun::clean_stale() {
   if (!impl_) return 0;
   std::map<std::string, std::vector<fs::path>> stale;
-  for (const CgroupPlace& run : impl_->layout.runs) {
-    find_stale(run.dir.parent_path(), impl_->run_name, impl_->roots.proc, stale);
-  }
+  std::vector<fs::path> parents = impl_->layout.neighbours;
+  for (const CgroupPlace& run : impl_->layout.runs)
+    parents.push_back(run.dir.parent_path());
+  std::sort(parents.begin(), parents.end());
+  parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+  for (const fs::path& parent : parents)
+    find_stale(parent, impl_->run_name, impl_->roots.proc, stale);
   auto log = log::get("cgroup");
   size_t removed = 0;
   for (const auto& [name, dirs] : stale) {

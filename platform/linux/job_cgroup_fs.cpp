@@ -106,6 +106,11 @@ bool contains_self(const std::vector<fs::path>& dirs) {
 // One round: returns how many processes it found that earlier rounds had not.
 size_t kill_round(const std::vector<fs::path>& tops, std::set<pid_t>& seen) {
   std::vector<fs::path> dirs = cgroup_trees(tops);
+  // cgroup.kill first: on hybrid the cgroup2 tree beside the v1 ones holds
+  // the same processes, and the v1 lists (no freezer there) then show only
+  // what left it, rather than live pids to signal one by one.
+  std::stable_partition(dirs.begin(), dirs.end(),
+                        [](const fs::path& dir) { return file_exists(dir / "cgroup.kill"); });
   // The sentinel, or wp in its v2 supervisor cgroup, may sit inside what it
   // cleans: then neither freeze (it would freeze itself) nor cgroup.kill.
   bool self_inside = contains_self(dirs);
@@ -119,8 +124,10 @@ size_t kill_round(const std::vector<fs::path>& tops, std::set<pid_t>& seen) {
     if (use_kill_file) (void)write_file(dir / "cgroup.kill", "1");
     for (pid_t pid : pids) {
       if (pid <= 0 || pid == self) continue;  // 0: a process of another pid namespace
+      if (seen.count(pid) != 0) continue;     // killed already, in this round or before
       if (!use_kill_file && ::kill(pid, SIGKILL) != 0) continue;
-      if (seen.insert(pid).second) ++fresh;
+      seen.insert(pid);
+      ++fresh;
     }
   }
   return fresh;

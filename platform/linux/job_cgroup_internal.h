@@ -150,6 +150,11 @@ class CreatedDirs {
   // 0 too (and is not removed on rollback).
   int make(const std::filesystem::path& dir, bool existing_ok);
   void release() { made_.clear(); }
+  // Takes over what `other` made: rolled back with this one's.
+  void adopt(CreatedDirs& other) {
+    made_.insert(made_.end(), other.made_.begin(), other.made_.end());
+    other.made_.clear();
+  }
 
  private:
   std::vector<std::filesystem::path> made_;
@@ -256,6 +261,10 @@ struct RunLayout {
   // stay when the run ends (see job_cgroup_v2.cpp).
   bool supervisor = false;
   V2Strategy strategy = V2Strategy::Root;
+  // v1 and hybrid: where the other of the two would put its run directories
+  // (the hierarchies one leaves out), cleaned of stale runs too, so that a
+  // switch of layout (a kernel update, --cgroup v1) leaves nothing behind.
+  std::vector<std::filesystem::path> neighbours;
 };
 
 // ---- job_cgroup_mounts.cpp: where wp's own cgroups are ----
@@ -292,7 +301,7 @@ Status v1_lift(const std::vector<CgroupPlace>& places, const JobLimits& which);
 // `before`: the counters' earlier readings, when known (a pooled cgroup's
 // last job's, or zeros for a new one): lets a file that cannot have moved
 // go unread.
-// CPU time from cpuacct, else (hybrid) from the cgroup2 place's cpu.stat.
+// CPU time from the cgroup2 place's cpu.stat on hybrid, else from cpuacct.
 CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* before = nullptr);
 uint64_t v1_oom_kills(const std::vector<CgroupPlace>& places);
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places);

@@ -116,6 +116,19 @@ void read_cpu(const CgroupPlace* cpuacct, CgroupUsage& usage) {
 constexpr std::string_view kUnifiedFiles[] = {"cgroup.kill", "cgroup.freeze", "cpu.stat",
                                               "cgroup.events"};
 
+// wp's own cgroup in the cgroup2 hierarchy, when one is mounted.
+std::optional<OwnCgroup> own_cgroup2(const HostRoots& roots, const std::vector<Mount>& mounts,
+                                     const std::vector<ProcCgroup>& entries) {
+  auto mount = std::find_if(mounts.begin(), mounts.end(),
+                            [](const Mount& m) { return m.fs_type == "cgroup2"; });
+  if (mount == mounts.end()) return std::nullopt;
+  std::string path = "/";
+  for (const ProcCgroup& entry : entries) {
+    if (entry.hierarchy == 0) path = entry.path;
+  }
+  return own_cgroup(roots, *mount, path);
+}
+
 struct UnifiedRun {
   CgroupPlace place;
   std::string path;  // the cgroup path, for the description
@@ -126,33 +139,29 @@ struct UnifiedRun {
 // processes and child cgroups alike, so no placement rule applies. Nothing,
 // with why, when there is no such hierarchy, wp may not make a directory in
 // it, or the kernel lacks a file it needs.
-std::optional<UnifiedRun> unified_run(const HostRoots& roots, const std::vector<Mount>& mounts,
-                                      const std::vector<ProcCgroup>& entries,
+std::optional<UnifiedRun> unified_run(const std::optional<OwnCgroup>& own,
                                       const std::string& run_name, CreatedDirs& made,
                                       std::string& why) {
-  auto mount = std::find_if(mounts.begin(), mounts.end(),
-                            [](const Mount& m) { return m.fs_type == "cgroup2"; });
-  if (mount == mounts.end()) {
+  if (!own) {
     why = "no cgroup2 hierarchy is mounted beside the v1 ones";
     return std::nullopt;
   }
-  std::string path = "/";
-  for (const ProcCgroup& entry : entries) {
-    if (entry.hierarchy == 0) path = entry.path;
-  }
-  OwnCgroup own = own_cgroup(roots, *mount, path);
-  fs::path dir = own.dir / run_name;
-  if (int error = made.make(dir, /*existing_ok=*/true)) {
+  fs::path dir = own->dir / run_name;
+  CreatedDirs probe;  // taken back unless every file is there
+  if (int error = probe.make(dir, /*existing_ok=*/true)) {
     why = mkdir_error(dir, error).message;
     return std::nullopt;
   }
   for (std::string_view file : kUnifiedFiles) {
     if (file_exists(dir / file)) continue;
-    why = fmt::format("{} has no {} (Linux 5.14 or later has it)", dir.string(), file);
-    ::rmdir(dir.c_str());
+    why = fmt::format(
+        "{} has no {}: the kernel is too old (Linux 5.14 or later has every file "
+        "wp uses)",
+        dir.string(), file);
     return std::nullopt;
   }
-  UnifiedRun run{{dir, {}, nullptr}, (own.path == "/" ? "" : own.path) + "/" + run_name};
+  made.adopt(probe);
+  UnifiedRun run{{dir, {}, nullptr}, (own->path == "/" ? "" : own->path) + "/" + run_name};
   run.place.unified = true;
   return run;
 }
@@ -175,10 +184,11 @@ Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_nam
   std::vector<ProcCgroup> entries = read_proc_cgroups(roots);
   std::vector<Mount> mounts = read_mounts(roots);
   CreatedDirs made;
+  std::optional<OwnCgroup> own2 = own_cgroup2(roots, mounts, entries);
   std::optional<UnifiedRun> beside;
   if (unified != Unified::No) {
     std::string why;
-    beside = unified_run(roots, mounts, entries, run_name, made, why);
+    beside = unified_run(own2, run_name, made, why);
     if (!beside && unified == Unified::Required) {
       return make_error("cannot use the cgroup2 hierarchy beside cgroup v1: {}", why);
     }
@@ -194,9 +204,11 @@ Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_nam
     for (std::string_view name : kWanted) {
       if (has(mount.super_options, name) && !has(present, name)) controllers.emplace_back(name);
     }
-    if (!wanted_hierarchy(controllers, cpu_limits, beside.has_value())) continue;
+    if (controllers.empty()) continue;
     const ProcCgroup* entry = entry_of(entries, controllers.front());
     OwnCgroup own = own_cgroup(roots, mount, entry ? entry->path : mount.root);
+    layout.neighbours.push_back(own.dir);
+    if (!wanted_hierarchy(controllers, cpu_limits, beside.has_value())) continue;
     if (has(controllers, "memory") || where.empty()) {
       where = (own.path == "/" ? "" : own.path) + "/" + run_name;
     }
@@ -213,6 +225,7 @@ Result<RunLayout> make_v1_run(const HostRoots& roots, const std::string& run_nam
     if (int error = made.make(run.dir, /*existing_ok=*/true)) return mkdir_error(run.dir, error);
   }
   made.release();
+  if (own2) layout.neighbours.push_back(own2->dir);
   for (std::string_view name : kWanted) {
     bool by_cgroup2 = beside && (name == "cpuacct" || name == "freezer");
     if (!has(present, name) && (name != "cpu" || cpu_limits) && !by_cgroup2) {
@@ -294,10 +307,12 @@ CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* 
   const CgroupPlace* memory = find_place(places, "memory");
   if (auto peak = read_number(memory, "memory.max_usage_in_bytes")) usage.peak_memory = *peak;
   usage.oom_kills = v1_oom_kills(places);
-  if (const CgroupPlace* cpuacct = find_place(places, "cpuacct")) {
-    read_cpu(cpuacct, usage);
-  } else if (const CgroupPlace* unified = find_unified(places)) {
+  // Hybrid counts CPU time in cgroup2 even where cpuacct comes along with
+  // cpu (co-mounted, for CPU quotas): one source, as its description says.
+  if (const CgroupPlace* unified = find_unified(places)) {
     v2_cpu_usage(*unified, usage);
+  } else {
+    read_cpu(find_place(places, "cpuacct"), usage);
   }
   const CgroupPlace* blkio = find_place(places, "blkio");
   if (auto ops = read_blkio(blkio, "blkio.throttle.io_serviced")) {
@@ -320,10 +335,8 @@ CgroupUsage v1_usage(const std::vector<CgroupPlace>& places, const CgroupUsage* 
 }
 
 std::optional<double> v1_cpu_seconds(const std::vector<CgroupPlace>& places) {
-  const CgroupPlace* cpuacct = find_place(places, "cpuacct");
-  const CgroupPlace* unified = find_unified(places);
-  if (!cpuacct && unified) return v2_cpu_seconds(*unified);
-  auto nanos = read_number(cpuacct, "cpuacct.usage");
+  if (const CgroupPlace* unified = find_unified(places)) return v2_cpu_seconds(*unified);
+  auto nanos = read_number(find_place(places, "cpuacct"), "cpuacct.usage");
   if (!nanos) return std::nullopt;
   return static_cast<double>(*nanos) / 1e9;
 }

@@ -463,11 +463,44 @@ TEST_CASE("hybrid: cgroup2 stands in for cpuacct and freezer", "[job_cgroup]") {
     scratch.write(unified / "cgroup.events", "populated 0\nfrozen 0\n");
     CHECK_FALSE(job->populated());
   }
-  SECTION("with CPU quotas the cpu hierarchy is back, and cpuacct counts") {
+  SECTION("with CPU quotas the cpu hierarchy is back; CPU time still comes from cgroup2") {
     auto with_cpu = CgroupRun::create({CgroupMode::Hybrid, scratch.roots(), true});
     REQUIRE(with_cpu.ok());
     CHECK(with_cpu->dirs().front() == scratch.path(kCg / "cpu,cpuacct" / kRunName));
     CHECK(with_cpu->dirs().size() == 4);
+    auto quota_job = with_cpu->create_job("k");
+    REQUIRE(quota_job.ok());
+    scratch.write(kCg / "cpu,cpuacct" / kRunName / "k/cpuacct.usage", "9000000000\n");
+    scratch.write(unified_run / "k/cpu.stat", "usage_usec 1500000\n");
+    CHECK(quota_job->usage().cpu_seconds == Approx(1.5));
+    CHECK(quota_job->cpu_seconds() == Approx(1.5));
+  }
+}
+
+// A run looks for dead runs' directories in every hierarchy either layout
+// uses: after a switch (a kernel update, --cgroup v1) nothing stays behind,
+// a frozen v1 freezer cgroup included.
+TEST_CASE("v1 and hybrid: clean_stale looks where the other layout puts runs", "[job_cgroup]") {
+  Scratch scratch;
+  v1_machine(scratch, true);
+  const std::string dead = "wp-999999-1";
+  for (const char* hierarchy : {"cpu,cpuacct", "memory/user/x", "blkio", "freezer", "unified"}) {
+    scratch.mkdir(kCg / hierarchy / dead / "slot-1");
+  }
+  SECTION("hybrid cleans a v1 run's cpuacct and freezer") {
+    unified_files(scratch, kCg / "unified" / kRunName);
+    auto run = CgroupRun::create({CgroupMode::Hybrid, scratch.roots(), false});
+    REQUIRE(run.ok());
+    CHECK(run->clean_stale() == 1u);
+  }
+  SECTION("v1 cleans a hybrid run's cgroup2 directory") {
+    auto run = make_run(scratch, CgroupMode::V1);
+    REQUIRE(run.ok());
+    CHECK(run->clean_stale() == 1u);
+  }
+  for (const char* hierarchy : {"cpu,cpuacct", "memory/user/x", "blkio", "freezer", "unified"}) {
+    INFO(hierarchy);
+    CHECK_FALSE(scratch.exists(kCg / hierarchy / dead));
   }
 }
 
@@ -485,7 +518,8 @@ TEST_CASE("hybrid: a kernel without cgroup.kill gets cgroup v1 alone", "[job_cgr
   SECTION("hybrid asked for is an error that says why") {
     auto run = make_run(scratch, CgroupMode::Hybrid);
     REQUIRE_FALSE(run.ok());
-    CHECK_THAT(run.error().message, Catch::Contains("cgroup.kill (Linux 5.14 or later"));
+    CHECK_THAT(run.error().message,
+               Catch::Contains("has no cgroup.kill: the kernel is too old (Linux 5.14"));
     CHECK_FALSE(scratch.exists(unified_run));
   }
   SECTION("v1 never looks at cgroup2") {
