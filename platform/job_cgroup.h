@@ -174,9 +174,9 @@ class CgroupRun {
   ~CgroupRun();  // kills and removes whatever job cgroups remain, then its own directories
 
   int version() const;  // 1 or 2; 1 for hybrid too (its controllers are v1's)
-  bool hybrid() const;  // v1 controllers with a cgroup2 directory beside them
   // The run's cgroup2 directory, which holds every job (PSI, cgroup.kill):
-  // the run directory on v2, the one beside the v1 ones on hybrid.
+  // the run directory on v2, the one beside the v1 ones on hybrid (version
+  // 1 with a cgroup2 directory); nothing on v1 alone.
   std::optional<std::filesystem::path> cgroup2_dir() const;
   // "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /process_api/x/wp-123-456"
   std::string describe() const;

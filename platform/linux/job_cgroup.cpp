@@ -384,25 +384,21 @@ CgroupEntry JobCgroup::entry() const {
   std::vector<int> fds = procs_fds();
   // The cgroup2 directory a process is created in: v2's only one, or the
   // hybrid's beside the v1 ones, which the child still writes itself into.
+  // Either way its cgroup.procs is the last of procs_fds().
   const CgroupPlace* place = nullptr;
-  int place_procs = -1;
-  if (impl_->version == 2 && fds.size() == 1 && !impl_->places.empty()) {
+  if (impl_->version == 2 && fds.size() == 1) {
     place = &impl_->places.front();
-    place_procs = fds.front();
-    fds.clear();
-  } else if (const CgroupPlace* unified = detail::find_unified(impl_->places);
-             unified && impl_->unified_procs) {
-    place = unified;
-    place_procs = impl_->unified_procs.get();
-    fds.pop_back();  // procs_fds() put it last
+  } else if (impl_->unified_procs) {
+    place = detail::find_unified(impl_->places);
   }
   // A fixture tree (a plain directory) is no place to create a process in.
   if (!place || !place->files || !place->files->on_cgroup2() || place->files->dir_fd() < 0) {
-    entry.procs = procs_fds();
+    entry.procs = std::move(fds);
     return entry;
   }
   entry.dir = place->files->dir_fd();
-  entry.dir_procs = place_procs;
+  entry.dir_procs = fds.back();
+  fds.pop_back();
   entry.procs = std::move(fds);
   return entry;
 }
@@ -581,10 +577,6 @@ Result<CgroupRun> CgroupRun::create(const CgroupRunOptions& options) {
 
 int CgroupRun::version() const {
   return impl_ ? impl_->layout.version : 0;
-}
-
-bool CgroupRun::hybrid() const {
-  return impl_ && detail::find_unified(impl_->layout.runs) != nullptr;
 }
 
 std::optional<fs::path> CgroupRun::cgroup2_dir() const {

@@ -109,8 +109,9 @@ size_t kill_round(const std::vector<fs::path>& tops, std::set<pid_t>& seen) {
   // cgroup.kill first: on hybrid the cgroup2 tree beside the v1 ones holds
   // the same processes, and the v1 lists (no freezer there) then show only
   // what left it, rather than live pids to signal one by one.
-  std::stable_partition(dirs.begin(), dirs.end(),
-                        [](const fs::path& dir) { return file_exists(dir / "cgroup.kill"); });
+  auto without_kill_file = std::stable_partition(dirs.begin(), dirs.end(), [](const fs::path& dir) {
+    return file_exists(dir / "cgroup.kill");
+  });
   // The sentinel, or wp in its v2 supervisor cgroup, may sit inside what it
   // cleans: then neither freeze (it would freeze itself) nor cgroup.kill.
   bool self_inside = contains_self(dirs);
@@ -118,10 +119,10 @@ size_t kill_round(const std::vector<fs::path>& tops, std::set<pid_t>& seen) {
   if (!self_inside) frozen.emplace(tops);
   pid_t self = ::getpid();
   size_t fresh = 0;
-  for (const fs::path& dir : dirs) {
-    std::vector<pid_t> pids = read_pids(dir / "cgroup.procs");
-    bool use_kill_file = !self_inside && !pids.empty() && file_exists(dir / "cgroup.kill");
-    if (use_kill_file) (void)write_file(dir / "cgroup.kill", "1");
+  for (auto dir = dirs.begin(); dir != dirs.end(); ++dir) {
+    std::vector<pid_t> pids = read_pids(*dir / "cgroup.procs");
+    bool use_kill_file = !self_inside && !pids.empty() && dir < without_kill_file;
+    if (use_kill_file) (void)write_file(*dir / "cgroup.kill", "1");
     for (pid_t pid : pids) {
       if (pid <= 0 || pid == self) continue;  // 0: a process of another pid namespace
       if (seen.count(pid) != 0) continue;     // killed already, in this round or before

@@ -71,7 +71,7 @@ TEST_CASE("v2: wp in the root cgroup puts the run under the root", "[job_cgroup]
   CHECK(run->version() == 2);
   CHECK(run->dirs() == std::vector<fs::path>{scratch.path(kCg / kRunName)});
   CHECK(run->cgroup2_dir() == scratch.path(kCg / kRunName));
-  CHECK_FALSE(run->hybrid());
+  CHECK_FALSE((run->version() == 1 && run->cgroup2_dir()));
   CHECK(run->describe() ==
         "cgroup v2 (memory, cpu, io, pids) under /" + kRunName + " (wp's cgroup is the root)");
   CHECK(run->missing().empty());
@@ -424,7 +424,7 @@ TEST_CASE("hybrid: cgroup2 stands in for cpuacct and freezer", "[job_cgroup]") {
   auto run = CgroupRun::create({CgroupMode::Auto, scratch.roots(), /*cpu_limits=*/false});
   REQUIRE(run.ok());
   CHECK(run->version() == 1);
-  CHECK(run->hybrid());
+  CHECK((run->version() == 1 && run->cgroup2_dir()));
   // cpu,cpuacct is left out: no CPU quotas, and cgroup2 counts CPU time.
   CHECK(run->dirs() == std::vector<fs::path>{scratch.path(kCg / "memory/user/x" / kRunName),
                                              scratch.path(kCg / "blkio" / kRunName),
@@ -511,7 +511,7 @@ TEST_CASE("hybrid: a kernel without cgroup.kill gets cgroup v1 alone", "[job_cgr
   SECTION("auto falls back to v1 and takes its directory back") {
     auto run = make_run(scratch, CgroupMode::Auto);
     REQUIRE(run.ok());
-    CHECK_FALSE(run->hybrid());
+    CHECK_FALSE((run->version() == 1 && run->cgroup2_dir()));
     CHECK(run->dirs().size() == 4);  // cpu,cpuacct, memory, blkio, freezer
     CHECK_FALSE(scratch.exists(unified_run));
   }
@@ -526,7 +526,7 @@ TEST_CASE("hybrid: a kernel without cgroup.kill gets cgroup v1 alone", "[job_cgr
     unified_files(scratch, unified_run);
     auto run = make_run(scratch, CgroupMode::V1);
     REQUIRE(run.ok());
-    CHECK_FALSE(run->hybrid());
+    CHECK_FALSE((run->version() == 1 && run->cgroup2_dir()));
     CHECK_FALSE(run->cgroup2_dir());
     CHECK(run->describe() ==
           "cgroup v1 (memory, cpu, cpuacct, blkio, freezer) under /user/x/" + kRunName);
