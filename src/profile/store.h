@@ -26,7 +26,7 @@
 namespace wp::profile {
 
 // The schema this wp writes; PRAGMA user_version holds the file's.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Attempts kept per profile unless --keep says otherwise.
 inline constexpr int kDefaultKeep = 100;
@@ -81,11 +81,16 @@ class Store {
   Result<std::vector<AttemptRecord>> family_attempts(const std::string& space,
                                                      const std::string& family, size_t limit);
   // The newest `per_profile` attempts of every profile in `space`, handed
-  // to `each` one profile at a time (oldest first, profiles in name order):
-  // one query where a run of thousands of jobs would otherwise make
-  // thousands, without holding every profile's attempts at once (100,000
-  // profiles of one attempt each are 150 MiB of records). `each` must not
-  // use the Store.
+  // to `each` one profile at a time (oldest first, profiles in name order),
+  // without holding every profile's attempts at once (100,000 profiles of
+  // one attempt each are 150 MiB of records). `each` must not use the Store.
+  // For learning, and with only what learning reads, all of it in the
+  // attempt_history index: key, family, fingerprint, started, wall_seconds,
+  // exit_code, signal, timed_out, requeued, usage.oom_killed,
+  // admitted.memory, usage.peak_memory, usage.average_cores,
+  // usage.peak_cores, usage.read_ops, usage.write_ops and input_bytes; the
+  // other fields are left empty. Learning that reads another field of
+  // history adds it to that index (a migration) and here.
   Status namespace_attempts(const std::string& space, size_t per_profile,
                             const std::function<void(std::vector<AttemptRecord>)>& each);
   // Every attempt (export), oldest first.

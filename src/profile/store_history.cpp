@@ -81,6 +81,36 @@ AttemptRecord read_attempt(const sqlite::Statement& s) {
   return a;
 }
 
+// What learning reads of an attempt, in the order read_learning() reads
+// them: every one is in the attempt_history index, so that a query of these
+// alone never reads the table.
+constexpr std::string_view kLearningColumns =
+    "started, fingerprint, wall_seconds, exit_code, signal, timed_out, requeued, oom_killed, "
+    "admitted_memory, peak_memory, average_cores, peak_cores, read_ops, write_ops, input_bytes";
+
+AttemptRecord read_learning(const sqlite::Statement& s, const ProfileKey& key,
+                            const std::string& family) {
+  AttemptRecord a;
+  a.key = key;
+  a.family = family;
+  a.started = s.column_text(0);
+  a.fingerprint = s.column_text(1);
+  a.wall_seconds = s.column_double(2);
+  a.exit_code = optional_int<int>(s, 3);
+  a.signal = optional_int<int>(s, 4);
+  a.timed_out = s.column_int(5) != 0;
+  a.requeued = s.column_int(6) != 0;
+  a.usage.oom_killed = s.column_int(7) != 0;
+  a.admitted.memory = static_cast<Bytes>(s.column_int(8));
+  a.usage.peak_memory = optional_int<Bytes>(s, 9);
+  a.usage.average_cores = s.column_optional_double(10);
+  a.usage.peak_cores = s.column_optional_double(11);
+  a.usage.read_ops = optional_int<uint64_t>(s, 12);
+  a.usage.write_ops = optional_int<uint64_t>(s, 13);
+  a.input_bytes = optional_int<uint64_t>(s, 14);
+  return a;
+}
+
 void bind_resources(sqlite::Statement& s, int index, const Resources& r) {
   s.bind(index, r.cpu.as_double())
       .bind(index + 1, static_cast<int64_t>(r.memory))
@@ -295,10 +325,13 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
       .bind(12, a.wall_seconds);
   if (auto done = aggregate.step(); !done) return done.error();
 
+  // Past the newest `keep` down attempt_history: a walk of the index that
+  // usually finds nothing, where keeping a set of the newest ids to test
+  // every attempt against cost twice as much on every insert.
   auto trim_cached = prepared(
-      "DELETE FROM attempt WHERE profile_id = (SELECT id FROM profile WHERE namespace = ?1 AND "
-      "name = ?2) AND id NOT IN (SELECT a.id FROM attempt a JOIN profile p ON a.profile_id = "
-      "p.id WHERE p.namespace = ?1 AND p.name = ?2 ORDER BY a.started DESC, a.id DESC LIMIT ?3)");
+      "DELETE FROM attempt WHERE id IN (SELECT id FROM attempt INDEXED BY attempt_history "
+      "WHERE profile_id = (SELECT id FROM profile WHERE namespace = ?1 AND name = ?2) "
+      "ORDER BY started DESC, id DESC LIMIT -1 OFFSET ?3)");
   if (!trim_cached) return trim_cached.error();
   sqlite::Statement& trim = **trim_cached;
   trim.bind(1, std::string_view(a.key.space))
@@ -350,28 +383,39 @@ Result<std::vector<AttemptRecord>> Store::family_attempts(const std::string& spa
 
 Status Store::namespace_attempts(const std::string& space, size_t per_profile,
                                  const std::function<void(std::vector<AttemptRecord>)>& each) {
-  auto select = sqlite::Statement::prepare(
-      *db_, fmt::format(
-                "SELECT {} FROM attempt a JOIN profile p ON a.profile_id = p.id "
-                "WHERE a.id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY "
-                "profile_id ORDER BY started DESC, id DESC) AS newest FROM attempt WHERE "
-                "profile_id IN (SELECT id FROM profile WHERE namespace = ?1)) WHERE newest <= ?2) "
-                "ORDER BY p.name, a.started, a.id",
-                kAttemptColumns));
-  if (!select) return select.error();
-  select->bind(1, std::string_view(space)).bind(2, as_limit(per_profile));
-  std::vector<AttemptRecord> profile;
+  // One walk down attempt_history a profile, newest first, stopping after
+  // `per_profile` entries: the cost follows what is read, never what is
+  // kept (up to --keep a profile), and no row of the table is read. (A
+  // window function over the namespace sorted every attempt kept; reading
+  // whole rows sought each one in the table.)
+  auto profiles = sqlite::Statement::prepare(
+      *db_, "SELECT id, name, family FROM profile WHERE namespace = ?1 ORDER BY name");
+  if (!profiles) return profiles.error();
+  auto newest = sqlite::Statement::prepare(
+      *db_, fmt::format("SELECT {} FROM attempt INDEXED BY attempt_history WHERE profile_id = ?1 "
+                        "ORDER BY started DESC, id DESC LIMIT ?2",
+                        kLearningColumns));
+  if (!newest) return newest.error();
+  profiles->bind(1, std::string_view(space));
   for (;;) {
-    auto row = select->step();
+    auto row = profiles->step();
     if (!row) return row.error();
     if (!*row) break;
-    AttemptRecord attempt = read_attempt(*select);
-    if (!profile.empty() && profile.front().key.name != attempt.key.name) {
-      each(std::exchange(profile, {}));
+    ProfileKey key{space, profiles->column_text(1)};
+    std::string family = profiles->column_text(2);
+    newest->reset();
+    newest->bind(1, profiles->column_int(0)).bind(2, as_limit(per_profile));
+    std::vector<AttemptRecord> attempts;
+    for (;;) {
+      auto entry = newest->step();
+      if (!entry) return entry.error();
+      if (!*entry) break;
+      attempts.push_back(read_learning(*newest, key, family));
     }
-    profile.push_back(std::move(attempt));
+    if (attempts.empty()) continue;
+    std::reverse(attempts.begin(), attempts.end());  // oldest first
+    each(std::move(attempts));
   }
-  if (!profile.empty()) each(std::move(profile));
   return Ok{};
 }
 

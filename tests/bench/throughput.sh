@@ -11,13 +11,19 @@
 # after the other, so that a slow spell of the machine hits all of them. The
 # figures are medians over the rounds; a ratio is the median of each round's
 # ratio to that round's make -j2, with the lowest and highest beside it.
+# WP_BENCH_HISTORY (default 1): how many untimed runs record history before
+# the timed ones, each adding one attempt to every job's profile: a batch run
+# every day for a month is WP_BENCH_HISTORY=30 (wp reads at most 30 attempts
+# of a profile back).
 set -euo pipefail
 export LC_ALL=C  # printf's %f and bc agree on the decimal point
 n=${1:-10000}
 wp=${2:-build/release/wp}
 rounds=${WP_BENCH_ROUNDS:-3}
-if ! [[ $n =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]]; then
-  echo "usage: [WP_BENCH_ROUNDS=R] $0 [N] [path/to/wp]  (N and R: whole numbers >= 1)" >&2
+history=${WP_BENCH_HISTORY:-1}
+if ! [[ $n =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ && $history =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: [WP_BENCH_ROUNDS=R] [WP_BENCH_HISTORY=H] $0 [N] [path/to/wp]" \
+    "(N, R and H: whole numbers >= 1)" >&2
   exit 2
 fi
 work=$(mktemp -d)
@@ -49,10 +55,10 @@ seconds() {  # runs "$@" and prints its wall time in seconds; a failure ends the
 }
 
 # The rows: a label and a command line. The state database is never the
-# user's: one untimed run records N profiles, and every timed wp run starts
-# from a copy of that database (made before its clock starts), so that each
-# reads one run of history back, as a repeated run does, and none pays for
-# the history the others added.
+# user's: the untimed runs (WP_BENCH_HISTORY) record N profiles, and every
+# timed wp run starts from a copy of that database (made before its clock
+# starts), so that each reads the same history back, as a repeated run does,
+# and none pays for the history the others added.
 labels=()
 commands=()
 row_of() { labels+=("$1"); commands+=("$2"); }
@@ -80,7 +86,10 @@ fi
 make_row=0
 for i in "${!labels[@]}"; do [[ ${labels[$i]} == "make -j2" ]] && make_row=$i; done
 
-eval "seconds $wp_run $q_work/jobs.toml" > /dev/null
+for ((h = 1; h <= history; h++)); do
+  rm -rf "$work/run"
+  eval "seconds $wp_run $q_work/jobs.toml" > /dev/null
+done
 # wp checkpoints and removes its write-ahead log when it closes the
 # database; one left over goes along.
 mv "$work/wp.db" "$work/warm.db"
@@ -105,7 +114,8 @@ ratios() {  # each round's time of row $1 over that round's make -j2
     <(tr ' ' '\n' <<< "${times[$make_row]}" | grep -v '^$') | bc -l
 }
 
-printf '%d jobs, two at a time; median of %d rounds\n' "$n" "$rounds"
+printf '%d jobs, two at a time; median of %d rounds; %d run%s of history\n' "$n" "$rounds" \
+  "$history" "$([[ $history == 1 ]] && echo "" || echo s)"
 printf '%-20s %8s %10s %12s %14s\n' tool seconds ms/job "vs make -j2" "(lowest-highest)"
 declare -A ratio_of
 for i in "${!labels[@]}"; do

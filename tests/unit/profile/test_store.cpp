@@ -327,6 +327,78 @@ TEST_CASE("store: a namespace's attempts come one profile at a time, newest kept
   CHECK(none);
 }
 
+TEST_CASE("store: a namespace's attempts carry what learning reads, and only that", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  AttemptRecord a = attempt("test-1", 1, 300u << 20);
+  a.family = "test-{shard}";
+  a.exit_code = 3;
+  a.signal = 15;
+  a.timed_out = true;
+  a.requeued = true;
+  a.usage.oom_killed = true;
+  a.admitted.memory = 512u << 20;
+  a.usage.average_cores = 1.5;
+  a.usage.peak_cores = 1.75;
+  a.usage.write_ops = 11;
+  a.input_bytes = 4096;
+  REQUIRE(store->add_attempt(a));
+  std::vector<AttemptRecord> handed;
+  REQUIRE(store->namespace_attempts(
+      a.key.space, 30, [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
+  REQUIRE(handed.size() == 1);
+  const AttemptRecord& b = handed.front();
+  CHECK(b.key == a.key);
+  CHECK(b.family == a.family);
+  CHECK(b.fingerprint == a.fingerprint);
+  CHECK(b.started == a.started);
+  CHECK(b.wall_seconds == a.wall_seconds);
+  CHECK(b.exit_code == 3);
+  CHECK(b.signal == 15);
+  CHECK(b.timed_out);
+  CHECK(b.requeued);
+  CHECK(b.usage.oom_killed);
+  CHECK(b.admitted.memory == 512u << 20);
+  CHECK(b.usage.peak_memory == 300u << 20);
+  CHECK(b.usage.average_cores == 1.5);
+  CHECK(b.usage.peak_cores == 1.75);
+  CHECK(b.usage.read_ops == 7u);
+  CHECK(b.usage.write_ops == 11u);
+  CHECK(b.input_bytes == 4096u);
+  // The rest is not in attempt_history and is not read (store.h).
+  CHECK(b.uid.empty());
+  CHECK(b.command.empty());
+  CHECK(b.usage.method.empty());
+  CHECK_FALSE(b.usage.cpu_seconds.has_value());
+  CHECK_FALSE(b.predicted.memory.has_value());
+  CHECK(b.declared.memory == 0);
+}
+
+TEST_CASE("store: attempts started at the same moment are kept and read newest last", "[profile]") {
+  ScratchDir dir;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  // An import or a clock that stood still: ties go by the order of adding.
+  for (int i = 0; i < 4; ++i) {
+    AttemptRecord a = attempt("build", 0, static_cast<Bytes>(i + 1) << 20);
+    a.uid = "same/build/" + std::to_string(i + 1);
+    REQUIRE(store->add_attempt(a, 3));
+  }
+  auto kept = store->attempts({"github.com/acme/app:jobs.toml", "build"});
+  REQUIRE(kept);
+  REQUIRE(kept->size() == 3);
+  CHECK(kept->front().uid == "same/build/2");
+  CHECK(kept->back().uid == "same/build/4");
+  std::vector<AttemptRecord> handed;
+  REQUIRE(store->namespace_attempts(
+      "github.com/acme/app:jobs.toml", 2,
+      [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
+  REQUIRE(handed.size() == 2);
+  CHECK(handed.front().usage.peak_memory == 3u << 20);
+  CHECK(handed.back().usage.peak_memory == 4u << 20);
+}
+
 TEST_CASE("store: a version 1 file migrates and keeps its calibrations", "[profile]") {
   ScratchDir dir;
   fs::path path = dir.path() / "old.db";
@@ -385,4 +457,36 @@ TEST_CASE("store: a version 2 file gains the retention mark", "[profile]") {
   CHECK(store->schema_version().value() == kSchemaVersion);
   CHECK(store->all_attempts()->size() == 1);
   CHECK(count_rows(store->database(), "SELECT count(*) FROM profile WHERE kept_since = ''") == 1);
+}
+
+TEST_CASE("store: a version 3 file gets the attempt_history index in place of the old one",
+          "[profile]") {
+  ScratchDir dir;
+  fs::path path = dir.path() / "v3.db";
+  {
+    auto store = Store::open(path);
+    REQUIRE(store);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(store->add_attempt(attempt("build", i, static_cast<Bytes>(i + 1) << 20)));
+    REQUIRE(
+        store->database().exec("DROP INDEX attempt_history; "
+                               "CREATE INDEX attempt_by_profile ON attempt(profile_id, started); "
+                               "PRAGMA user_version=3;"));
+  }
+  auto store = Store::open(path);
+  REQUIRE(store);
+  CHECK(store->schema_version().value() == kSchemaVersion);
+  auto index_count = [&](const std::string& name) {
+    return count_rows(
+        store->database(),
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '" + name + "'");
+  };
+  CHECK(index_count("attempt_by_profile") == 0);
+  CHECK(index_count("attempt_history") == 1);
+  std::vector<AttemptRecord> handed;
+  REQUIRE(store->namespace_attempts(
+      "github.com/acme/app:jobs.toml", 30,
+      [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
+  REQUIRE(handed.size() == 3);
+  CHECK(handed.back().usage.peak_memory == 3u << 20);
 }
