@@ -121,6 +121,7 @@ size_t usable_count(std::span<const AttemptRecord> attempts) {
 std::vector<AttemptRecord> of_command(std::span<const AttemptRecord> history,
                                       std::string_view fingerprint, bool shared) {
   std::vector<AttemptRecord> same;
+  same.reserve(history.size());
   for (const AttemptRecord& a : history) {
     if (shared || a.fingerprint == fingerprint) same.push_back(a);
   }

@@ -51,38 +51,50 @@ std::vector<double> values_of(std::span<const Sample> samples) {
   return values;
 }
 
-double mean_of(std::span<const double> values) {
+// Over samples or plain values alike: the backtest calls the predictors
+// hundreds of times a job, and copying the values out first was a third of
+// the time a run with a long history took to start.
+double value_of(double value) {
+  return value;
+}
+double value_of(const Sample& sample) {
+  return sample.value;
+}
+
+template <typename T>
+double mean_of(std::span<const T> values) {
   if (values.empty()) return 0;
   double sum = 0;
-  for (double value : values)
-    sum += value;
+  for (const T& value : values)
+    sum += value_of(value);
   return sum / static_cast<double>(values.size());
 }
 
 // The sample (n - 1) standard deviation: the window is a sample of the job's
 // runs, not all of them. 0 below two values.
-double stddev_of(std::span<const double> values) {
+template <typename T>
+double stddev_of(std::span<const T> values) {
   if (values.size() < 2) return 0;
   double mean = mean_of(values);
   double squares = 0;
-  for (double value : values)
-    squares += (value - mean) * (value - mean);
+  for (const T& value : values)
+    squares += (value_of(value) - mean) * (value_of(value) - mean);
   return std::sqrt(squares / static_cast<double>(values.size() - 1));
 }
 
 std::optional<double> recent_max(std::span<const Sample> window, const PredictOptions& options) {
   if (window.empty()) return std::nullopt;
-  std::vector<double> recent = values_of(last(window, std::max<size_t>(options.recent, 1)));
-  return *std::max_element(recent.begin(), recent.end());
+  std::span<const Sample> recent = last(window, std::max<size_t>(options.recent, 1));
+  double largest = recent.front().value;
+  for (const Sample& sample : recent)
+    largest = std::max(largest, sample.value);
+  return largest;
 }
 
 // Linear interpolation between the closest ranks (rank (n - 1) * p of the
 // sorted values, as numpy's default and Excel's PERCENTILE.INC): it never
 // exceeds the largest value, and moves smoothly as the window changes.
-std::optional<double> percentile_95(std::span<const Sample> window) {
-  if (window.empty()) return std::nullopt;
-  std::vector<double> sorted = values_of(window);
-  std::sort(sorted.begin(), sorted.end());
+double percentile_95_of_sorted(std::span<const double> sorted) {
   double rank = kPercentile * static_cast<double>(sorted.size() - 1);
   auto below = static_cast<size_t>(std::floor(rank));
   size_t above = std::min(below + 1, sorted.size() - 1);
@@ -90,10 +102,28 @@ std::optional<double> percentile_95(std::span<const Sample> window) {
   return sorted[below] + fraction * (sorted[above] - sorted[below]);
 }
 
+std::optional<double> percentile_95(std::span<const Sample> window) {
+  if (window.empty()) return std::nullopt;
+  // On the stack for any window up to this (the default is 20).
+  constexpr size_t kOnStack = 64;
+  std::array<double, kOnStack> stack{};
+  std::vector<double> heap;
+  std::span<double> sorted;
+  if (window.size() <= kOnStack) {
+    sorted = std::span<double>(stack).first(window.size());
+  } else {
+    heap.resize(window.size());
+    sorted = heap;
+  }
+  std::transform(window.begin(), window.end(), sorted.begin(),
+                 [](const Sample& sample) { return sample.value; });
+  std::sort(sorted.begin(), sorted.end());
+  return percentile_95_of_sorted(sorted);
+}
+
 std::optional<double> mean_stddev(std::span<const Sample> window) {
   if (window.empty()) return std::nullopt;
-  std::vector<double> values = values_of(window);
-  return mean_of(values) + kSpreadSigmas * stddev_of(values);
+  return mean_of(window) + kSpreadSigmas * stddev_of(window);
 }
 
 // The EWMA alone is a centre, which under-predicts half the time; the
@@ -220,14 +250,39 @@ double loss_of(double predicted, double actual, double scale, const PredictOptio
 // points before it, as predict() would have done then. Earlier points are not
 // replayed, since predict() would have refused them (and at least two come
 // first, so that spreads exist).
+//
+// P95's window is kept sorted from one point to the next (one value in, one
+// out) rather than sorted anew at each: the same values, so the same
+// prediction, for a tenth of the work.
 Backtest backtest(Predictor predictor, std::span<const Sample> history,
                   const PredictOptions& options) {
   Backtest result;
-  for (size_t i = std::max<size_t>(options.min_samples, 2); i < history.size(); ++i) {
+  size_t first = std::max<size_t>(options.min_samples, 2);
+  size_t window = std::max<size_t>(options.window, 1);
+  std::vector<double> sorted;  // P95: the window before point i, in order
+  if (predictor == Predictor::P95 && first < history.size()) {
+    for (const Sample& sample : window_of(history.first(first), options))
+      sorted.push_back(sample.value);
+    std::sort(sorted.begin(), sorted.end());
+  }
+  for (size_t i = first; i < history.size(); ++i) {
     std::span<const Sample> before = history.first(i);
     double actual = history[i].value;
-    std::optional<double> predicted =
-        predict_with(predictor, before, history[i].input_bytes, options);
+    std::optional<double> predicted;
+    if (predictor == Predictor::P95) {
+      if (i > first) {
+        if (i - 1 >= window) {
+          double leaving = history[i - 1 - window].value;
+          auto found = std::lower_bound(sorted.begin(), sorted.end(), leaving);
+          if (found != sorted.end()) sorted.erase(found);
+        }
+        double entering = history[i - 1].value;
+        sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), entering), entering);
+      }
+      predicted = percentile_95_of_sorted(sorted);
+    } else {
+      predicted = predict_with(predictor, before, history[i].input_bytes, options);
+    }
     if (!predicted) continue;
     ++result.points;
     if (*predicted * options.margin >= actual) ++result.covered;

@@ -406,6 +406,7 @@ Status Store::namespace_attempts(const std::string& space, size_t per_profile,
     newest->reset();
     newest->bind(1, profiles->column_int(0)).bind(2, as_limit(per_profile));
     std::vector<AttemptRecord> attempts;
+    attempts.reserve(std::min<size_t>(per_profile, 64));
     for (;;) {
       auto entry = newest->step();
       if (!entry) return entry.error();

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -203,6 +204,55 @@ TEST_CASE("predict: a constant history predicts the constant with the simplest p
   CHECK(prediction->backtest_loss == Approx(0.0));
   CHECK(prediction->coverage == 1.0);
   CHECK(prediction->confidence == Approx(0.6));  // 6 / 10, no dispersion, full coverage
+}
+
+// The backtest as defined: point i predicted by predict_with() from the
+// points before it, an under-prediction weighing under_weight times as much,
+// each error relative to the actual (or, for a zero, to the mean size of the
+// points before). The P95 backtest keeps its window sorted from one point to
+// the next instead of calling predict_with(): it must agree to the last bit,
+// window sliding, values repeated and all.
+TEST_CASE("predict: the backtest replays what each predictor would have said then", "[profile]") {
+  PredictOptions options;
+  options.window = 6;  // well short of the history, so that it slides
+  Lcg lcg(42);
+  size_t p95_chosen = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<Sample> history;
+    size_t length = 4 + static_cast<size_t>(lcg.next() * 20);
+    for (size_t i = 0; i < length; ++i) {
+      // Coarse values repeat, so that the window holds equal ones.
+      history.push_back({std::round(lcg.next() * 8) * 10, std::nullopt});
+    }
+    auto prediction = predict(history, std::nullopt, options);
+    REQUIRE(prediction);
+    if (prediction->backtests == 0) continue;
+    double loss = 0;
+    size_t covered = 0;
+    size_t points = 0;
+    for (size_t i = options.min_samples; i < history.size(); ++i) {
+      std::span<const Sample> before(history.data(), i);
+      double actual = history[i].value;
+      auto predicted = predict_with(prediction->predictor, before, std::nullopt, options);
+      REQUIRE(predicted);
+      double scale = std::abs(actual);
+      if (scale == 0) {
+        for (const Sample& sample : before)
+          scale += std::abs(sample.value) / static_cast<double>(before.size());
+        if (scale == 0) scale = 1;
+      }
+      double error = std::abs(*predicted - actual) / scale;
+      loss += *predicted < actual ? error * options.under_weight : error;
+      covered += *predicted * options.margin >= actual ? 1 : 0;
+      ++points;
+    }
+    CHECK(prediction->backtests == points);
+    CHECK(prediction->backtest_loss == Approx(loss / static_cast<double>(points)).epsilon(1e-12));
+    CHECK(prediction->coverage ==
+          Approx(static_cast<double>(covered) / static_cast<double>(points)).epsilon(1e-12));
+    if (prediction->predictor == Predictor::P95) ++p95_chosen;
+  }
+  CHECK(p95_chosen >= 5);  // the case that needs it most did come up
 }
 
 TEST_CASE("predict: with no backtest yet, recent-max with full coverage", "[profile]") {
