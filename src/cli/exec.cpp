@@ -34,11 +34,16 @@ constexpr int kExitCannotRun = 127;
 // The longest profile name derived from a command.
 constexpr size_t kDerivedNameMax = 100;
 
-// The command as typed, shortened: `wp profile list` shows it.
+// The command as typed, shortened: `wp profile list` shows it. A control
+// character in an argument (a tab, a newline) is written as \uXXXX, as a
+// name may hold none; the cut falls between characters, not inside one.
 std::string derived_name(const std::vector<std::string>& command) {
-  std::string name = fmt::format("{}", fmt::join(command, " "));
-  if (name.size() > kDerivedNameMax) name = name.substr(0, kDerivedNameMax - 3) + "...";
-  return name;
+  std::string name = manifest::escaped_controls(fmt::format("{}", fmt::join(command, " ")));
+  if (name.size() <= kDerivedNameMax) return name;
+  size_t cut = kDerivedNameMax - 3;
+  while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+    --cut;  // a UTF-8 continuation byte
+  return name.substr(0, cut) + "...";
 }
 
 Result<double> parse_count(const std::string& text, const char* flag) {
@@ -77,6 +82,10 @@ Result<Resources> parse_demand(const ExecCommand& command) {
 Result<manifest::Manifest> one_job(const ExecCommand& command) {
   auto demand = parse_demand(command);
   if (!demand) return demand.error();
+  if (std::optional<char32_t> control = manifest::control_character(command.name)) {
+    return make_error("--name: a profile name may not hold the control character {}",
+                      manifest::code_point(*control));
+  }
   manifest::Job job;
   job.name = command.name.empty() ? derived_name(command.command) : command.name;
   job.family = job.name;

@@ -28,16 +28,6 @@ void sort_by_position(Diagnostics& diagnostics) {
                    });
 }
 
-namespace detail {
-
-SourcePos pos_of(const toml::source_region& region) {
-  return SourcePos{region.begin.line, region.begin.column};
-}
-
-void Sink::error(SourcePos pos, std::string message) {
-  diagnostics_.push_back(Diagnostic{file_, pos, std::move(message)});
-}
-
 namespace {
 
 // The control character that starts at text[i] and how many bytes it takes;
@@ -64,6 +54,30 @@ std::optional<char32_t> control_character(std::string_view text) {
 
 std::string code_point(char32_t c) {
   return fmt::format("U+{:04X}", static_cast<uint32_t>(c));
+}
+
+std::string escaped_controls(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto [c, width] = control_at(text, i);
+    if (width == 0) {
+      out += text[i];
+    } else {
+      out += fmt::format("\\u{:04X}", static_cast<uint32_t>(c));
+      i += width - 1;
+    }
+  }
+  return out;
+}
+
+namespace detail {
+
+SourcePos pos_of(const toml::source_region& region) {
+  return SourcePos{region.begin.line, region.begin.column};
+}
+
+void Sink::error(SourcePos pos, std::string message) {
+  diagnostics_.push_back(Diagnostic{file_, pos, std::move(message)});
 }
 
 std::string toml_string(std::string_view text) {

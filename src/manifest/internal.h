@@ -39,12 +39,6 @@ class Sink {
 
 SourcePos pos_of(const toml::source_region& region);
 
-// The first control character of `text` (UTF-8): C0 (below U+0020), DEL or
-// C1 (U+0080..U+009F). None of them is allowed in job names, `namespace` or
-// `profile`: a terminal acts on them rather than showing them.
-std::optional<char32_t> control_character(std::string_view text);
-// "U+0085".
-std::string code_point(char32_t c);
 // As a TOML basic string, control characters escaped: "a\u0085".
 std::string toml_string(std::string_view text);
 // Nothing but ASCII whitespace (space, \t, \n, \v, \f, \r): no command to run.

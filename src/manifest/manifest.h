@@ -81,6 +81,17 @@ LoadResult load_file(const std::filesystem::path& path);
 // relative `cwd`s (its parent directory is the default cwd).
 LoadResult load_string(std::string_view text, const std::filesystem::path& path);
 
+// The first control character of `text` (UTF-8): C0 (below U+0020), DEL or
+// C1 (U+0080..U+009F). None of them is allowed in job names, `namespace` or
+// `profile` (nor in `wp exec --name`): a terminal acts on them rather than
+// showing them.
+std::optional<char32_t> control_character(std::string_view text);
+// "U+0085".
+std::string code_point(char32_t c);
+// `text` with each control character written as \uXXXX ("a\u0085"), the
+// rest as it is.
+std::string escaped_controls(std::string_view text);
+
 // Jobs that can never start because their demand exceeds `capacity` in some
 // dimension: one diagnostic for each place in the file that set a value too
 // large (a [[job]] key, a [defaults] key), naming the jobs it reaches; a

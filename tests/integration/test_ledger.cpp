@@ -168,6 +168,28 @@ TEST_CASE("wp exec passes stdio through and records history under --name", "[int
   CHECK(split_lines(history).size() == 2);  // the header and the one attempt
 }
 
+TEST_CASE("wp exec: no control character in a profile name, given or derived",
+          "[integration][exec]") {
+  TempDir dir;
+  RunOptions options;
+  options.cwd = dir.path();
+  options.env = {{"WP_DB", dir.str("db.sqlite")}};
+  RunResult refused = run_wp({"exec", "--name", "two\nlines", "--", "touch", "ran"}, options);
+  INFO(refused.describe());
+  CHECK(refused.exit_code == 2);
+  CHECK(contains(refused.err, "--name: a profile name may not hold the control character U+000A"));
+  CHECK_FALSE(fs::exists(dir / "ran"));
+  // Derived from the command line, a tab in an argument is written out.
+  RunResult derived = run_wp({"exec", "--", "sh", "-c", "exit 0", "a\tb"}, options);
+  INFO(derived.describe());
+  CHECK(derived.exit_code == 0);
+  auto [status, list] =
+      shell("WP_DB=" + dir.str("db.sqlite") + " " + wp_binary() + " profile list --json");
+  INFO(list);
+  CHECK(status == 0);
+  CHECK(contains(list, "\"sh -c exit 0 a\\\\u0009b\""));  // in JSON, the \\ escaped
+}
+
 TEST_CASE("make -j4 with wp exec recipes: at most 4 jobs, tokens returned, statuses kept",
           "[integration][exec][make]") {
   TempDir dir;
