@@ -80,19 +80,15 @@ void Sink::error(SourcePos pos, std::string message) {
   diagnostics_.push_back(Diagnostic{file_, pos, std::move(message)});
 }
 
+// Quotes and backslashes first: the escapes of control characters then
+// added are the only backslashes not doubled.
 std::string toml_string(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto [c, width] = control_at(text, i);
-    if (width != 0) {
-      out += fmt::format("\\u{:04X}", static_cast<uint32_t>(c));
-      i += width - 1;
-    } else {
-      if (text[i] == '"' || text[i] == '\\') out += '\\';
-      out += text[i];
-    }
+  std::string quoted;
+  for (char c : text) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
   }
-  return out + '"';
+  return '"' + escaped_controls(quoted) + '"';
 }
 
 bool is_blank(std::string_view text) {
