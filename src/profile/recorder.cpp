@@ -15,13 +15,13 @@ namespace {
 // A commit costs far more than a trivial job: the writer lets the records of
 // jobs that end within this long of the first join its transaction. What a
 // kill -9 of wp can lose grows to at most this (the records are fsync'd
-// only as WAL commits are anyway). 200 ms rather than 20: a third less of
-// the writer's CPU on 5,000 trivial jobs (fewer commits, each page of the
-// profile table written once a commit), CPU the jobs are short of on a
-// small machine.
-constexpr std::chrono::milliseconds kGatherFor{200};
+// only as WAL commits are anyway). 200 ms (at most 4,096 records) was
+// tried: a third less of the writer's CPU on 5,000 trivial jobs, some 10 us
+// a job, but a short run then committed everything at its end, and a kill
+// cut off no write.
+constexpr std::chrono::milliseconds kGatherFor{20};
 // ... but no more records than this wait for one commit.
-constexpr size_t kGatherAtMost = 4096;
+constexpr size_t kGatherAtMost = 512;
 
 }  // namespace
 

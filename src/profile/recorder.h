@@ -1,8 +1,8 @@
 // Writes attempts to the store from a thread of its own, so that the event
 // loop never waits on SQLite: a job's record is queued as it ends and
-// committed within 200 ms, together with whatever else ended meanwhile (one
+// committed within 20 ms, together with whatever else ended meanwhile (one
 // transaction for many when jobs end fast). A kill -9 of wp can lose only
-// what is queued, the records of jobs that ended in those last 200 ms.
+// what is queued, the records of jobs that ended in those last 20 ms.
 #pragma once
 
 #include <condition_variable>
