@@ -52,8 +52,9 @@ std::vector<double> values_of(std::span<const Sample> samples) {
 }
 
 // Over samples or plain values alike: the backtest calls the predictors
-// hundreds of times a job, and copying the values out first was a third of
-// the time a run with a long history took to start.
+// hundreds of times a job, and copying the values out first took a tenth of
+// the start of a run with a long history (`wp plan` of 5,000 jobs with 30
+// attempts each: 0.35 s with the copies, 0.31 s without).
 double value_of(double value) {
   return value;
 }
