@@ -118,13 +118,16 @@ void bind_resources(sqlite::Statement& s, int index, const Resources& r) {
       .bind(index + 3, static_cast<int64_t>(r.gpu));
 }
 
-Result<std::vector<AttemptRecord>> collect(sqlite::Statement& select) {
+// Every row of `select`, each made a record by `read` (whole rows:
+// read_attempt).
+template <typename Read = AttemptRecord (*)(const sqlite::Statement&)>
+Result<std::vector<AttemptRecord>> collect(sqlite::Statement& select, Read read = read_attempt) {
   std::vector<AttemptRecord> attempts;
   for (;;) {
     auto row = select.step();
     if (!row) return row.error();
     if (!*row) break;
-    attempts.push_back(read_attempt(select));
+    attempts.push_back(read(select));
   }
   // Selected newest first (for the LIMIT); handed out oldest first.
   std::reverse(attempts.begin(), attempts.end());
@@ -405,17 +408,10 @@ Status Store::namespace_attempts(const std::string& space, size_t per_profile,
     std::string family = profiles->column_text(2);
     newest->reset();
     newest->bind(1, profiles->column_int(0)).bind(2, as_limit(per_profile));
-    std::vector<AttemptRecord> attempts;
-    attempts.reserve(std::min<size_t>(per_profile, 64));
-    for (;;) {
-      auto entry = newest->step();
-      if (!entry) return entry.error();
-      if (!*entry) break;
-      attempts.push_back(read_learning(*newest, key, family));
-    }
-    if (attempts.empty()) continue;
-    std::reverse(attempts.begin(), attempts.end());  // oldest first
-    each(std::move(attempts));
+    auto attempts =
+        collect(*newest, [&](const sqlite::Statement& s) { return read_learning(s, key, family); });
+    if (!attempts) return attempts.error();
+    if (!attempts->empty()) each(std::move(*attempts));
   }
   return Ok{};
 }
