@@ -409,6 +409,7 @@ void Runner::wait_for_events() {
     for (int sig : signals_.drain())
       on_signal(sig);
   }
+  finish_reaped();
   fire_timers();
   update_status(SteadyClock::now());
 }
@@ -477,10 +478,51 @@ void Runner::reap_children() {
     }
     auto it = active_.find(pid);
     if (it == active_.end()) continue;  // an adopted orphan (wp is a subreaper)
-    std::unique_ptr<Active> active = std::move(it->second);
+    Reaped& ended = reaped_.emplace_back(Reaped{std::move(it->second), status, usage, false});
     active_.erase(it);
-    on_exit(*active, status, usage);
+    ended.active->attempt.ended = report::Clock::now();
+    ended.released = release_early(*ended.active, status);
   }
+}
+
+// A job that exited 0 and left nothing behind gives its resources back as
+// soon as it is reaped, before it is accounted for: finish_reaped() starts
+// what they admit first. Anything else (a failure may be retried with more
+// memory, which its cgroup's counters decide) waits for on_exit().
+bool Runner::release_early(Active& active, int status) {
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || interrupted_by_ != 0 || foreground_) {
+    return false;
+  }
+  if (active.process->failure() || active.attempt.timed_out || active.attempt.requeued ||
+      active.oom_stopped || !only_known_children()) {
+    return false;
+  }
+  // Its process group is empty too, or on_exit() kills what is left.
+  if (active.meter->kill_all(/*only_group=*/true) > 0) return false;
+  sentinel_->forget(active.pid);
+  if (options_.ledger != nullptr) options_.ledger->release(active.attempt.admitted);
+  gpu_pool_.release(active.gpus);
+  active.gpus.clear();
+  scheduler_.finished(active.job, true);
+  refresh_dependents(active.job);
+  return true;
+}
+
+// The jobs that ended, in the order reaped. What their resources admit
+// starts first: reading a job's cgroup counters and readying its cgroup for
+// another job (on cgroup v1, five reads and a write) cost the event loop
+// about as much as starting a job, and meanwhile a core would wait. So the
+// pool holds one cgroup more than the jobs running at once. A signal that
+// interrupts the run was handled before: nothing new starts then.
+void Runner::finish_reaped() {
+  if (reaped_.empty()) return;
+  bool released = std::any_of(reaped_.begin(), reaped_.end(),
+                              [](const Reaped& ended) { return ended.released; });
+  if (released && interrupted_by_ == 0 && admission_open_) start_admitted();
+  for (Reaped& ended : reaped_) {
+    on_exit(*ended.active, ended.status, ended.usage, ended.released);
+  }
+  reaped_.clear();
 }
 
 // Ctrl-Z stopped the job's group, which has the terminal: wp stops too, so
@@ -501,7 +543,7 @@ void Runner::on_stop(pid_t pid) {
   platform::signal_group(pid, SIGCONT);
 }
 
-void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
+void Runner::on_exit(Active& active, int status, const struct rusage& usage, bool released) {
   // Before anything is printed: the terminal is wp's again.
   if (foreground_) foreground_->take_back();
   // A step between fork and exec failed (spawn() did not wait to see it):
@@ -515,12 +557,15 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
   const std::string& name = manifest_.jobs[active.job].name;
   // What is left of the job (its process group, and with a cgroup every
   // process that escaped the group) is orphaned: stop it, so no job outlives
-  // its own record and the pipes reach end of file.
-  if (active.meter->kill_all(only_known_children()) > 0) {
-    log_->debug("{}: killed processes it left behind", name);
+  // its own record and the pipes reach end of file. (release_early() saw
+  // nothing left and did the rest.)
+  if (!released) {
+    if (active.meter->kill_all(only_known_children()) > 0) {
+      log_->debug("{}: killed processes it left behind", name);
+    }
+    sentinel_->forget(active.pid);
+    gpu_pool_.release(active.gpus);
   }
-  sentinel_->forget(active.pid);
-  gpu_pool_.release(active.gpus);
   Attempt attempt = std::move(active.attempt);
   for (auto [stream, path] :
        {std::pair{&active.out, &attempt.stdout_log}, std::pair{&active.err, &attempt.stderr_log}}) {
@@ -534,13 +579,12 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage) {
     if (stream->created) *path = stream->log_path;  // else the job wrote nothing there
     stream->log.reset();
   }
-  attempt.ended = report::Clock::now();
   if (WIFEXITED(status)) attempt.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) attempt.signal = WTERMSIG(status);
   attempt.interrupted = interrupted_by_ != 0 && !attempt.timed_out;
   attempt.usage = active.meter->finish(usage, attempt.wall_seconds());
   active.meter.reset();  // removes its cgroup
-  conclude(active.job, std::move(attempt));
+  conclude(active.job, std::move(attempt), released);
 }
 
 // wp is a subreaper: a process a job left behind, whatever group or session
@@ -622,9 +666,9 @@ void Runner::refresh_dependents(size_t job) {
   }
 }
 
-void Runner::conclude(size_t job, Attempt last) {
+void Runner::conclude(size_t job, Attempt last, bool released) {
   // Every attempt start() began took a lease for its admission.
-  if (options_.ledger != nullptr) options_.ledger->release(last.admitted);
+  if (options_.ledger != nullptr && !released) options_.ledger->release(last.admitted);
   const manifest::Job& spec = manifest_.jobs[job];
   report::JobReport& record = report_.jobs[job];
   std::optional<Bytes> more_memory;
@@ -646,9 +690,9 @@ void Runner::conclude(size_t job, Attempt last) {
   }
   if (last.succeeded()) {
     record.status = JobStatus::Ok;
-    scheduler_.finished(job, true);
+    if (!released) scheduler_.finished(job, true);
     log_->info("ok {} in {}", spec.name, format_seconds(last.wall_seconds()));
-    refresh_dependents(job);
+    if (!released) refresh_dependents(job);
     return;
   }
   int tries = counted_attempts(job);

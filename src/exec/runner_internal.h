@@ -121,7 +121,9 @@ class Runner {
   void on_signal(int sig);
   void reap_children();
   void on_stop(pid_t pid);
-  void on_exit(Active& active, int status, const struct rusage& usage);
+  bool release_early(Active& active, int status);
+  void finish_reaped();
+  void on_exit(Active& active, int status, const struct rusage& usage, bool released);
   bool only_known_children() const;
   void sample_jobs(SteadyTime now);
   SteadyTime next_sample(const Active& active) const;
@@ -135,7 +137,7 @@ class Runner {
   enum class ReadResult { Data, Empty, Closed };
   ReadResult read_stream(Stream& stream);
   void fire_timers();
-  void conclude(size_t job, Attempt last);
+  void conclude(size_t job, Attempt last, bool released = false);
   void fail_finally(size_t job, const Attempt& attempt);
   void interrupt(int sig);
   void update_status(SteadyTime now);
@@ -180,6 +182,14 @@ class Runner {
   sigset_t default_signals_{};
   platform::ThreadChildren children_;  // this thread's, which spawns every job
   std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
+  // Reaped, not yet accounted for (finish_reaped).
+  struct Reaped {
+    std::unique_ptr<Active> active;
+    int status = 0;
+    struct rusage usage {};
+    bool released = false;  // its resources are back (release_early)
+  };
+  std::vector<Reaped> reaped_;
   // Jobs waiting out a retry backoff, earliest first.
   using Backoff = std::pair<SteadyTime, size_t>;
   std::priority_queue<Backoff, std::vector<Backoff>, std::greater<>> backoff_;

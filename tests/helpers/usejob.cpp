@@ -35,6 +35,8 @@
 //   --report FILE        at exit, write "cpu_ms=<this process's CPU ms>
 //                        maxrss_kib=<its ru_maxrss> cpu_wall_ms=<wall time of the
 //                        --cpu-ms phase>" (what it measured of itself)
+//   --cgroups FILE       at start, append /proc/self/cgroup to FILE (the cgroups
+//                        the job runs in; a retry's come after the first attempt's)
 //   --exit N             exit status (default 0)
 // A usage error (unknown flag, missing or bad value) prints the usage and exits
 // 2; a failure to do what was asked (mmap, open, short write) exits 99.
@@ -67,7 +69,7 @@ constexpr std::string_view kUsage =
     "usage: wp_usejob [--memory-mib N [--memory-step-ms M]] [--cpu-ms N [--threads T]]\n"
     "                 [--file PATH [--write-ops N [--direct]] [--read-ops N]]\n"
     "                 [--children K] [--daemon PIDFILE] [--hold-ms N] [--report FILE]\n"
-    "                 [--exit N]\n";
+    "                 [--cgroups FILE] [--exit N]\n";
 
 struct Options {
   long memory_mib = 0;
@@ -82,6 +84,7 @@ struct Options {
   std::string daemon_pidfile;
   long hold_ms = 0;
   std::string report;
+  std::string cgroups;
   int exit_code = 0;
 };
 
@@ -153,6 +156,8 @@ Options parse(int argc, char** argv) {
       options.hold_ms = count();
     } else if (flag == "--report") {
       options.report = value();
+    } else if (flag == "--cgroups") {
+      options.cgroups = value();
     } else if (flag == "--exit") {
       options.exit_code = static_cast<int>(count());
     } else {
@@ -374,10 +379,27 @@ void write_report(const std::string& path) {
                                   " cpu_wall_ms=" + std::to_string(cpu_wall_ms) + "\n");
 }
 
+void append_cgroups(const std::string& path) {
+  int in = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  if (in < 0) die("cannot open /proc/self/cgroup: " + error_text());
+  std::string text;
+  char buffer[4096];
+  ssize_t n = 0;
+  while ((n = read(in, buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<size_t>(n));
+  close(in);
+  if (n < 0) die("cannot read /proc/self/cgroup: " + error_text());
+  int out = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (out < 0) die("cannot open " + path + ": " + error_text());
+  write_all(out, text);
+  close(out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options = parse(argc, argv);
+  if (!options.cgroups.empty()) append_cgroups(options.cgroups);
   std::vector<pid_t> children = fork_children(options);
   use_memory(options);
   int64_t cpu_start = monotonic_ms();

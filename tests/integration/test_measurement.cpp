@@ -67,6 +67,21 @@ SelfReport self_report(const fs::path& file) {
   return report;
 }
 
+// The first memory hierarchy line of /proc/PID/cgroup text (usejob
+// --cgroups: the first attempt's): "7:memory:/a/b" gives "/a/b"; "" without
+// one.
+std::string memory_cgroup_of(const std::string& proc_cgroup) {
+  std::istringstream lines(proc_cgroup);
+  for (std::string line; std::getline(lines, line);) {
+    size_t first = line.find(':');
+    size_t second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+    if (controllers.find(",memory,") != std::string::npos) return line.substr(second + 1);
+  }
+  return "";
+}
+
 bool on_block_device(const fs::path& file) {
   struct stat st {};
   return ::stat(file.c_str(), &st) == 0 && major(st.st_dev) != 0;
@@ -220,20 +235,36 @@ TEST_CASE("measurement: a reused cgroup measures and limits its new job alone",
           "[integration][measurement]") {
   SKIP_WITHOUT_JOB_CGROUPS();
   TempDir dir;
-  auto job = [](const std::string& name, const std::string& memory,
-                const std::vector<std::string>& args, const std::string& after) {
+  // Each attempt writes down the cgroups it ran in. wp starts the next job before
+  // it readies the cgroup of the one that ended, so one at a time, a chain's
+  // jobs take turns between two cgroups: a "gap" job between two puts the
+  // second in the cgroup of the first.
+  auto job = [&dir](const std::string& name, const std::string& memory,
+                    std::vector<std::string> args, const std::string& after) {
+    args.insert(args.end(), {"--cgroups", dir.str(name + ".cgroups")});
     return "[[job]]\nname = \"" + name + "\"\nmemory = \"" + memory +
            "\"\nargv = " + usejob_argv(args) + "\n" +
            (after.empty() ? "" : "after = [\"" + after + "\"]\n");
   };
-  write_file(dir / "jobs.toml",
-             job("big", "400MiB", {"--memory-mib", "160", "--cpu-ms", "500"}, "") +
-                 job("small", "64MiB", {"--memory-mib", "16", "--report", dir.str("self")}, "big") +
-                 job("raised", "300MiB", {"--memory-mib", "200"}, "small") +
-                 job("hog", "32MiB", {"--memory-mib", "200", "--hold-ms", "300"}, "raised"));
+  write_file(
+      dir / "jobs.toml",
+      job("big", "400MiB", {"--memory-mib", "160", "--cpu-ms", "500"}, "") +
+          job("gap-1", "16MiB", {}, "big") +
+          job("small", "64MiB", {"--memory-mib", "16", "--report", dir.str("self")}, "gap-1") +
+          job("gap-2", "16MiB", {}, "small") +
+          job("raised", "300MiB", {"--memory-mib", "200"}, "gap-2") +
+          job("gap-3", "16MiB", {}, "raised") +
+          job("hog", "32MiB", {"--memory-mib", "200", "--hold-ms", "300"}, "gap-3"));
   RunResult run = run_wp({"run", "--keep-going", "--cpus", "1", "--json", dir.str("jobs.toml")});
   INFO(run.describe());
   Json summary = parse_json(run.out);
+  // Else this would not test reuse at all.
+  std::string big_cgroup = memory_cgroup_of(read_file(dir / "big.cgroups"));
+  REQUIRE_FALSE(big_cgroup.empty());
+  for (const char* reused : {"small", "raised", "hog"}) {
+    INFO(reused << " ran in the cgroup the big job had");
+    CHECK(memory_cgroup_of(read_file(dir / (std::string(reused) + ".cgroups"))) == big_cgroup);
+  }
   const Json& big = job_named(summary, "big")["attempts"][0];
   const Json& small = job_named(summary, "small")["attempts"][0];
   REQUIRE(big["usage"]["method"].as_string() == "cgroup v1");  // v2 here has no memory
