@@ -478,7 +478,8 @@ void Runner::reap_children() {
     }
     auto it = active_.find(pid);
     if (it == active_.end()) continue;  // an adopted orphan (wp is a subreaper)
-    Reaped& ended = reaped_.emplace_back(Reaped{std::move(it->second), status, usage, false});
+    Reaped& ended = reaped_.emplace_back(
+        Reaped{std::move(it->second), status, usage, false, interrupted_by_ != 0});
     active_.erase(it);
     ended.active->attempt.ended = report::Clock::now();
     ended.released = release_early(*ended.active, status);
@@ -508,19 +509,28 @@ bool Runner::release_early(Active& active, int status) {
   return true;
 }
 
-// The jobs that ended, in the order reaped. What their resources admit
-// starts first: reading a job's cgroup counters and readying its cgroup for
-// another job (on cgroup v1, five reads and a write) cost the event loop
-// about as much as starting a job, and meanwhile a core would wait. So the
-// pool holds one cgroup more than the jobs running at once. A signal that
-// interrupts the run was handled before: nothing new starts then.
+// The jobs that ended. Those not released early are concluded first,
+// before anything starts: a failure may stop the run (without --keep-going)
+// or be retried, and what is left of such a job is killed and its process
+// group forgotten before a new job could be given its pid. Then what the
+// released resources admit starts, and only then are the released jobs
+// accounted for: reading a job's cgroup counters and readying its cgroup
+// for another job (on cgroup v1, five reads and a write) cost the event
+// loop about as much as starting a job, and meanwhile a core would wait.
+// So the pool holds one cgroup more than the jobs running at once. A signal
+// that interrupts the run was handled before: nothing new starts then.
 void Runner::finish_reaped() {
-  if (reaped_.empty()) return;
-  bool released = std::any_of(reaped_.begin(), reaped_.end(),
-                              [](const Reaped& ended) { return ended.released; });
+  bool released = false;
+  for (Reaped& ended : reaped_) {
+    if (ended.released) {
+      released = true;
+    } else {
+      on_exit(ended);
+    }
+  }
   if (released && interrupted_by_ == 0 && admission_open_) start_admitted();
   for (Reaped& ended : reaped_) {
-    on_exit(*ended.active, ended.status, ended.usage, ended.released);
+    if (ended.released) on_exit(ended);
   }
   reaped_.clear();
 }
@@ -543,7 +553,10 @@ void Runner::on_stop(pid_t pid) {
   platform::signal_group(pid, SIGCONT);
 }
 
-void Runner::on_exit(Active& active, int status, const struct rusage& usage, bool released) {
+void Runner::on_exit(Reaped& ended) {
+  Active& active = *ended.active;
+  int status = ended.status;
+  bool released = ended.released;
   // Before anything is printed: the terminal is wp's again.
   if (foreground_) foreground_->take_back();
   // A step between fork and exec failed (spawn() did not wait to see it):
@@ -581,8 +594,10 @@ void Runner::on_exit(Active& active, int status, const struct rusage& usage, boo
   }
   if (WIFEXITED(status)) attempt.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) attempt.signal = WTERMSIG(status);
-  attempt.interrupted = interrupted_by_ != 0 && !attempt.timed_out;
-  attempt.usage = active.meter->finish(usage, attempt.wall_seconds());
+  // As the run stood when the job was reaped: an interrupt handled since is
+  // not the attempt's.
+  attempt.interrupted = ended.interrupted && !attempt.timed_out;
+  attempt.usage = active.meter->finish(ended.usage, attempt.wall_seconds());
   active.meter.reset();  // removes its cgroup
   conclude(active.job, std::move(attempt), released);
 }

@@ -98,6 +98,15 @@ struct Active {
   bool oom_stopped = false;                // ended after an OOM kill inside it (cgroup v1)
 };
 
+// A job the runner reaped and has yet to account for (Runner::finish_reaped).
+struct Reaped {
+  std::unique_ptr<Active> active;
+  int status = 0;
+  struct rusage usage {};
+  bool released = false;     // its resources are back (Runner::release_early)
+  bool interrupted = false;  // the run was being interrupted when it was reaped
+};
+
 class Runner {
  public:
   Runner(const manifest::Manifest& manifest, const Capacity& capacity, const RunOptions& options,
@@ -123,7 +132,7 @@ class Runner {
   void on_stop(pid_t pid);
   bool release_early(Active& active, int status);
   void finish_reaped();
-  void on_exit(Active& active, int status, const struct rusage& usage, bool released);
+  void on_exit(Reaped& ended);
   bool only_known_children() const;
   void sample_jobs(SteadyTime now);
   SteadyTime next_sample(const Active& active) const;
@@ -182,14 +191,7 @@ class Runner {
   sigset_t default_signals_{};
   platform::ThreadChildren children_;  // this thread's, which spawns every job
   std::unordered_map<pid_t, std::unique_ptr<Active>> active_;
-  // Reaped, not yet accounted for (finish_reaped).
-  struct Reaped {
-    std::unique_ptr<Active> active;
-    int status = 0;
-    struct rusage usage {};
-    bool released = false;  // its resources are back (release_early)
-  };
-  std::vector<Reaped> reaped_;
+  std::vector<Reaped> reaped_;  // in the order reaped
   // Jobs waiting out a retry backoff, earliest first.
   using Backoff = std::pair<SteadyTime, size_t>;
   std::priority_queue<Backoff, std::vector<Backoff>, std::greater<>> backoff_;

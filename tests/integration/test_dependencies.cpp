@@ -1,4 +1,6 @@
 // Dependencies (`after`), failure propagation and --keep-going.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 #include "wp_harness.h"
@@ -11,6 +13,13 @@ std::string job(const std::string& name, const std::vector<std::string>& args,
                 const std::string& extra = "") {
   return "[[job]]\nname = \"" + name +
          "\"\ncpu = 0.5\nmemory = \"16MiB\"\nargv = " + job_argv(args) + "\n" + extra;
+}
+
+// A zombie: ended, not yet reaped by its parent.
+bool zombie(pid_t pid) {
+  std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
 }
 
 }  // namespace
@@ -132,6 +141,51 @@ TEST_CASE("without keep-going no new job starts after a failure but running ones
   INFO(summary.dump());
   CHECK(job_named(summary, "fails")["status"].as_string() == "failed");
   CHECK(job_named(summary, "running")["status"].as_string() == "ok");
+  const Json& queued = job_named(summary, "queued");
+  CHECK(queued["status"].as_string() == "skipped");
+  REQUIRE(queued["reason"].is_string());
+  CHECK(contains(queued["reason"].as_string(), "fails"));
+}
+
+TEST_CASE("without keep-going a failure stops the run though a success ends with it",
+          "[integration]") {
+  if (online_cpus() < 2) {
+    WARN("needs at least 2 CPUs; skipped");
+    return;
+  }
+  TempDir dir;
+  // "fails" and "succeeds" run on the two cores and end while wp is stopped,
+  // so that one turn of its loop reaps both. The success frees a core for
+  // "queued", but the failure in the same turn must stop the run first.
+  std::string manifest;
+  for (auto [name, code] : {std::pair{"fails", "1"}, std::pair{"succeeds", "0"}}) {
+    manifest += std::string("[[job]]\nname = \"") + name + "\"\ncpu = 1\nargv = " +
+                job_argv({"--touch", dir.str(std::string(name) + ".pid"), "--sleep-ms", "1500",
+                          "--exit", code}) +
+                "\n";
+  }
+  manifest +=
+      "[[job]]\nname = \"queued\"\ncpu = 1\nargv = " + job_argv({"--touch", dir.str("queued")}) +
+      "\n";
+  write_file(dir / "jobs.toml", manifest);
+  WpProcess wp({"run", "--cpus", "2", "--json", dir.str("jobs.toml")});
+  REQUIRE(wp.wait_until(
+      [&] { return fs::exists(dir / "fails.pid") && fs::exists(dir / "succeeds.pid"); },
+      milliseconds(10'000)));
+  wp.send(SIGSTOP);
+  pid_t fails = pid_from_file(dir / "fails.pid");
+  pid_t succeeds = pid_from_file(dir / "succeeds.pid");
+  bool both_ended =
+      wp.wait_until([&] { return zombie(fails) && zombie(succeeds); }, milliseconds(10'000));
+  wp.send(SIGCONT);
+  REQUIRE(both_ended);
+  RunResult r = wp.finish(milliseconds(20'000));
+  INFO(r.describe());
+  CHECK(r.exit_code == 1);
+  CHECK_FALSE(fs::exists(dir / "queued"));
+  Json summary = parse_json(r.out);
+  CHECK(job_named(summary, "fails")["status"].as_string() == "failed");
+  CHECK(job_named(summary, "succeeds")["status"].as_string() == "ok");
   const Json& queued = job_named(summary, "queued");
   CHECK(queued["status"].as_string() == "skipped");
   REQUIRE(queued["reason"].is_string());
