@@ -18,6 +18,8 @@ struct sqlite3_stmt;
 
 namespace wp::profile::sqlite {
 
+// One thread at a time may use a Database and its statements: the
+// connection has no mutex of its own (SQLite's multi-thread mode).
 class Database {
  public:
   // Opens (creating if missing) the file; the caller sets pragmas.
