@@ -24,15 +24,9 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-{
-  printf '[defaults]\ncpu = 1\nmemory = "16MiB"\n[[job]]\nname = "t-{i}"\n'
-  printf 'matrix = { i = [%s] }\ncommand = "true"\n' "$(seq -s, 1 "$n")"
-} > "$work/jobs.toml"
-{
-  printf 'all:'; for i in $(seq 1 "$n"); do printf ' t%s' "$i"; done; printf '\n'
-  for i in $(seq 1 "$n"); do printf 't%s:\n\t@true\n' "$i"; done
-  printf '.PHONY: all'; for i in $(seq 1 "$n"); do printf ' t%s' "$i"; done; printf '\n'
-} > "$work/Makefile"
+# shellcheck source=tests/bench/trivial_jobs.sh
+source "$(dirname "$0")/trivial_jobs.sh"
+trivial_jobs "$work" "$n"
 
 events=syscalls:sys_exit_wait4,syscalls:sys_enter_clone3,syscalls:sys_enter_clone
 events+=,syscalls:sys_enter_vfork

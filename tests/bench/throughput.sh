@@ -32,15 +32,9 @@ trap 'rm -rf "$work"' EXIT
 q_wp=$(printf %q "$wp")
 q_work=$(printf %q "$work")
 
-{
-  printf '[defaults]\ncpu = 1\nmemory = "16MiB"\n[[job]]\nname = "t-{i}"\n'
-  printf 'matrix = { i = [%s] }\ncommand = "true"\n' "$(seq -s, 1 "$n")"
-} > "$work/jobs.toml"
-{
-  printf 'all:'; for i in $(seq 1 "$n"); do printf ' t%s' "$i"; done; printf '\n'
-  for i in $(seq 1 "$n"); do printf 't%s:\n\t@true\n' "$i"; done
-  printf '.PHONY: all'; for i in $(seq 1 "$n"); do printf ' t%s' "$i"; done; printf '\n'
-} > "$work/Makefile"
+# shellcheck source=tests/bench/trivial_jobs.sh
+source "$(dirname "$0")/trivial_jobs.sh"
+trivial_jobs "$work" "$n"
 
 seconds() {  # runs "$@" and prints its wall time in seconds; a failure ends the benchmark
   local start end

@@ -15,6 +15,19 @@ std::string job(const std::string& name, const std::vector<std::string>& args,
          "\"\ncpu = 0.5\nmemory = \"16MiB\"\nargv = " + job_argv(args) + "\n" + extra;
 }
 
+// A job that takes a whole core: on `--cpus 2` a third one waits.
+std::string core_job(const std::string& name, const std::vector<std::string>& args) {
+  return "[[job]]\nname = \"" + name + "\"\ncpu = 1\nargv = " + job_argv(args) + "\n";
+}
+
+// `job` never started: skipped for the failure of `failed`.
+void check_skipped_for(const Json& summary, const std::string& job, const std::string& failed) {
+  const Json& skipped = job_named(summary, job);
+  CHECK(skipped["status"].as_string() == "skipped");
+  REQUIRE(skipped["reason"].is_string());
+  CHECK(contains(skipped["reason"].as_string(), failed));
+}
+
 // A zombie: ended, not yet reaped by its parent.
 bool zombie(pid_t pid) {
   std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
@@ -124,15 +137,10 @@ TEST_CASE("without keep-going no new job starts after a failure but running ones
   TempDir dir;
   // Two cores: "fails" and "running" start together; "queued" waits for a
   // core, which frees only when "fails" has failed.
-  std::string manifest;
-  manifest += "[[job]]\nname = \"fails\"\ncpu = 1\nargv = " +
-              job_argv({"--sleep-ms", "100", "--exit", "1"}) + "\n";
-  manifest += "[[job]]\nname = \"running\"\ncpu = 1\nargv = " +
-              job_argv({"--touch", dir.str("running-started"), "--sleep-ms", "1500"}) + "\n";
-  manifest +=
-      "[[job]]\nname = \"queued\"\ncpu = 1\nargv = " + job_argv({"--touch", dir.str("queued")}) +
-      "\n";
-  write_file(dir / "jobs.toml", manifest);
+  write_file(dir / "jobs.toml", core_job("fails", {"--sleep-ms", "100", "--exit", "1"}) +
+                                    core_job("running", {"--touch", dir.str("running-started"),
+                                                         "--sleep-ms", "1500"}) +
+                                    core_job("queued", {"--touch", dir.str("queued")}));
   RunResult r = run_wp({"run", "--cpus", "2", "--json", dir.str("jobs.toml")});
   INFO(r.describe());
   CHECK(r.exit_code == 1);
@@ -141,10 +149,7 @@ TEST_CASE("without keep-going no new job starts after a failure but running ones
   INFO(summary.dump());
   CHECK(job_named(summary, "fails")["status"].as_string() == "failed");
   CHECK(job_named(summary, "running")["status"].as_string() == "ok");
-  const Json& queued = job_named(summary, "queued");
-  CHECK(queued["status"].as_string() == "skipped");
-  REQUIRE(queued["reason"].is_string());
-  CHECK(contains(queued["reason"].as_string(), "fails"));
+  check_skipped_for(summary, "queued", "fails");
 }
 
 TEST_CASE("without keep-going a failure stops the run though a success ends with it",
@@ -157,17 +162,12 @@ TEST_CASE("without keep-going a failure stops the run though a success ends with
   // "fails" and "succeeds" run on the two cores and end while wp is stopped,
   // so that one turn of its loop reaps both. The success frees a core for
   // "queued", but the failure in the same turn must stop the run first.
-  std::string manifest;
-  for (auto [name, code] : {std::pair{"fails", "1"}, std::pair{"succeeds", "0"}}) {
-    manifest += std::string("[[job]]\nname = \"") + name + "\"\ncpu = 1\nargv = " +
-                job_argv({"--touch", dir.str(std::string(name) + ".pid"), "--sleep-ms", "1500",
-                          "--exit", code}) +
-                "\n";
-  }
-  manifest +=
-      "[[job]]\nname = \"queued\"\ncpu = 1\nargv = " + job_argv({"--touch", dir.str("queued")}) +
-      "\n";
-  write_file(dir / "jobs.toml", manifest);
+  auto ending = [&dir](const std::string& name, const std::string& code) {
+    return core_job(name,
+                    {"--touch", dir.str(name + ".pid"), "--sleep-ms", "1500", "--exit", code});
+  };
+  write_file(dir / "jobs.toml", ending("fails", "1") + ending("succeeds", "0") +
+                                    core_job("queued", {"--touch", dir.str("queued")}));
   WpProcess wp({"run", "--cpus", "2", "--json", dir.str("jobs.toml")});
   REQUIRE(wp.wait_until(
       [&] { return fs::exists(dir / "fails.pid") && fs::exists(dir / "succeeds.pid"); },
@@ -186,8 +186,5 @@ TEST_CASE("without keep-going a failure stops the run though a success ends with
   Json summary = parse_json(r.out);
   CHECK(job_named(summary, "fails")["status"].as_string() == "failed");
   CHECK(job_named(summary, "succeeds")["status"].as_string() == "ok");
-  const Json& queued = job_named(summary, "queued");
-  CHECK(queued["status"].as_string() == "skipped");
-  REQUIRE(queued["reason"].is_string());
-  CHECK(contains(queued["reason"].as_string(), "fails"));
+  check_skipped_for(summary, "queued", "fails");
 }
