@@ -504,6 +504,15 @@ bool Runner::release_early(Active& active, int status) {
   if (options_.ledger != nullptr) options_.ledger->release(active.attempt.admitted);
   gpu_pool_.release(active.gpus);
   active.gpus.clear();
+  // What the user sees of the job comes before what starts next: its last
+  // output, its block (--ci-format), "ok".
+  drain_output(active);
+  active.attempt.exit_code = 0;
+  show_block(active.job, active.attempt);
+  if (log_->should_log(spdlog::level::info)) {
+    log_->info("ok {} in {}", manifest_.jobs[active.job].name,
+               format_seconds(active.attempt.wall_seconds()));
+  }
   scheduler_.finished(active.job, true);
   refresh_dependents(active.job);
   return true;
@@ -578,20 +587,9 @@ void Runner::on_exit(Reaped& ended) {
     }
     sentinel_->forget(active.pid);
     gpu_pool_.release(active.gpus);
+    drain_output(active);
   }
   Attempt attempt = std::move(active.attempt);
-  for (auto [stream, path] :
-       {std::pair{&active.out, &attempt.stdout_log}, std::pair{&active.err, &attempt.stderr_log}}) {
-    // Drain what was written before the exit; bounded, since a process that
-    // escaped the group may hold the pipe and keep writing.
-    for (int chunk = 0; chunk < kMaxDrainChunks && stream->pipe; ++chunk) {
-      if (read_stream(*stream) != ReadResult::Data) break;
-    }
-    stream->pipe.reset();
-    if (live_lines()) stream->lines.finish();
-    if (stream->created) *path = stream->log_path;  // else the job wrote nothing there
-    stream->log.reset();
-  }
   if (WIFEXITED(status)) attempt.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) attempt.signal = WTERMSIG(status);
   // As the run stood when the job was reaped: an interrupt handled since is
@@ -600,6 +598,23 @@ void Runner::on_exit(Reaped& ended) {
   attempt.usage = active.meter->finish(ended.usage, attempt.wall_seconds());
   active.meter.reset();  // removes its cgroup
   conclude(active.job, std::move(attempt), released);
+}
+
+// What the job wrote before it ended goes to its logs (and the terminal),
+// and the logs it has into its attempt. Bounded, since a process that
+// escaped the group may hold a pipe and keep writing.
+void Runner::drain_output(Active& active) {
+  Attempt& attempt = active.attempt;
+  for (auto [stream, path] :
+       {std::pair{&active.out, &attempt.stdout_log}, std::pair{&active.err, &attempt.stderr_log}}) {
+    for (int chunk = 0; chunk < kMaxDrainChunks && stream->pipe; ++chunk) {
+      if (read_stream(*stream) != ReadResult::Data) break;
+    }
+    stream->pipe.reset();
+    if (live_lines()) stream->lines.finish();
+    if (stream->created) *path = stream->log_path;  // else the job wrote nothing there
+    stream->log.reset();
+  }
 }
 
 // wp is a subreaper: a process a job left behind, whatever group or session
@@ -693,7 +708,7 @@ void Runner::conclude(size_t job, Attempt last, bool released) {
     memory_retried_[job] = true;
   }
   record.attempts.push_back(last);
-  show_block(job, last);
+  if (!released) show_block(job, last);
   if (options_.observer != nullptr && last.spawn_error.empty()) {
     options_.observer->attempt_ended(job, last);
   }
@@ -705,9 +720,10 @@ void Runner::conclude(size_t job, Attempt last, bool released) {
   }
   if (last.succeeded()) {
     record.status = JobStatus::Ok;
-    if (!released) scheduler_.finished(job, true);
+    if (released) return;  // release_early() said so
+    scheduler_.finished(job, true);
     log_->info("ok {} in {}", spec.name, format_seconds(last.wall_seconds()));
-    if (!released) refresh_dependents(job);
+    refresh_dependents(job);
     return;
   }
   int tries = counted_attempts(job);

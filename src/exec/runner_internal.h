@@ -133,6 +133,7 @@ class Runner {
   bool release_early(Active& active, int status);
   void finish_reaped();
   void on_exit(Reaped& ended);
+  void drain_output(Active& active);
   bool only_known_children() const;
   void sample_jobs(SteadyTime now);
   SteadyTime next_sample(const Active& active) const;

@@ -67,6 +67,18 @@ TEST_CASE("after: a dependent starts only after each of its dependencies ended",
     CHECK(d->end_ns <= use->start_ns);
   }
   CHECK(use->end_ns <= last->start_ns);
+  // The log tells it in that order too: a dependency's "ok" line comes
+  // before its dependent's "start" line.
+  auto line_at = [&r](const std::string& line) {
+    size_t at = r.err.find("wp: " + line);
+    INFO("looking for 'wp: " << line << "'");
+    CHECK(at != std::string::npos);
+    return at;
+  };
+  for (const char* dependency : {"gen-1", "gen-2", "slow"}) {
+    CHECK(line_at(std::string("ok ") + dependency) < line_at("start use"));
+  }
+  CHECK(line_at("ok use") < line_at("start last"));
 }
 
 TEST_CASE("after: a failed dependency skips its dependents, transitively, with a reason",
