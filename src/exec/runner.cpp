@@ -509,10 +509,7 @@ bool Runner::release_early(Active& active, int status) {
   drain_output(active);
   active.attempt.exit_code = 0;
   show_block(active.job, active.attempt);
-  if (log_->should_log(spdlog::level::info)) {
-    log_->info("ok {} in {}", manifest_.jobs[active.job].name,
-               format_seconds(active.attempt.wall_seconds()));
-  }
+  say_ok(active.job, active.attempt);
   scheduler_.finished(active.job, true);
   refresh_dependents(active.job);
   return true;
@@ -596,8 +593,14 @@ void Runner::on_exit(Reaped& ended) {
   // not the attempt's.
   attempt.interrupted = ended.interrupted && !attempt.timed_out;
   attempt.usage = active.meter->finish(ended.usage, attempt.wall_seconds());
-  active.meter.reset();  // removes its cgroup
+  active.meter.reset();  // its cgroup goes back to the pool, or is removed
   conclude(active.job, std::move(attempt), released);
+}
+
+// Formatted only when it is logged: most batches run with --quiet.
+void Runner::say_ok(size_t job, const Attempt& attempt) {
+  if (!log_->should_log(spdlog::level::info)) return;
+  log_->info("ok {} in {}", manifest_.jobs[job].name, format_seconds(attempt.wall_seconds()));
 }
 
 // What the job wrote before it ended goes to its logs (and the terminal),
@@ -722,7 +725,7 @@ void Runner::conclude(size_t job, Attempt last, bool released) {
     record.status = JobStatus::Ok;
     if (released) return;  // release_early() said so
     scheduler_.finished(job, true);
-    log_->info("ok {} in {}", spec.name, format_seconds(last.wall_seconds()));
+    say_ok(job, last);
     refresh_dependents(job);
     return;
   }

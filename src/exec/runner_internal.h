@@ -134,6 +134,7 @@ class Runner {
   void finish_reaped();
   void on_exit(Reaped& ended);
   void drain_output(Active& active);
+  void say_ok(size_t job, const Attempt& attempt);
   bool only_known_children() const;
   void sample_jobs(SteadyTime now);
   SteadyTime next_sample(const Active& active) const;

@@ -9,22 +9,11 @@
 
 namespace wpit {
 namespace fs = std::filesystem;
-namespace {
 
-bool write_text(const fs::path& file, const std::string& text) {
-  std::ofstream out(file);
-  out << text;
-  out.flush();
-  return static_cast<bool>(out);
-}
-
-// This process's cgroup path per v1 controller, and on the unified
-// hierarchy (key ""), from /proc/self/cgroup.
-std::vector<std::pair<std::string, std::string>> own_cgroups() {
+std::vector<std::pair<std::string, std::string>> cgroups_in(const std::string& proc_cgroup) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
+  std::istringstream lines(proc_cgroup);
+  for (std::string line; std::getline(lines, line);) {
     size_t first = line.find(':');
     size_t second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos) continue;
@@ -39,6 +28,24 @@ std::vector<std::pair<std::string, std::string>> own_cgroups() {
       out.emplace_back(c, path);
   }
   return out;
+}
+
+namespace {
+
+bool write_text(const fs::path& file, const std::string& text) {
+  std::ofstream out(file);
+  out << text;
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+// This process's cgroup path per v1 controller, and on the unified
+// hierarchy (key ""), from /proc/self/cgroup.
+std::vector<std::pair<std::string, std::string>> own_cgroups() {
+  std::ifstream in("/proc/self/cgroup");
+  std::stringstream text;
+  text << in.rdbuf();
+  return cgroups_in(text.str());
 }
 
 std::optional<std::string> own_path(const std::string& controller) {

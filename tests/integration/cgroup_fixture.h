@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wpit {
@@ -37,6 +38,10 @@ class LimitedCgroup {
   bool entered_ = false;
   std::string why_;
 };
+
+// Cgroup paths by v1 controller, and by "" on the unified hierarchy, from
+// the text of a /proc/PID/cgroup file, in its order.
+std::vector<std::pair<std::string, std::string>> cgroups_in(const std::string& proc_cgroup);
 
 // Why job cgroups cannot be tested here ("not root", ...), or empty.
 std::string job_cgroups_unavailable();

@@ -67,17 +67,11 @@ SelfReport self_report(const fs::path& file) {
   return report;
 }
 
-// The first memory hierarchy line of /proc/PID/cgroup text (usejob
-// --cgroups: the first attempt's): "7:memory:/a/b" gives "/a/b"; "" without
-// one.
+// The first memory cgroup in /proc/PID/cgroup text (usejob --cgroups: the
+// first attempt's); "" without one.
 std::string memory_cgroup_of(const std::string& proc_cgroup) {
-  std::istringstream lines(proc_cgroup);
-  for (std::string line; std::getline(lines, line);) {
-    size_t first = line.find(':');
-    size_t second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
-    if (controllers.find(",memory,") != std::string::npos) return line.substr(second + 1);
+  for (const auto& [controller, path] : cgroups_in(proc_cgroup)) {
+    if (controller == "memory") return path;
   }
   return "";
 }
