@@ -132,7 +132,10 @@ class JobCgroup {
   // process is reaped.
   Status remove();
 
-  const std::string& name() const;                  // "<job>-<n>", as created
+  const std::string& name() const;  // "<job>-<n>", as created
+  // What counts the job, as usage reports name it: "cgroup v2", "cgroup v1",
+  // or "cgroup hybrid" (v1 memory and blkio, cgroup2 CPU time).
+  const char* method() const;
   std::vector<std::filesystem::path> dirs() const;  // one per hierarchy
 
  private:

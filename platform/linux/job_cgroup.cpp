@@ -482,6 +482,12 @@ const std::string& JobCgroup::name() const {
   return impl_ ? impl_->name : kNone;
 }
 
+const char* JobCgroup::method() const {
+  if (!impl_) return "";
+  if (impl_->version == 2) return "cgroup v2";
+  return detail::find_unified(impl_->places) ? "cgroup hybrid" : "cgroup v1";
+}
+
 std::vector<fs::path> JobCgroup::dirs() const {
   if (!impl_) return {};
   return dirs_of(impl_->places);

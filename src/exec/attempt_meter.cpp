@@ -98,7 +98,7 @@ report::Usage AttemptMeter::finish(const struct rusage& main_usage, double wall_
   report::Usage usage;
   if (cgroup_) {
     platform::CgroupUsage counted = cgroup_->usage();
-    usage.method = version_ == 2 ? "cgroup v2" : "cgroup v1";
+    usage.method = cgroup_->method();
     usage.peak_memory = counted.peak_memory;
     usage.cpu_seconds = counted.cpu_seconds;
     usage.user_seconds = counted.user_seconds;

@@ -23,8 +23,9 @@ const char* to_string(JobStatus status);  // "ok", "failed", "timed_out", ...
 // What an attempt really used: its whole process tree, processes that had
 // already exited included. nullopt: not measured by this method here.
 struct Usage {
-  // "cgroup v2", "cgroup v1", or "procfs" (the tree sampled from /proc, when
-  // wp may not create cgroups); empty when the attempt never ran.
+  // "cgroup v2", "cgroup v1", "cgroup hybrid" (v1 memory and blkio, cgroup2
+  // CPU time), or "procfs" (the tree sampled from /proc, when wp may not
+  // create cgroups); empty when the attempt never ran.
   std::string method;
   std::optional<Bytes> peak_memory;
   std::optional<double> cpu_seconds;  // user + system

@@ -218,6 +218,7 @@ TEST_CASE("v2: usage is read from the job's files", "[job_cgroup]") {
   auto job = run->create_job("j");
   REQUIRE(job.ok());
   fs::path dir = kCg / kRunName / "j";
+  CHECK(std::string(job->method()) == "cgroup v2");
 
   CgroupUsage none = job->usage();
   CHECK_FALSE(none.peak_memory);
@@ -328,6 +329,7 @@ TEST_CASE("v1: limits and usage", "[job_cgroup]") {
   auto job = run->create_job("j");
   REQUIRE(job.ok());
   REQUIRE(job->dirs().size() == 3);
+  CHECK(std::string(job->method()) == "cgroup v1");
   fs::path cpu = kCg / "cpu,cpuacct" / kRunName / "j";
   fs::path memory = kCg / "memory/user/x" / kRunName / "j";
   fs::path blkio = kCg / "blkio" / kRunName / "j";
@@ -440,6 +442,8 @@ TEST_CASE("hybrid: cgroup2 stands in for cpuacct and freezer", "[job_cgroup]") {
   fs::path unified = unified_run / "j";
   REQUIRE(job->dirs().size() == 3);
   CHECK(job->dirs().back() == scratch.path(unified));
+  // What a job's usage says counted it: neither v1 nor v2 alone.
+  CHECK(std::string(job->method()) == "cgroup hybrid");
 
   SECTION("CPU time comes from cpu.stat, memory from the v1 hierarchy") {
     scratch.write(memory / "memory.max_usage_in_bytes", "1048576\n");
