@@ -85,8 +85,9 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
   // Jobs run next to their manifest, so that is the filesystem whose IOPS count.
   platform::HostCapacity host = probe_host();
   checked.machine_memory = host.host_memory;
-  checked.capacity = resolve_capacity(host, manifest_caps, *flag_caps,
-                                      stored_iops(db, std::filesystem::path(path).parent_path()));
+  checked.capacity =
+      resolve_capacity(host, manifest_caps, *flag_caps,
+                       stored_iops(db, std::filesystem::path(path).parent_path()), flags.as_given);
   if (checked.loaded.manifest) {
     manifest::Diagnostics& errors = checked.loaded.errors;
     manifest::Diagnostics fits =

@@ -31,6 +31,16 @@ void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
+// A plan runs nothing, so it may be for another machine, larger or not.
+void add_plan_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
+  flags.as_given = true;
+  command->add_option("--cpus", flags.cpus,
+                      "Plan for this many CPU cores, more than this machine's too, e.g. 16");
+  command->add_option("--memory", flags.memory,
+                      "Plan for this much memory, more than this machine's too, e.g. 64GiB");
+  command->add_option("--iops", flags.iops, "Plan for this many I/O operations per second");
+}
+
 constexpr std::array<std::string_view, 7> kCommands{"run",       "plan",    "validate", "info",
                                                     "calibrate", "profile", "exec"};
 
@@ -90,7 +100,7 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
       "plan",
       "Show the schedule a run would follow, its makespan and utilisation, running nothing");
   plan_app->add_option("manifest", plan.manifest, "The manifest (TOML)")->required();
-  add_capacity_flags(plan_app, plan.capacity);
+  add_plan_capacity_flags(plan_app, plan.capacity);
   add_db_flag(plan_app, plan.db);
   plan_app
       ->add_option("--learn", plan.learn,

@@ -130,6 +130,16 @@ std::string timed_out_text(const PlanJobs& jobs, const sched::Simulation& simula
       some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.timed_out; }));
 }
 
+std::string cut_short_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  bool one = simulation.cut_short == 1;
+  return fmt::format(
+      "{} slowed by CPU overcommit to {} timeout, which is {} assumed run time: {} there "
+      "with less done than the lower bound counts: {}",
+      plural(simulation.cut_short, "job", "jobs"), one ? "its" : "their", one ? "its" : "their",
+      one ? "it ends" : "they end",
+      some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.cut_short; }));
+}
+
 std::string decisions_text(const sched::DecisionTimes& d) {
   return fmt::format("{} taken, median {:.1f}us, p99 {:.1f}us, max {:.1f}us", d.count, d.median_us,
                      d.p99_us, d.max_us);
@@ -199,6 +209,9 @@ std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
   if (simulation.timed_out > 0) {
     out += fmt::format("{:<14}{}\n", "timed out", timed_out_text(jobs, simulation));
   }
+  if (simulation.cut_short > 0) {
+    out += fmt::format("{:<14}{}\n", "cut short", cut_short_text(jobs, simulation));
+  }
   out += fmt::format("{:<14}{}\n", "decisions", decisions_text(simulation.decisions));
   out += utilisation_text(jobs, simulation, view.width);
   if (view.gantt && !jobs.demands.empty()) out += "\n" + gantt_chart(jobs, simulation, view.width);
@@ -238,6 +251,9 @@ std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simul
     }
     if (s.timed_out > 0) {
       marks += fmt::format("{}{} timed out", marks.empty() ? "" : ", ", s.timed_out);
+    }
+    if (s.cut_short > 0) {
+      marks += fmt::format("{}{} cut short", marks.empty() ? "" : ", ", s.cut_short);
     }
     std::string row =
         fmt::format("{} {:<12} {:>10} {:>8} {:>5} {:>7} {:>8.1f}us  {}", i == best ? '*' : ' ',

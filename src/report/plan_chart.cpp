@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -132,13 +133,14 @@ std::string legend(const PlanJobs& jobs, const sched::Simulation& simulation,
   return out;
 }
 
-// Started jobs by start time (manifest order on a tie), then the others.
+// Started jobs by start time, at one instant in the order the scheduler
+// decided (Slot::sequence), then the others in manifest order.
 std::vector<size_t> start_order(const sched::Simulation& simulation) {
   std::vector<size_t> order(simulation.slots.size());
   std::iota(order.begin(), order.end(), 0);
   auto key = [&](size_t i) {
-    double start = simulation.slots[i].start;
-    return start < 0 ? sched::Scheduler::kNever : start;
+    const sched::Slot& slot = simulation.slots[i];
+    return std::pair(slot.start < 0 ? sched::Scheduler::kNever : slot.start, slot.sequence);
   };
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
   return order;

@@ -44,6 +44,7 @@ void write_job(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation& 
   json.key("duration").value(jobs.durations[i]);
   json.key("duration_source").value(to_string(jobs.sources[i]));
   json.key("timed_out").value(slot.timed_out);
+  json.key("cut_short").value(slot.cut_short);
   json.key("demand");
   write_resources(json, jobs.demands[i].demand);
   json.key("priority").value(jobs.demands[i].priority);
@@ -82,6 +83,7 @@ void write_plan(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation&
                                     : std::nullopt);
   json.key("never_started").value(static_cast<uint64_t>(simulation.never_started));
   json.key("timed_out").value(static_cast<uint64_t>(simulation.timed_out));
+  json.key("cut_short").value(static_cast<uint64_t>(simulation.cut_short));
   json.key("default_duration").value(jobs.default_duration);
   json.key("decisions");
   write_decisions(json, simulation.decisions);

@@ -5,15 +5,16 @@
 namespace wp {
 namespace {
 
-// Applies the cap that wins (flag over manifest) to one figure.
+// Applies the cap that wins (flag over manifest) to one figure; a flag
+// `as_given` replaces it even when larger.
 template <typename T>
 void apply_cap(T& figure, std::string& source, const std::optional<T>& manifest_cap,
                const std::optional<T>& flag_cap, const std::string& flag_name,
-               std::string (*format)(T)) {
+               std::string (*format)(T), bool as_given) {
   const std::optional<T>& cap = flag_cap ? flag_cap : manifest_cap;
   if (!cap) return;
   std::string origin = flag_cap ? flag_name : "[capacity] in the manifest";
-  if (*cap < figure) {
+  if (*cap < figure || (flag_cap && as_given)) {
     source = fmt::format("{} (machine: {})", origin, format(figure));
     figure = *cap;
   } else {
@@ -51,7 +52,7 @@ void resolve_iops(Capacity& c, const CapacityCaps& manifest, const CapacityCaps&
 
 Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
                           const CapacityCaps& flags,
-                          const std::optional<MeasuredIops>& measured_iops) {
+                          const std::optional<MeasuredIops>& measured_iops, bool flags_as_given) {
   Capacity c;
   c.total.cpu = host.cpu;
   c.cpu_source = host.cpu_source;
@@ -62,12 +63,13 @@ Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps
   c.gpu_source = host.gpu_source;
 
   apply_cap(c.total.cpu, c.cpu_source, manifest.cpu, flags.cpu, std::string("--cpus"),
-            &format_cores);
+            &format_cores, flags_as_given);
   apply_cap(c.total.memory, c.memory_source, manifest.memory, flags.memory, std::string("--memory"),
-            &format_bytes);
-  // No flag sets GPUs yet; the name is for when one does.
+            &format_bytes, flags_as_given);
+  // No flag sets GPUs yet; the name is for when one does. A plan's GPUs are
+  // the machine's devices, so none is planned that is not there.
   apply_cap(c.total.gpu, c.gpu_source, manifest.gpu, flags.gpu, std::string("--gpus"),
-            &format_count<Gpus>);
+            &format_count<Gpus>, false);
   for (size_t i = 0; i < c.total.gpu; ++i)
     c.gpu_devices.push_back(host.gpus[i].index);
   return c;

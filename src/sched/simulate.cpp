@@ -16,10 +16,11 @@ using Endings = std::priority_queue<Ending, std::vector<Ending>, std::greater<>>
 
 // The two clocks, and the running jobs' ends on each.
 struct Clocks {
-  double now = 0;    // wall
-  double work = 0;   // work done at full speed
-  Endings endings;   // on the work clock
-  Endings timeouts;  // on the wall clock
+  double now = 0;      // wall
+  double work = 0;     // work done at full speed
+  size_t started = 0;  // jobs started so far
+  Endings endings;     // on the work clock
+  Endings timeouts;    // on the wall clock
 };
 
 double seconds_of(Cores cores) {
@@ -58,6 +59,7 @@ void admit_all(Scheduler& scheduler, const Inputs& in, Clocks& clocks, std::vect
     micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - before).count());
     if (!job) return;
     slots[*job].start = scheduler.now();
+    slots[*job].sequence = clocks.started++;
     clocks.endings.push({clocks.work + in.durations[*job], *job});
     if (*job < in.timeouts.size() && std::isfinite(in.timeouts[*job])) {
       clocks.timeouts.push({clocks.now + in.timeouts[*job], *job});
@@ -82,7 +84,10 @@ void end_due(Endings& endings, double at, Scheduler& scheduler, const Inputs& in
     slots[job].end = now;
     // A duration that is the timeout itself is a bound, not a measure: the
     // job takes at most that, and ending there says nothing of a failure.
-    slots[job].timed_out = cut && in.durations[job] != in.timeouts[job];
+    // (Only a cut job has a timeout: `timeouts` may be empty.)
+    bool bound = cut && in.durations[job] == in.timeouts[job];
+    slots[job].timed_out = cut && !bound;
+    slots[job].cut_short = bound;
     scheduler.finished(job, true);
   }
 }
@@ -169,6 +174,7 @@ Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double
   for (const Slot& slot : out.slots) {
     if (slot.start < 0) ++out.never_started;
     if (slot.timed_out) ++out.timed_out;
+    if (slot.cut_short) ++out.cut_short;
   }
   out.decisions = summarise(std::move(micros));
   return out;

@@ -20,6 +20,13 @@ struct Slot {
   // Its timeout came before its work was done (overcommitted CPU slowed
   // it, or its duration is longer): a run would stop it there, and fail it.
   bool timed_out = false;
+  // Its duration is its timeout (a bound on its length), and overcommitted
+  // CPU slowed it to that timeout: it ends there with less done than the
+  // lower bound counts for it, so a plan can end before its bound.
+  bool cut_short = false;
+  // Its place in the order the scheduler started jobs (0 first), which at
+  // one instant is its decisions' order, not the manifest's.
+  size_t sequence = 0;
 };
 
 // Wall time of Scheduler::admit_next(), over every call of a simulation.
@@ -44,6 +51,7 @@ struct Simulation {
   DecisionTimes decisions;
   size_t never_started = 0;
   size_t timed_out = 0;  // slots with timed_out
+  size_t cut_short = 0;  // slots with cut_short
 };
 
 // Runs every job once, each taking durations[i] seconds at full speed (what
@@ -53,8 +61,8 @@ struct Simulation {
 // with a wall-clock limit (timeouts[i], seconds; empty or infinity: none)
 // ends there if the slowdown would take it past, as its timeout would
 // stop it; it is timed_out unless its duration is that timeout (a bound on
-// its length, not a measure of it). Every job succeeds. Jobs that can never fit are left unstarted,
-// with their dependents.
+// its length, not a measure of it: cut_short then). Every job succeeds. Jobs that can never fit are
+// left unstarted, with their dependents.
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
                     const Resources& capacity, const Policy& policy,
                     const std::vector<double>& timeouts = {});

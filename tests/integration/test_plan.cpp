@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -95,6 +96,37 @@ TEST_CASE("plan: a job waits for what it depends on", "[integration]") {
   CHECK(plan_job(plan, "build")["start"].as_number() == 0);
 }
 
+// A plan runs nothing: it may be for a machine larger than this one (a CI
+// runner), where `wp run` lowers but never raises the machine's figures.
+TEST_CASE("plan: --cpus and --memory plan for a machine larger than this one", "[integration]") {
+  TempDir dir;
+  // Sixteen jobs of 8 cores and 4 GiB for 10s: no test machine has
+  // 128 cores, and on 64 cores and 32 GiB they go eight at a time.
+  std::string jobs = "version = 1\n";
+  for (int i = 0; i < 16; ++i) {
+    jobs += job("j" + std::to_string(i), "cpu = 8\nmemory = \"4GiB\"\ntimeout = \"10s\"\n");
+  }
+  write_file(dir / "jobs.toml", jobs);
+  Json plan = parse_json(wp_ok({"plan", dir.str("jobs.toml"), "--cpus", "64", "--memory", "32GiB",
+                                "--db", dir.str("wp.db"), "--json"})
+                             .out);
+  CHECK(plan["capacity"]["cpu"].as_number() == 64);
+  CHECK(plan["capacity"]["memory"].as_number() == 32.0 * 1024 * 1024 * 1024);
+  CHECK(plan["makespan"].as_number() == Approx(20));
+  CHECK(plan["lower_bound"]["cpu"].as_number() == Approx(20));
+  CHECK(plan["never_started"].as_number() == 0);
+
+  // `wp run` with the same flags caps at this machine: the 8-core jobs do
+  // not fit, and nothing runs.
+  RunResult run = run_wp({"run", "--cpus", "64", "--memory", "32GiB", "--db", dir.str("wp.db"),
+                          "--run-dir", dir.str("run"), dir.str("jobs.toml")});
+  INFO(run.describe());
+  if (std::thread::hardware_concurrency() < 8) {
+    CHECK(run.exit_code == 2);
+    CHECK(run.err.find("but wp may use") != std::string::npos);
+  }
+}
+
 TEST_CASE("plan --strategy all compares the four strategies", "[integration]") {
   TempDir dir;
   write_file(dir / "jobs.toml", kThreeJobs);
@@ -169,10 +201,12 @@ TEST_CASE("plan --gantt draws one row per job, marked by where its time comes fr
   CHECK(contains(r.out, "= timeout  ? assumed\n"));
   CHECK_FALSE(contains(r.out, "# predicted"));
   CHECK(rows.size() == 4);
-  // In start order: beta and alpha at once, delta only once alpha has ended.
+  // In start order: beta and alpha at once, beta first (it heads the
+  // longer critical path, so the scheduler takes it first, whatever the
+  // manifest's order), delta only once alpha has ended.
   REQUIRE(rows.size() == 4);
-  for (size_t i = 0; i < 2; ++i)
-    CHECK((rows[i].rfind("alpha", 0) == 0 || rows[i].rfind("beta", 0) == 0));
+  CHECK(rows[0].rfind("beta", 0) == 0);
+  CHECK(rows[1].rfind("alpha", 0) == 0);
   CHECK(contains(r.out, "+---"));
 
   RunResult plain = wp_ok(plan_args(dir, {}));  // stdout is a pipe: no chart
@@ -353,10 +387,20 @@ TEST_CASE("plan: --cpu-overcommit starts a fractional job beside full cores, and
     CHECK(plan_job(cut, name)["duration"].as_number() == 11);
     CHECK(plan_job(cut, name)["end"].as_number() == Approx(11));
     CHECK_FALSE(plan_job(cut, name)["timed_out"].as_bool());
+    CHECK(plan_job(cut, name)["cut_short"].as_bool());
   }
+  CHECK_FALSE(plan_job(cut, "c")["cut_short"].as_bool());
   CHECK(plan_job(cut, "c")["end"].as_number() == Approx(12.2));
   CHECK(cut["timed_out"].as_number() == 0);
-  CHECK_FALSE(contains(wp_ok(args({})).out, "timed out"));
+  // They did 8.8 s of the 11 s of work the bound counts (27 core-seconds
+  // on 2 cores: 13.5 s): the plan ends before its bound, and says why.
+  CHECK(cut["lower_bound"]["cpu"].as_number() == Approx(13.5));
+  CHECK(cut["ratio"].as_number() < 1);
+  CHECK(cut["cut_short"].as_number() == 2);
+  std::string cut_text = wp_ok(args({})).out;
+  CHECK_FALSE(contains(cut_text, "timed out"));
+  CHECK(contains(cut_text, "cut short     2 jobs slowed by CPU overcommit"));
+  CHECK(contains(wp_ok(args({"--strategy", "all"})).out, "2 cut short"));
 }
 
 TEST_CASE("run: --strategy and --aging choose the scheduler's policy", "[integration]") {
