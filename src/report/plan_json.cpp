@@ -1,4 +1,7 @@
 // `wp plan --json`: one document per strategy simulated.
+#include <array>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "report/json_writer.h"
@@ -59,8 +62,10 @@ void write_utilisation(JsonWriter& json, const PlanJobs& jobs,
   for (size_t r = 0; r < 4; ++r) {
     static constexpr std::array<std::string_view, 4> kNames{"cpu", "memory", "iops", "gpu"};
     json.key(kNames[r]).begin_array();
+    // Six decimals: a share summed over slices is exact to far less than
+    // that, and 0.5000000000000001 only says so.
     for (const sched::Shares& bucket : shares)
-      json.value(bucket[r]);
+      json.value(std::round(bucket[r] * 1e6) / 1e6);
     json.end_array();
   }
   json.end_object();

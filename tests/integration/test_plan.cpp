@@ -313,6 +313,17 @@ TEST_CASE("plan --json: utilisation stays within 0 and 1 when the CPU is overcom
     }
   }
   CHECK(plan["utilisation"]["cpu"].as_array().front().as_number() == Approx(1));
+
+  // Shares are given to six decimals: sums of slices said 0.9999999999999992
+  // for a full bucket of these.
+  write_file(dir / "jobs.toml", "version = 1\n" + job("a", "cpu = 0.3\ntimeout = \"7s\"\n") +
+                                    job("b", "cpu = 0.7\ntimeout = \"3s\"\n") +
+                                    job("c", "cpu = 1.1\ntimeout = \"5s\"\n"));
+  std::string text = wp_ok(plan_args(dir, {"--json"})).out;
+  size_t from = text.find("\"utilisation\"");
+  REQUIRE(from != std::string::npos);
+  std::string utilisation = text.substr(from, text.find('}', from) - from);
+  CHECK_FALSE(std::regex_search(utilisation, std::regex(R"([0-9]\.[0-9]{7,})")));
 }
 
 TEST_CASE("plan runs nothing and creates no run directory or database", "[integration]") {
