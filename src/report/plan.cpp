@@ -117,7 +117,7 @@ std::string some_names(const PlanJobs& jobs, const sched::Simulation& simulation
 
 std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
   return fmt::format(
-      "{} (they cannot fit, or wait for one that cannot or that times out): {}",
+      "{} (they cannot fit, or wait for one that cannot): {}",
       plural(simulation.never_started, "job", "jobs"),
       some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.start < 0; }));
 }

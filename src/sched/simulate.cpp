@@ -88,8 +88,7 @@ void end_due(Endings& endings, double at, Scheduler& scheduler, const Inputs& in
     bool bound = cut && in.durations[job] == in.timeouts[job];
     slots[job].timed_out = cut && !bound;
     slots[job].cut_short = bound;
-    // A run fails a job its timeout stops, and skips what depends on it.
-    scheduler.finished(job, !slots[job].timed_out);
+    scheduler.finished(job, true);
   }
 }
 

@@ -61,8 +61,7 @@ struct Simulation {
 // with a wall-clock limit (timeouts[i], seconds; empty or infinity: none)
 // ends there if the slowdown would take it past, as its timeout would
 // stop it; it is timed_out unless its duration is that timeout (a bound on
-// its length, not a measure of it: cut_short then). Every other job
-// succeeds; a timed_out one fails, and what depends on it never starts. Jobs that can never fit are
+// its length, not a measure of it: cut_short then). Every job succeeds. Jobs that can never fit are
 // left unstarted, with their dependents.
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
                     const Resources& capacity, const Policy& policy,
