@@ -31,14 +31,16 @@ void add_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
   command->add_option("--iops", flags.iops, "Cap the I/O operations per second wp may use");
 }
 
-// A plan runs nothing, so it may be for another machine, larger or not.
-void add_plan_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags) {
+// `wp plan` and `wp validate` run nothing, so they may be for another
+// machine, larger than this one or not: `verb` says what they do with it.
+void add_target_capacity_flags(CLI::App* command, wp::cli::CapacityFlags& flags,
+                               const std::string& verb) {
   flags.as_given = true;
   command->add_option("--cpus", flags.cpus,
-                      "Plan for this many CPU cores, more than this machine's too, e.g. 16");
+                      verb + " this many CPU cores, more than this machine's too, e.g. 16");
   command->add_option("--memory", flags.memory,
-                      "Plan for this much memory, more than this machine's too, e.g. 64GiB");
-  command->add_option("--iops", flags.iops, "Plan for this many I/O operations per second");
+                      verb + " this much memory, more than this machine's too, e.g. 64GiB");
+  command->add_option("--iops", flags.iops, verb + " this many I/O operations per second");
 }
 
 constexpr std::array<std::string_view, 7> kCommands{"run",       "plan",    "validate", "info",
@@ -100,7 +102,7 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
       "plan",
       "Show the schedule a run would follow, its makespan and utilisation, running nothing");
   plan_app->add_option("manifest", plan.manifest, "The manifest (TOML)")->required();
-  add_plan_capacity_flags(plan_app, plan.capacity);
+  add_target_capacity_flags(plan_app, plan.capacity, "Plan for");
   add_db_flag(plan_app, plan.db);
   plan_app
       ->add_option("--learn", plan.learn,
@@ -326,7 +328,7 @@ int main(int argc, char** argv) {
   wp::cli::ValidateCommand validate;
   CLI::App* validate_app = app.add_subcommand("validate", "Check a manifest without running it");
   validate_app->add_option("manifest", validate.manifest, "The manifest (TOML)")->required();
-  add_capacity_flags(validate_app, validate.capacity);
+  add_target_capacity_flags(validate_app, validate.capacity, "Check against");
   add_db_flag(validate_app, validate.db);
   validate_app->add_flag("--json", validate.json, "Print the result as JSON on stdout");
 

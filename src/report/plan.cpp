@@ -115,28 +115,32 @@ std::string some_names(const PlanJobs& jobs, const sched::Simulation& simulation
   return list;
 }
 
+// One colon, before the names; singular or plural throughout.
 std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  bool one = simulation.never_started == 1;
   return fmt::format(
-      "{} (they cannot fit, or wait for one that cannot): {}",
-      plural(simulation.never_started, "job", "jobs"),
+      "{} ({} fit, or {} for one that cannot): {}", plural(simulation.never_started, "job", "jobs"),
+      one ? "it cannot" : "they cannot", one ? "waits" : "wait",
       some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.start < 0; }));
 }
 
+// A run time predicted longer than the timeout, or one CPU overcommit slows
+// past it: either way the timeout comes first.
 std::string timed_out_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  bool one = simulation.timed_out == 1;
   return fmt::format(
-      "{} slowed past {} timeout by CPU overcommit: a run would stop {}: {}",
-      plural(simulation.timed_out, "job", "jobs"), simulation.timed_out == 1 ? "its" : "their",
-      simulation.timed_out == 1 ? "it" : "them",
+      "{} whose timeout comes before {} run time is over (predicted longer, or slowed by "
+      "CPU overcommit), where a run would stop {}: {}",
+      plural(simulation.timed_out, "job", "jobs"), one ? "its" : "their", one ? "it" : "them",
       some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.timed_out; }));
 }
 
 std::string cut_short_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
   bool one = simulation.cut_short == 1;
   return fmt::format(
-      "{} slowed by CPU overcommit to {} timeout, which is {} assumed run time: {} there "
-      "with less done than the lower bound counts: {}",
+      "{} slowed by CPU overcommit to {} timeout, {} assumed run time, ending with less "
+      "done than the lower bound counts: {}",
       plural(simulation.cut_short, "job", "jobs"), one ? "its" : "their", one ? "its" : "their",
-      one ? "it ends" : "they end",
       some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.cut_short; }));
 }
 

@@ -96,9 +96,10 @@ TEST_CASE("plan: a job waits for what it depends on", "[integration]") {
   CHECK(plan_job(plan, "build")["start"].as_number() == 0);
 }
 
-// A plan runs nothing: it may be for a machine larger than this one (a CI
-// runner), where `wp run` lowers but never raises the machine's figures.
-TEST_CASE("plan: --cpus and --memory plan for a machine larger than this one", "[integration]") {
+// A plan or a check runs nothing: it may be for a machine larger than this
+// one (a CI runner), where `wp run` lowers but never raises its figures.
+TEST_CASE("plan and validate: --cpus and --memory are for a machine larger than this one",
+          "[integration]") {
   TempDir dir;
   // Sixteen jobs of 8 cores and 4 GiB for 10s: no test machine has
   // 128 cores, and on 64 cores and 32 GiB they go eight at a time.
@@ -115,6 +116,10 @@ TEST_CASE("plan: --cpus and --memory plan for a machine larger than this one", "
   CHECK(plan["makespan"].as_number() == Approx(20));
   CHECK(plan["lower_bound"]["cpu"].as_number() == Approx(20));
   CHECK(plan["never_started"].as_number() == 0);
+  RunResult checked = run_wp({"validate", "--cpus", "64", "--memory", "32GiB", "--db",
+                              dir.str("wp.db"), dir.str("jobs.toml")});
+  INFO(checked.describe());
+  CHECK(checked.exit_code == 0);
 
   // `wp run` with the same flags caps at this machine: the 8-core jobs do
   // not fit, and nothing runs.
@@ -122,6 +127,7 @@ TEST_CASE("plan: --cpus and --memory plan for a machine larger than this one", "
                           "--run-dir", dir.str("run"), dir.str("jobs.toml")});
   INFO(run.describe());
   if (std::thread::hardware_concurrency() < 8) {
+    CHECK(run_wp({"validate", "--db", dir.str("wp.db"), dir.str("jobs.toml")}).exit_code == 2);
     CHECK(run.exit_code == 2);
     CHECK(run.err.find("but wp may use") != std::string::npos);
   }
@@ -410,7 +416,9 @@ TEST_CASE("plan: --cpu-overcommit starts a fractional job beside full cores, and
   CHECK(cut["cut_short"].as_number() == 2);
   std::string cut_text = wp_ok(args({})).out;
   CHECK_FALSE(contains(cut_text, "timed out"));
-  CHECK(contains(cut_text, "cut short     2 jobs slowed by CPU overcommit"));
+  CHECK(contains(
+      cut_text,
+      "cut short     2 jobs slowed by CPU overcommit to their timeout, their assumed run time"));
   CHECK(contains(wp_ok(args({"--strategy", "all"})).out, "2 cut short"));
 }
 
