@@ -314,6 +314,7 @@ TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[s
                                        policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none});
   CHECK(sim.slots[0].end == Approx(10.5));
   CHECK(sim.slots[0].timed_out);
+  CHECK_FALSE(sim.slots[0].cut_short);
   CHECK_FALSE(sim.slots[1].timed_out);
   CHECK(sim.timed_out == 1);
   double left = 10 - 10.5 * 2 / 2.2;  // work still to do when a stops
@@ -336,6 +337,20 @@ TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[s
   CHECK(bounded.slots[0].end == Approx(10.5));
   CHECK_FALSE(bounded.slots[0].timed_out);
   CHECK(bounded.timed_out == 0);
+  // It is cut short: less done than the 10.5 s the lower bound counts.
+  CHECK(bounded.slots[0].cut_short);
+  CHECK(bounded.cut_short == 1);
+
+  // What depends on a timed-out job starts when it ends, as after a retry
+  // that succeeds: the plan does not simulate retries or failures.
+  std::vector<JobDemand> chain = jobs;
+  chain.push_back(job("after-a", need(1, 100), 1, 0, {0}));
+  Simulation stopped =
+      wp::sched::simulate(chain, {10, 10, 10, 1}, capacity(2, 4000),
+                          policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none, none});
+  CHECK(stopped.slots[0].timed_out);
+  CHECK(stopped.slots[3].start == Approx(10.5));
+  CHECK(stopped.never_started == 0);
 }
 
 TEST_CASE("the longest chain is found whatever order the manifest lists it in", "[sched]") {
