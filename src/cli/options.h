@@ -24,8 +24,8 @@ struct CapacityFlags {
   std::string cpus;  // empty: not given
   std::string memory;
   std::string iops;
-  // `wp plan`: --cpus and --memory are the capacity planned for, above the
-  // machine's too (see resolve_capacity), not only caps.
+  // `wp plan` and `wp validate`: --cpus and --memory are the capacity, above
+  // the machine's too (see resolve_capacity), not only caps.
   bool as_given = false;
 };
 

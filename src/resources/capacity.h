@@ -38,9 +38,9 @@ struct Capacity {
 // for the same resource, and neither can raise a figure above the machine's.
 // IOPS are the exception: the machine has no figure, so a cap is taken as
 // given; without one, a measured figure is the capacity; without that, I/O is
-// not limited. With `flags_as_given` (`wp plan`, which runs nothing and may
-// plan for a larger machine than this one) a flag is the figure, above the
-// machine's or not.
+// not limited. With `flags_as_given` (`wp plan` and `wp validate`, which run
+// nothing and may be for a larger machine than this one) a flag is the
+// figure, above the machine's or not.
 Capacity resolve_capacity(const platform::HostCapacity& host, const CapacityCaps& manifest,
                           const CapacityCaps& flags,
                           const std::optional<MeasuredIops>& measured_iops = std::nullopt,
