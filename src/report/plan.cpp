@@ -115,33 +115,43 @@ std::string some_names(const PlanJobs& jobs, const sched::Simulation& simulation
   return list;
 }
 
-// One colon, before the names; singular or plural throughout.
+// "<n> job(s) <what>: <names>", one colon, before the names; `what` is
+// worded for `count` (singular or plural).
+template <typename Pick>
+std::string jobs_line(const PlanJobs& jobs, const sched::Simulation& simulation, size_t count,
+                      std::string_view what, Pick pick) {
+  return fmt::format("{} {}: {}", plural(count, "job", "jobs"), what,
+                     some_names(jobs, simulation, pick));
+}
+
 std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
   bool one = simulation.never_started == 1;
-  return fmt::format(
-      "{} ({} fit, or {} for one that cannot): {}", plural(simulation.never_started, "job", "jobs"),
-      one ? "it cannot" : "they cannot", one ? "waits" : "wait",
-      some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.start < 0; }));
+  return jobs_line(jobs, simulation, simulation.never_started,
+                   one ? "(it cannot fit, or waits for one that cannot)"
+                       : "(they cannot fit, or wait for one that cannot)",
+                   [](const sched::Slot& slot) { return slot.start < 0; });
 }
 
 // A run time predicted longer than the timeout, or one CPU overcommit slows
 // past it: either way the timeout comes first.
 std::string timed_out_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
   bool one = simulation.timed_out == 1;
-  return fmt::format(
-      "{} whose timeout comes before {} run time is over (predicted longer, or slowed by "
-      "CPU overcommit), where a run would stop {}: {}",
-      plural(simulation.timed_out, "job", "jobs"), one ? "its" : "their", one ? "it" : "them",
-      some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.timed_out; }));
+  std::string what = fmt::format(
+      "whose timeout comes before {} run time is over (predicted longer, or slowed by CPU "
+      "overcommit), where a run would stop {}",
+      one ? "its" : "their", one ? "it" : "them");
+  return jobs_line(jobs, simulation, simulation.timed_out, what,
+                   [](const sched::Slot& slot) { return slot.timed_out; });
 }
 
 std::string cut_short_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
-  bool one = simulation.cut_short == 1;
-  return fmt::format(
-      "{} slowed by CPU overcommit to {} timeout, {} assumed run time, ending with less "
-      "done than the lower bound counts: {}",
-      plural(simulation.cut_short, "job", "jobs"), one ? "its" : "their", one ? "its" : "their",
-      some_names(jobs, simulation, [](const sched::Slot& slot) { return slot.cut_short; }));
+  std::string_view their = simulation.cut_short == 1 ? "its" : "their";
+  std::string what = fmt::format(
+      "slowed by CPU overcommit to {} timeout, {} assumed run time, ending with less done "
+      "than the lower bound counts",
+      their, their);
+  return jobs_line(jobs, simulation, simulation.cut_short, what,
+                   [](const sched::Slot& slot) { return slot.cut_short; });
 }
 
 std::string decisions_text(const sched::DecisionTimes& d) {

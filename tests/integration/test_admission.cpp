@@ -75,10 +75,7 @@ TEST_CASE("admission: mixed cpu and memory jobs never exceed --cpus/--memory yet
   std::string overcommit = GENERATE(as<std::string>{}, "1", "1.25");
   int64_t cpu_limit = overcommit == "1" ? 2000 : 2500;
   CAPTURE(strategy, overcommit);
-  if (online_cpus() < 2) {
-    WARN("needs at least 2 CPUs; skipped");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   const std::string record = dir.str("record");
   // (cpu, MiB) pairs chosen so both dimensions bind at different times under
@@ -161,10 +158,7 @@ TEST_CASE("admission: --iops caps the summed iops of running jobs", "[integratio
 
 TEST_CASE("admission: [capacity] in the manifest limits jobs, and --cpus replaces it",
           "[integration]") {
-  if (online_cpus() < 2) {
-    WARN("needs at least 2 CPUs; skipped");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   const std::string record = dir.str("record");
   std::string manifest = "[capacity]\ncpu = 1\n";

@@ -142,10 +142,7 @@ TEST_CASE("keep-going: independent jobs still start after a failure", "[integrat
 
 TEST_CASE("without keep-going no new job starts after a failure but running ones finish",
           "[integration]") {
-  if (online_cpus() < 2) {
-    WARN("needs at least 2 CPUs; skipped");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   // Two cores: "fails" and "running" start together; "queued" waits for a
   // core, which frees only when "fails" has failed.
@@ -166,10 +163,7 @@ TEST_CASE("without keep-going no new job starts after a failure but running ones
 
 TEST_CASE("without keep-going a failure stops the run though a success ends with it",
           "[integration]") {
-  if (online_cpus() < 2) {
-    WARN("needs at least 2 CPUs; skipped");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   // "fails" and "succeeds" run on the two cores and end while wp is stopped,
   // so that one turn of its loop reaps both. The success frees a core for

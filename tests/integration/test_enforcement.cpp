@@ -115,10 +115,7 @@ TEST_CASE("enforcement: a job over its memory limit is killed alone and reported
 TEST_CASE("enforcement: --enforce all holds a job to its declared cores",
           "[integration][enforcement]") {
   SKIP_WITHOUT_JOB_CGROUPS();
-  if (online_cpus() < 2) {
-    WARN("skipped: one CPU");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   // Two threads want two cores; half a core is what it declared.
   write_file(dir / "jobs.toml", "[[job]]\nname = \"spin\"\ncpu = 0.5\nargv = " +

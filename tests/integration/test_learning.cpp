@@ -163,10 +163,7 @@ std::string line_with(const std::string& text, std::string_view needle) {
 
 TEST_CASE("learning: auto lowers an over-declared memory once confident and packs tighter",
           "[integration][learning]") {
-  if (online_cpus() < 2) {
-    WARN("skipped: one CPU");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   // 600 MiB each under 1 GiB: one at a time by the declarations; two cores
   // for two at a time once the ~150 MiB they use is known.

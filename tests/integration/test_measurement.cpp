@@ -194,10 +194,7 @@ TEST_CASE("measurement: /proc: a small job is not charged wp's own memory",
 
 TEST_CASE("measurement: average and peak cores of a job on two threads",
           "[integration][measurement]") {
-  if (online_cpus() < 2) {
-    WARN("skipped: one CPU");
-    return;
-  }
+  SKIP_WITH_FEWER_CPUS(2);
   TempDir dir;
   for (std::string mode : {"auto", "off"}) {
     if (mode == "auto" && !job_cgroups_unavailable().empty()) continue;

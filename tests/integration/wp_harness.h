@@ -190,4 +190,14 @@ std::vector<std::string> statuses_of(const Json& summary);
 
 unsigned online_cpus();
 
+// Ends the test case, with a warning, on a machine with fewer than `n`
+// CPUs (online and allowed).
+#define SKIP_WITH_FEWER_CPUS(n)                           \
+  do {                                                    \
+    if (wpit::online_cpus() < (n)) {                      \
+      WARN("skipped: needs at least " << (n) << " CPUs"); \
+      return;                                             \
+    }                                                     \
+  } while (false)
+
 }  // namespace wpit
