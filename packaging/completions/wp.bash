@@ -25,7 +25,8 @@ _wp_options_of() {
         "--regression-threshold --memory-reserve --ledger $policy -h --help"
       ;;
     plan)
-      echo "$capacity --db --learn $policy --default-duration --json --gantt --width -h --help"
+      echo "$capacity --db --learn $policy --default-duration -k --keep-going --retry-backoff" \
+        "--json --gantt --width -h --help"
       ;;
     validate) echo "$capacity --db --json -h --help" ;;
     exec)

@@ -95,6 +95,8 @@ complete -c wp -n "__fish_seen_subcommand_from run" -x -l memory-reserve -d 'Mem
 
 # wp plan
 complete -c wp -n "__fish_seen_subcommand_from plan" -x -l default-duration -d 'Run time of a job with no prediction or timeout'
+complete -c wp -n "__fish_seen_subcommand_from plan" -s k -l keep-going -d 'Plan as run -k: keep going after a failure'
+complete -c wp -n "__fish_seen_subcommand_from plan" -x -l retry-backoff -d 'Plan as run: delay before the first retry'
 complete -c wp -n "__fish_seen_subcommand_from plan" -l gantt -d 'Draw the chart even when stdout is not a terminal'
 complete -c wp -n "__fish_seen_subcommand_from plan" -x -l width -d 'Columns of the chart'
 

@@ -174,7 +174,8 @@ int run_command(RunCommand& command) {
   // Before any file is opened: one could take the number of a jobserver fd
   // that make closed.
   std::optional<platform::Jobserver> jobserver = platform::Jobserver::from_environment();
-  auto checked = load_valid(command.manifest, command.capacity, command.db, command.json);
+  auto checked =
+      load_valid(command.manifest, command.capacity, command.db, command.json, "nothing was run");
   if (!checked) return kExitUsage;
   auto grace = parse_duration(command.grace);
   auto backoff = parse_duration(command.retry_backoff);

@@ -91,7 +91,7 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
   if (checked.loaded.manifest) {
     manifest::Diagnostics& errors = checked.loaded.errors;
     manifest::Diagnostics fits =
-        manifest::check_fits(*checked.loaded.manifest, checked.capacity.total);
+        manifest::check_fits(*checked.loaded.manifest, checked.capacity.total, flags.as_given);
     errors.insert(errors.end(), fits.begin(), fits.end());
     manifest::sort_by_position(errors);
   }
@@ -99,25 +99,25 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
 }
 
 std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& flags,
-                                  const std::string& db, bool json) {
+                                  const std::string& db, bool json, std::string_view outcome) {
   auto checked = load_and_check(path, flags, db);
   if (!checked) {
     log::get("cli")->error("{}", checked.error().message);
     return std::nullopt;
   }
   if (!checked->loaded.errors.empty()) {
-    print_diagnostics(checked->loaded.errors);
+    print_diagnostics(checked->loaded.errors, outcome);
     if (json) print_stdout(report::validation_json(path, checked->loaded.errors, 0), "JSON");
     return std::nullopt;
   }
   return std::move(*checked);
 }
 
-void print_diagnostics(const manifest::Diagnostics& errors) {
+void print_diagnostics(const manifest::Diagnostics& errors, std::string_view outcome) {
   for (const manifest::Diagnostic& d : errors)
     fmt::print(stderr, "{}\n", d.format());
-  fmt::print(stderr, "wp: {} error{}; nothing was run\n", errors.size(),
-             errors.size() == 1 ? "" : "s");
+  fmt::print(stderr, "wp: {} error{}{}{}\n", errors.size(), errors.size() == 1 ? "" : "s",
+             outcome.empty() ? "" : "; ", outcome);
 }
 
 bool use_colour(int fd) {

@@ -35,15 +35,16 @@ struct Checked {
 Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
                                const std::string& db);
 
-// Every diagnostic as file:line:column, then the count, on stderr.
-void print_diagnostics(const manifest::Diagnostics& errors);
+// Every diagnostic as file:line:column, then the count and, if not empty,
+// what did not happen because of them ("nothing was run"), on stderr.
+void print_diagnostics(const manifest::Diagnostics& errors, std::string_view outcome = {});
 
 // load_and_check for a command that acts on a valid manifest (run, plan):
-// any problem is said on stderr (and, with `json`, as the validation
-// document on stdout, so that scripts get a document either way), and the
-// result is empty: the command exits kExitUsage.
+// any problem is said on stderr, with `outcome` (and, with `json`, as the
+// validation document on stdout, so that scripts get a document either
+// way), and the result is empty: the command exits kExitUsage.
 std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& flags,
-                                  const std::string& db, bool json);
+                                  const std::string& db, bool json, std::string_view outcome);
 
 // What --json promises must arrive, or the exit status says it did not: a CI
 // step writing `> summary.json` on a full disk must not pass.

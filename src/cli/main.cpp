@@ -115,6 +115,13 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
       ->add_option("--default-duration", plan.default_duration,
                    "The run time assumed for a job with neither a prediction nor a timeout")
       ->capture_default_str();
+  plan_app->add_flag("-k,--keep-going", plan.keep_going,
+                     "Plan as wp run -k: keep starting independent jobs after a job failed");
+  plan_app
+      ->add_option("--retry-backoff", plan.retry_backoff,
+                   "Plan as wp run --retry-backoff: the delay before a timed-out job's first "
+                   "retry")
+      ->capture_default_str();
   plan_app->add_flag("--json", plan.json, "Print the plan as JSON on stdout");
   plan_app->add_flag("--gantt", plan.gantt,
                      "Draw the chart of the schedule even when stdout is not a terminal");

@@ -91,6 +91,8 @@ struct PlanCommand {
   std::string learn = "auto";
   PolicyFlags policy;
   std::string default_duration = "1m";  // for jobs with neither a prediction nor a timeout
+  bool keep_going = false;              // as `wp run -k`
+  std::string retry_backoff = "1s";     // as `wp run --retry-backoff`
   bool json = false;
   bool gantt = false;  // the chart even when stdout is not a terminal
   int width = 0;       // of the chart; 0: the terminal's, else $COLUMNS, else 80

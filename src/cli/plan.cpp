@@ -31,6 +31,7 @@ struct PlanSettings {
   std::vector<sched::Strategy> strategies;
   sched::Policy policy;
   double default_duration = 60;
+  std::chrono::milliseconds retry_backoff{1000};
   report::PlanView view;
 };
 
@@ -69,7 +70,10 @@ Result<PlanSettings> parse_settings(const PlanCommand& command) {
   if (assumed->count() <= 0) {
     return make_error("--default-duration: must be greater than 0, e.g. 30s");
   }
+  auto backoff = parse_duration(command.retry_backoff);
+  if (!backoff) return make_error("--retry-backoff: {}", backoff.error().message);
   PlanSettings settings;
+  settings.retry_backoff = *backoff;
   settings.policy = *policy;
   if (all) {
     settings.strategies.assign(sched::kStrategies.begin(), sched::kStrategies.end());
@@ -105,8 +109,9 @@ void assume_durations(const manifest::Manifest& manifest, const profile::Learnin
                       double default_duration, report::PlanJobs& jobs) {
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
     const manifest::Job& job = manifest.jobs[i];
-    jobs.timeouts.push_back(job.timeout ? std::chrono::duration<double>(*job.timeout).count()
-                                        : std::numeric_limits<double>::infinity());
+    jobs.rules.timeouts.push_back(job.timeout ? std::chrono::duration<double>(*job.timeout).count()
+                                              : std::numeric_limits<double>::infinity());
+    jobs.rules.retries.push_back(job.retries);
     if (std::optional<double> wall = learning.predicted_wall(i)) {
       jobs.durations.push_back(*wall);
       jobs.sources.push_back(report::DurationSource::Predicted);
@@ -123,7 +128,7 @@ void assume_durations(const manifest::Manifest& manifest, const profile::Learnin
 // The scheduler gets exactly what `wp run` would give it (demands and
 // expected durations from the same learning); only the clock is simulated.
 report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest& manifest,
-                           const Capacity& capacity, double default_duration) {
+                           const Capacity& capacity, const PlanSettings& settings) {
   std::optional<profile::Store> store = existing_history(command.db);
   profile::LearnOptions options;
   options.mode = learn_mode(command.learn);
@@ -135,8 +140,10 @@ report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest&
   jobs.capacity = capacity.total;
   jobs.demands =
       exec::demands_of(manifest, [&learning](size_t job) { return learning.admission(job); });
-  jobs.default_duration = default_duration;
-  assume_durations(manifest, learning, default_duration, jobs);
+  jobs.default_duration = settings.default_duration;
+  jobs.rules.retry_backoff = settings.retry_backoff;
+  jobs.rules.keep_going = command.keep_going;
+  assume_durations(manifest, learning, settings.default_duration, jobs);
   jobs.bound = sched::lower_bound(jobs.demands, jobs.durations, jobs.capacity);
   return jobs;
 }
@@ -168,7 +175,8 @@ bool print_json(const report::PlanJobs& jobs, const std::vector<sched::Simulatio
 
 int plan_command(const PlanCommand& command) {
   auto log = log::get("cli");
-  auto checked = load_valid(command.manifest, command.capacity, command.db, command.json);
+  auto checked = load_valid(command.manifest, command.capacity, command.db, command.json,
+                            "nothing was planned");
   if (!checked) return kExitUsage;
   auto settings = parse_settings(command);
   if (!settings) {
@@ -176,14 +184,13 @@ int plan_command(const PlanCommand& command) {
     return kExitUsage;
   }
   const manifest::Manifest& manifest = *checked->loaded.manifest;
-  report::PlanJobs jobs =
-      plan_jobs(command, manifest, checked->capacity, settings->default_duration);
+  report::PlanJobs jobs = plan_jobs(command, manifest, checked->capacity, *settings);
   std::vector<sched::Simulation> simulations;
   for (sched::Strategy strategy : settings->strategies) {
     sched::Policy policy = settings->policy;
     policy.strategy = strategy;
     simulations.push_back(
-        sched::simulate(jobs.demands, jobs.durations, jobs.capacity, policy, jobs.timeouts));
+        sched::simulate(jobs.demands, jobs.durations, jobs.capacity, policy, jobs.rules));
   }
   bool printed = command.json ? print_json(jobs, simulations)
                               : print_stdout(render_text(*settings, jobs, simulations), "the plan");

@@ -735,10 +735,7 @@ void Runner::conclude(size_t job, Attempt last, bool released) {
     fail_finally(job, last);
     return;
   }
-  // Doubling from a value already capped cannot overflow.
-  std::chrono::milliseconds delay = std::min(kMaxBackoff, options_.retry_backoff);
-  for (int n = 1; n < tries && delay < kMaxBackoff; ++n)
-    delay = std::min(kMaxBackoff, delay * 2);
+  std::chrono::milliseconds delay = sched::retry_delay(options_.retry_backoff, tries);
   scheduler_.retry_later(job);
   std::string with;
   if (more_memory) {
@@ -787,9 +784,7 @@ void Runner::fail_finally(size_t job, const Attempt& attempt) {
     lines.finish();
   }
   if (!options_.keep_going && !scheduler_.stopped()) {
-    scheduler_.stop(
-        fmt::format("not started: job '{}' failed (use --keep-going to continue)", spec.name),
-        false);
+    scheduler_.stop(sched::Scheduler::failure_stop_reason(spec.name), false);
   }
 }
 

@@ -43,7 +43,6 @@ using SteadyTime = SteadyClock::time_point;
 using report::Attempt;
 using report::JobStatus;
 
-constexpr std::chrono::milliseconds kMaxBackoff{60'000};
 constexpr size_t kQuietTailLines = 20;
 constexpr int kMaxDrainChunks = 1024;  // of 64 KiB: far more than a pipe holds
 // A scan of /proc reads every process's stat: ten a second at most, shared

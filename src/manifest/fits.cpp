@@ -32,6 +32,8 @@ struct Dimension {
   // the machine is the limit only the job can change. The machine keeps no
   // iops figure, so an iops limit is always a cap.
   std::string_view otherwise;
+  // The same where the flags name the machine (see check_fits).
+  std::string_view otherwise_as_given;
 };
 
 const std::array<Dimension, 4> kDimensions{{
@@ -39,23 +41,28 @@ const std::array<Dimension, 4> kDimensions{{
      [](const Resources& need, const Resources& cap) { return need.cpu > cap.cpu; },
      [](const Resources& need) { return fmt::format("cpu {}", format_cores(need.cpu)); },
      [](const Resources& cap) { return fmt::format("at most {}", format_cores(cap.cpu)); },
-     "or raise --cpus / [capacity] if they cap it below the machine"},
+     "or raise --cpus / [capacity] if they cap it below the machine",
+     "or name a larger machine with --cpus"},
     {"memory", &RequestSources::memory,
      [](const Resources& need, const Resources& cap) { return need.memory > cap.memory; },
      [](const Resources& need) { return fmt::format("memory {}", format_bytes(need.memory)); },
      [](const Resources& cap) { return fmt::format("at most {}", format_bytes(cap.memory)); },
-     "or raise --memory / [capacity] if they cap it below the machine"},
+     "or raise --memory / [capacity] if they cap it below the machine",
+     "or name a larger machine with --memory"},
     {"iops", &RequestSources::iops,
      [](const Resources& need, const Resources& cap) {
        return cap.iops != Resources::kUnlimited && need.iops > cap.iops;
      },
      [](const Resources& need) { return fmt::format("iops {}", need.iops); },
      [](const Resources& cap) { return fmt::format("at most {}", cap.iops); },
+     "or raise the --iops / [capacity] cap that sets it",
      "or raise the --iops / [capacity] cap that sets it"},
     {"gpu", &RequestSources::gpu,
      [](const Resources& need, const Resources& cap) { return need.gpu > cap.gpu; },
      [](const Resources& need) { return gpus(need.gpu); },
      [](const Resources& cap) { return fmt::format("{}", cap.gpu); },
+     "run where more GPUs are available, or raise [capacity] gpu if it caps them below the "
+     "machine",
      "run where more GPUs are available, or raise [capacity] gpu if it caps them below the "
      "machine"},
 }};
@@ -97,19 +104,20 @@ std::pair<std::string, std::string> subject_and_advice(const Overflow& overflow)
       fmt::format("set a lower {} in {} or in [defaults]", key, one ? "the job" : "this table")};
 }
 
-Diagnostic describe(const Overflow& overflow, const Manifest& manifest, const Resources& capacity) {
+Diagnostic describe(const Overflow& overflow, const Manifest& manifest, const Resources& capacity,
+                    bool flags_as_given) {
   const Dimension& dimension = *overflow.dimension;
   auto [subject, lower] = subject_and_advice(overflow);
-  std::string message =
-      fmt::format("{} need{} {} but wp may use {}; {}, {}", subject,
-                  overflow.jobs.count() == 1 ? "s" : "", dimension.need(overflow.first->request),
-                  dimension.limit(capacity), lower, dimension.otherwise);
+  std::string message = fmt::format(
+      "{} need{} {} but wp may use {}; {}, {}", subject, overflow.jobs.count() == 1 ? "s" : "",
+      dimension.need(overflow.first->request), dimension.limit(capacity), lower,
+      flags_as_given ? dimension.otherwise_as_given : dimension.otherwise);
   return {manifest.path.string(), blamed_pos(*overflow.first, overflow.source), std::move(message)};
 }
 
 }  // namespace
 
-Diagnostics check_fits(const Manifest& manifest, const Resources& capacity) {
+Diagnostics check_fits(const Manifest& manifest, const Resources& capacity, bool flags_as_given) {
   using Key = std::tuple<size_t, From, uint32_t, uint32_t>;
   Grouped<Key, Overflow> overflows;
   for (const Job& job : manifest.jobs) {
@@ -124,7 +132,7 @@ Diagnostics check_fits(const Manifest& manifest, const Resources& capacity) {
   }
   Diagnostics out;
   for (const Overflow& overflow : overflows.groups())
-    out.push_back(describe(overflow, manifest, capacity));
+    out.push_back(describe(overflow, manifest, capacity, flags_as_given));
   return out;
 }
 

@@ -96,6 +96,9 @@ std::string escaped_controls(std::string_view text);
 // dimension: one diagnostic for each place in the file that set a value too
 // large (a [[job]] key, a [defaults] key), naming the jobs it reaches; a
 // built-in default too large is reported once for each table, at its name.
-Diagnostics check_fits(const Manifest& manifest, const Resources& capacity);
+// `flags_as_given`: --cpus and --memory name the machine checked against
+// (wp plan, wp validate), even a larger one, so the advice may be to name one.
+Diagnostics check_fits(const Manifest& manifest, const Resources& capacity,
+                       bool flags_as_given = false);
 
 }  // namespace wp::manifest

@@ -83,6 +83,16 @@ std::string ratio_text(const PlanJobs& jobs, const sched::Simulation& simulation
   return fmt::format("{:.2f}", simulation.makespan / bound);
 }
 
+// The ratio line: a plan that leaves jobs out can end below the bound,
+// which counts every job.
+std::string ratio_line(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  std::string out = fmt::format("{} x the lower bound", ratio_text(jobs, simulation));
+  size_t missing = simulation.never_started;
+  if (missing == 1) out += ", which counts the job that never starts";
+  if (missing > 1) out += fmt::format(", which counts the {} jobs that never start", missing);
+  return out;
+}
+
 std::string durations_text(const PlanJobs& jobs) {
   std::array<size_t, 3> count{};
   for (DurationSource source : jobs.sources)
@@ -101,12 +111,12 @@ std::string header(const PlanJobs& jobs) {
   return out;
 }
 
-// "a, b, c, d, e and 3 more": the jobs whose slot `pick` chooses.
+// "a, b, c, d, e and 3 more": the jobs `pick` chooses by index.
 template <typename Pick>
 std::string some_names(const PlanJobs& jobs, const sched::Simulation& simulation, Pick pick) {
   std::vector<std::string> names;
   for (size_t i = 0; i < simulation.slots.size(); ++i) {
-    if (pick(simulation.slots[i])) names.push_back(jobs.demands[i].name);
+    if (pick(i)) names.push_back(jobs.demands[i].name);
   }
   constexpr size_t kNamed = 5;
   std::string list = fmt::format(
@@ -124,12 +134,39 @@ std::string jobs_line(const PlanJobs& jobs, const sched::Simulation& simulation,
                      some_names(jobs, simulation, pick));
 }
 
+// Never started and not skipped: what no schedule could start.
 std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
-  bool one = simulation.never_started == 1;
-  return jobs_line(jobs, simulation, simulation.never_started,
-                   one ? "(it cannot fit, or waits for one that cannot)"
-                       : "(they cannot fit, or wait for one that cannot)",
-                   [](const sched::Slot& slot) { return slot.start < 0; });
+  size_t count = simulation.never_started - simulation.skipped;
+  return jobs_line(jobs, simulation, count,
+                   count == 1 ? "(it cannot fit, or waits for one that cannot)"
+                              : "(they cannot fit, or wait for one that cannot)",
+                   [&](size_t i) {
+                     return simulation.slots[i].start < 0 && simulation.slots[i].skipped.empty();
+                   });
+}
+
+std::string retried_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  std::vector<bool> retried(simulation.slots.size(), false);
+  for (const sched::RetriedAttempt& attempt : simulation.retried)
+    retried[attempt.job] = true;
+  size_t count = static_cast<size_t>(std::count(retried.begin(), retried.end(), true));
+  std::string what = fmt::format("({} in all, after a timeout)",
+                                 plural(simulation.retried.size(), "retry", "retries"));
+  return jobs_line(jobs, simulation, count, what, [&](size_t i) { return retried[i]; });
+}
+
+std::string failed_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  return jobs_line(jobs, simulation, simulation.failed, "(timed out with no retry left)",
+                   [&](size_t i) { return simulation.slots[i].failed; });
+}
+
+// Each skipped job's own reason is in the chart and the JSON.
+std::string skipped_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
+  return jobs_line(jobs, simulation, simulation.skipped,
+                   simulation.skipped == 1
+                       ? "(a job it needs fails, or the run stops at a failure: see --keep-going)"
+                       : "(a job they need fails, or the run stops at a failure: see --keep-going)",
+                   [&](size_t i) { return !simulation.slots[i].skipped.empty(); });
 }
 
 // A run time predicted longer than the timeout, or one CPU overcommit slows
@@ -141,7 +178,7 @@ std::string timed_out_text(const PlanJobs& jobs, const sched::Simulation& simula
       "overcommit), where a run would stop {}",
       one ? "its" : "their", one ? "it" : "them");
   return jobs_line(jobs, simulation, simulation.timed_out, what,
-                   [](const sched::Slot& slot) { return slot.timed_out; });
+                   [&](size_t i) { return simulation.slots[i].timed_out; });
 }
 
 std::string cut_short_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
@@ -151,7 +188,7 @@ std::string cut_short_text(const PlanJobs& jobs, const sched::Simulation& simula
       "than the lower bound counts",
       their, their);
   return jobs_line(jobs, simulation, simulation.cut_short, what,
-                   [](const sched::Slot& slot) { return slot.cut_short; });
+                   [&](size_t i) { return simulation.slots[i].cut_short; });
 }
 
 std::string decisions_text(const sched::DecisionTimes& d) {
@@ -216,12 +253,21 @@ std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
                      policy.aging > 0 ? duration_text(policy.aging) : "off", policy.window,
                      policy.cpu_overcommit);
   out += fmt::format("{:<14}{}\n", "makespan", seconds_text(simulation.makespan));
-  out += fmt::format("{:<14}{} x the lower bound\n", "ratio", ratio_text(jobs, simulation));
-  if (simulation.never_started > 0) {
+  out += fmt::format("{:<14}{}\n", "ratio", ratio_line(jobs, simulation));
+  if (simulation.never_started > simulation.skipped) {
     out += fmt::format("{:<14}{}\n", "never started", never_started_text(jobs, simulation));
   }
   if (simulation.timed_out > 0) {
     out += fmt::format("{:<14}{}\n", "timed out", timed_out_text(jobs, simulation));
+  }
+  if (!simulation.retried.empty()) {
+    out += fmt::format("{:<14}{}\n", "retried", retried_text(jobs, simulation));
+  }
+  if (simulation.failed > 0) {
+    out += fmt::format("{:<14}{}\n", "failed", failed_text(jobs, simulation));
+  }
+  if (simulation.skipped > 0) {
+    out += fmt::format("{:<14}{}\n", "skipped", skipped_text(jobs, simulation));
   }
   if (simulation.cut_short > 0) {
     out += fmt::format("{:<14}{}\n", "cut short", cut_short_text(jobs, simulation));
@@ -235,6 +281,7 @@ std::string plan_text(const PlanJobs& jobs, const sched::Simulation& simulation,
 size_t best_of(const std::vector<sched::Simulation>& simulations) {
   auto better = [](const sched::Simulation& a, const sched::Simulation& b) {
     if (a.never_started != b.never_started) return a.never_started < b.never_started;
+    if (a.failed != b.failed) return a.failed < b.failed;
     if (a.timed_out != b.timed_out) return a.timed_out < b.timed_out;
     return a.makespan < b.makespan - 1e-9;
   };
@@ -266,6 +313,7 @@ std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simul
     if (s.timed_out > 0) {
       marks += fmt::format("{}{} timed out", marks.empty() ? "" : ", ", s.timed_out);
     }
+    if (s.failed > 0) marks += fmt::format("{}{} failed", marks.empty() ? "" : ", ", s.failed);
     if (s.cut_short > 0) {
       marks += fmt::format("{}{} cut short", marks.empty() ? "" : ", ", s.cut_short);
     }

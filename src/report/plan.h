@@ -31,9 +31,9 @@ struct PlanJobs {
   std::vector<sched::JobDemand> demands;  // what `wp run` would give its scheduler
   std::vector<double> durations;          // seconds each job is assumed to run
   std::vector<DurationSource> sources;
-  // Each job's timeout in seconds (infinity: none): a job slowed past it by
-  // overcommitted CPU ends there, as in a run.
-  std::vector<double> timeouts;
+  // Each job's timeout and retries, and the run's --retry-backoff and
+  // --keep-going: what a run does with a job that runs out of time.
+  sched::TimeoutRules rules;
   double default_duration = 60;
   sched::LowerBound bound;  // of these durations
 };

@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -26,6 +28,8 @@ constexpr size_t kMinBar = 10;  // the name gives up columns down to kMinName fo
 // best guess, a timeout only an upper bound, the default a guess.
 constexpr std::array<char, 3> kFill{'#', '=', '?'};
 constexpr std::array<std::string_view, 3> kFillMeaning{"predicted", "timeout", "assumed"};
+// The last column of an attempt its timeout stopped.
+constexpr char kTimedOut = '!';
 
 char fill_of(DurationSource source) {
   return kFill[static_cast<size_t>(source)];
@@ -72,19 +76,30 @@ ChartLayout layout_of(const PlanJobs& jobs, const sched::Simulation& simulation,
   return layout;
 }
 
+// Draws one attempt, from `start` to `end`, on `bar`.
+void draw_attempt(const ChartLayout& layout, std::string& bar, double start, double end, char fill,
+                  bool timed_out) {
+  size_t from = std::min(layout.column(start), layout.bar - 1);
+  size_t to = std::max(layout.column(end), from + 1);
+  std::fill(bar.begin() + static_cast<ptrdiff_t>(from), bar.begin() + static_cast<ptrdiff_t>(to),
+            fill);
+  if (timed_out) bar[to - 1] = kTimedOut;
+}
+
+// A job's row: every attempt on the time axis (`earlier` ones all timed
+// out), or why it never starts.
 std::string chart_row(const ChartLayout& layout, const std::string& name, const sched::Slot& slot,
-                      DurationSource source) {
+                      const std::vector<sched::RetriedAttempt>& earlier, DurationSource source) {
   std::string bar(layout.bar, ' ');
   std::string shown = text::fit_columns(name, layout.name);
   if (slot.start < 0) {
-    std::string_view why = "(never starts)";
+    std::string why = slot.skipped.empty() ? "(never starts)" : "(" + slot.skipped + ")";
     bar.replace(0, std::min(bar.size(), why.size()), why.substr(0, bar.size()));
     return fmt::format("{} {}\n", shown, bar);
   }
-  size_t from = std::min(layout.column(slot.start), layout.bar - 1);
-  size_t to = std::max(layout.column(slot.end), from + 1);
-  std::fill(bar.begin() + static_cast<ptrdiff_t>(from), bar.begin() + static_cast<ptrdiff_t>(to),
-            fill_of(source));
+  for (const sched::RetriedAttempt& attempt : earlier)
+    draw_attempt(layout, bar, attempt.start, attempt.end, fill_of(source), true);
+  draw_attempt(layout, bar, slot.last_start, slot.end, fill_of(source), slot.failed);
   return fmt::format("{} {} {}\n", shown, bar, seconds_text(slot.end));
 }
 
@@ -107,20 +122,25 @@ std::string time_axis(const ChartLayout& layout) {
   return indent + ticks + "\n" + indent + labels + "\n";
 }
 
-// "# predicted  = timeout  ? assumed", for the marks the bars use, under the
-// axis; wrapped where the width runs out.
+// "# predicted  = timeout  ? assumed  ! timed out", for the marks the bars
+// use, under the axis; wrapped where the width runs out.
 std::string legend(const PlanJobs& jobs, const sched::Simulation& simulation,
                    const std::vector<size_t>& rows, const ChartLayout& layout, size_t width) {
+  std::vector<std::string> items;
   std::array<bool, kFill.size()> used{};
+  bool timed_out = false;
   for (size_t i : rows) {
     if (simulation.slots[i].start >= 0) used[static_cast<size_t>(jobs.sources[i])] = true;
+    timed_out = timed_out || simulation.slots[i].timed_out;
   }
+  for (size_t s = 0; s < kFill.size(); ++s) {
+    if (used[s]) items.push_back(fmt::format("{} {}", kFill[s], kFillMeaning[s]));
+  }
+  if (timed_out) items.push_back(fmt::format("{} timed out", kTimedOut));
   std::string indent(layout.name + 1, ' ');
   std::string out;
   std::string line = indent;
-  for (size_t s = 0; s < kFill.size(); ++s) {
-    if (!used[s]) continue;
-    std::string item = fmt::format("{} {}", kFill[s], kFillMeaning[s]);
+  for (const std::string& item : items) {
     std::string sep = line.size() > indent.size() ? "  " : "";
     if (!sep.empty() && line.size() + sep.size() + item.size() > width) {
       out += line + "\n";
@@ -159,9 +179,19 @@ std::string gantt_chart(const PlanJobs& jobs, const sched::Simulation& simulatio
   size_t hidden = rows.size() > kChartRows ? rows.size() - kChartRows : 0;
   rows.resize(rows.size() - hidden);
   ChartLayout layout = layout_of(jobs, simulation, rows, width);
+  // The retried attempts of the jobs shown, in the order they ended.
+  std::unordered_map<size_t, std::vector<sched::RetriedAttempt>> earlier;
+  std::unordered_set<size_t> shown(rows.begin(), rows.end());
+  for (const sched::RetriedAttempt& attempt : simulation.retried) {
+    if (shown.count(attempt.job) > 0) earlier[attempt.job].push_back(attempt);
+  }
   std::string out;
-  for (size_t i : rows)
-    out += chart_row(layout, jobs.demands[i].name, simulation.slots[i], jobs.sources[i]);
+  for (size_t i : rows) {
+    auto it = earlier.find(i);
+    out += chart_row(layout, jobs.demands[i].name, simulation.slots[i],
+                     it == earlier.end() ? std::vector<sched::RetriedAttempt>{} : it->second,
+                     jobs.sources[i]);
+  }
   if (hidden > 0) out += more_rows(hidden, width);
   return out + time_axis(layout) + legend(jobs, simulation, rows, layout, width);
 }

@@ -383,6 +383,19 @@ std::string_view Scheduler::name(size_t job) const {
   return std::string_view(names_).substr(begin, name_ends_[job] - begin);
 }
 
+std::chrono::milliseconds retry_delay(std::chrono::milliseconds backoff, int tries) {
+  constexpr std::chrono::milliseconds kMaxBackoff{60'000};
+  // Doubling from a value already capped cannot overflow.
+  std::chrono::milliseconds delay = std::min(kMaxBackoff, backoff);
+  for (int n = 1; n < tries && delay < kMaxBackoff; ++n)
+    delay = std::min(kMaxBackoff, delay * 2);
+  return delay;
+}
+
+std::string Scheduler::failure_stop_reason(std::string_view job) {
+  return "not started: job '" + std::string(job) + "' failed (use --keep-going to continue)";
+}
+
 void Scheduler::stop(const std::string& reason, bool cancel_retries) {
   stopped_ = true;
   for (size_t i = 0; i < jobs_.size(); ++i) {

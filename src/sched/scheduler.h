@@ -16,6 +16,7 @@
 // Strategy chooses.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -36,6 +37,10 @@ namespace wp::sched {
 // What the scheduler packs into: `capacity` with its cores scaled by the
 // policy's CPU overcommit (at least 1).
 Resources packing_capacity(const Resources& capacity, const Policy& policy);
+
+// The wait before a job's retry once `tries` of its attempts have failed:
+// `backoff`, doubled for every try after the first, at most a minute.
+std::chrono::milliseconds retry_delay(std::chrono::milliseconds backoff, int tries);
 
 struct JobDemand {
   std::string name;  // for the reasons given to skipped dependents
@@ -111,6 +116,9 @@ class Scheduler {
   // Nothing new starts from now on: jobs that never started are skipped with
   // `reason`. Retries of started jobs still run unless `cancel_retries`.
   void stop(const std::string& reason, bool cancel_retries);
+  // The reason for stop() when `job` has failed for good and the run does
+  // not keep going.
+  static std::string failure_stop_reason(std::string_view job);
 
   bool all_done() const { return unfinished_ == 0; }
   bool stopped() const { return stopped_; }

@@ -3,15 +3,25 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <queue>
+#include <tuple>
 
 namespace wp::sched {
 namespace {
 
-// (work time, job): when the job ends on the clock of work done at full
-// speed, which runs slower than the wall clock while the CPU is overcommitted.
-// The same with wall time: when a job's timeout would stop it.
-using Ending = std::pair<double, size_t>;
+// When an attempt ends on the clock of work done at full speed, which runs
+// slower than the wall clock while the CPU is overcommitted; or, on the wall
+// clock, when its timeout would stop it; or, for a job waiting to be
+// retried, when it is queued again (attempt unused).
+struct Ending {
+  double at = 0;
+  size_t job = 0;
+  int attempt = 0;  // the job's attempts when this one started
+  bool operator>(const Ending& other) const {
+    return std::tie(at, job, attempt) > std::tie(other.at, other.job, other.attempt);
+  }
+};
 using Endings = std::priority_queue<Ending, std::vector<Ending>, std::greater<>>;
 
 // The two clocks, and the running jobs' ends on each.
@@ -21,6 +31,7 @@ struct Clocks {
   size_t started = 0;  // jobs started so far
   Endings endings;     // on the work clock
   Endings timeouts;    // on the wall clock
+  Endings requeues;    // on the wall clock
 };
 
 double seconds_of(Cores cores) {
@@ -42,10 +53,18 @@ DecisionTimes summarise(std::vector<double> micros) {
   return out;
 }
 
-// What each job takes at full speed, and its timeout (see simulate).
+// What each job takes at full speed, and what happens when it runs out of
+// time (see simulate).
 struct Inputs {
+  const std::vector<JobDemand>& jobs;
   const std::vector<double>& durations;
-  const std::vector<double>& timeouts;
+  const TimeoutRules& rules;
+
+  double timeout(size_t job) const {
+    return job < rules.timeouts.size() ? rules.timeouts[job]
+                                       : std::numeric_limits<double>::infinity();
+  }
+  int retries(size_t job) const { return job < rules.retries.size() ? rules.retries[job] : 0; }
 };
 
 // Starts every job the scheduler admits at the current time, timing each
@@ -58,37 +77,78 @@ void admit_all(Scheduler& scheduler, const Inputs& in, Clocks& clocks, std::vect
     std::optional<size_t> job = scheduler.admit_next();
     micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - before).count());
     if (!job) return;
-    slots[*job].start = scheduler.now();
-    slots[*job].sequence = clocks.started++;
-    clocks.endings.push({clocks.work + in.durations[*job], *job});
-    if (*job < in.timeouts.size() && std::isfinite(in.timeouts[*job])) {
-      clocks.timeouts.push({clocks.now + in.timeouts[*job], *job});
+    Slot& slot = slots[*job];
+    if (slot.attempts == 0) {
+      slot.start = scheduler.now();
+      slot.sequence = clocks.started++;
+    }
+    int attempt = ++slot.attempts;
+    slot.last_start = clocks.now;
+    clocks.endings.push({clocks.work + in.durations[*job], *job, attempt});
+    if (std::isfinite(in.timeout(*job))) {
+      clocks.timeouts.push({clocks.now + in.timeout(*job), *job, attempt});
     }
   }
 }
 
-// Drops the ends of jobs that have already ended (by the other clock).
-void drop_ended(Endings& endings, const std::vector<Slot>& slots) {
-  while (!endings.empty() && slots[endings.top().second].end >= 0)
+// An ending of an attempt that has already ended (by the other clock).
+bool stale(const Ending& ending, const Scheduler& scheduler, const std::vector<Slot>& slots) {
+  return scheduler.state(ending.job) != JobState::Running ||
+         slots[ending.job].attempts != ending.attempt;
+}
+
+void drop_stale(Endings& endings, const Scheduler& scheduler, const std::vector<Slot>& slots) {
+  while (!endings.empty() && stale(endings.top(), scheduler, slots))
     endings.pop();
 }
 
-// Ends every job of `endings` due at `at` (on its clock), at wall time now.
-// `cut`: by their timeouts, before their work was done.
-void end_due(Endings& endings, double at, Scheduler& scheduler, const Inputs& in,
-             std::vector<Slot>& slots, double now, bool cut) {
-  while (!endings.empty() && endings.top().first == at) {
-    size_t job = endings.top().second;
+// A timed-out attempt, as `wp run` takes it: the job waits out a backoff
+// and goes back in the queue while it has retries left; else it fails, its
+// dependents are skipped, and without keep_going the run stops starting jobs.
+void time_out(size_t job, Scheduler& scheduler, const Inputs& in, Clocks& clocks, Simulation& out) {
+  Slot& slot = out.slots[job];
+  slot.timed_out = true;
+  if (slot.attempts <= in.retries(job)) {
+    out.retried.push_back({job, slot.last_start, clocks.now});
+    scheduler.retry_later(job);
+    std::chrono::duration<double> delay = retry_delay(in.rules.retry_backoff, slot.attempts);
+    clocks.requeues.push({clocks.now + delay.count(), job, slot.attempts});
+    return;
+  }
+  slot.end = clocks.now;
+  slot.failed = true;
+  scheduler.finished(job, false);
+  if (!in.rules.keep_going && !scheduler.stopped()) {
+    scheduler.stop(Scheduler::failure_stop_reason(in.jobs[job].name), false);
+  }
+}
+
+// Ends every attempt of `endings` due at `at` (on its clock), at wall time
+// now. `cut`: by their timeouts, before their work was done.
+void end_due(Endings& endings, double at, Scheduler& scheduler, const Inputs& in, Clocks& clocks,
+             Simulation& out, bool cut) {
+  while (!endings.empty() && endings.top().at == at) {
+    Ending ending = endings.top();
     endings.pop();
-    if (slots[job].end >= 0) continue;
-    slots[job].end = now;
+    if (stale(ending, scheduler, out.slots)) continue;
+    size_t job = ending.job;
     // A duration that is the timeout itself is a bound, not a measure: the
     // job takes at most that, and ending there says nothing of a failure.
-    // (Only a cut job has a timeout: `timeouts` may be empty.)
-    bool bound = cut && in.durations[job] == in.timeouts[job];
-    slots[job].timed_out = cut && !bound;
-    slots[job].cut_short = bound;
+    if (cut && in.durations[job] != in.timeout(job)) {
+      time_out(job, scheduler, in, clocks, out);
+      continue;
+    }
+    out.slots[job].end = clocks.now;
+    out.slots[job].cut_short = cut;
     scheduler.finished(job, true);
+  }
+}
+
+// Queues again every job whose backoff ends by now.
+void requeue_due(Clocks& clocks, Scheduler& scheduler) {
+  while (!clocks.requeues.empty() && clocks.requeues.top().at <= clocks.now) {
+    scheduler.requeue(clocks.requeues.top().job);
+    clocks.requeues.pop();
   }
 }
 
@@ -128,54 +188,79 @@ double longest_chain(const std::vector<JobDemand>& jobs, const std::vector<doubl
   return longest;
 }
 
+// Moves both clocks to wall time `at`, the work clock at `pace`.
+void advance(Clocks& clocks, Scheduler& scheduler, double at, double pace) {
+  clocks.work += (at - clocks.now) * pace;
+  clocks.now = at;
+  scheduler.set_now(at);
+}
+
+// The next thing to happen: the earliest of the next attempt to end, the
+// next timeout and the next requeue, each handled as the runner's event loop
+// would: every attempt ending at one instant frees its share before the next
+// decision, as the runner reaps all exits of one wakeup.
+void next_event(Scheduler& scheduler, const Resources& capacity, const Inputs& in, Clocks& clocks,
+                Simulation& out) {
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  double pace = speed(scheduler.tracker().in_use(), capacity);
+  double work_end = clocks.endings.empty() ? kNone : clocks.endings.top().at;
+  double end_wall = clocks.endings.empty() ? kNone : clocks.now + (work_end - clocks.work) / pace;
+  double timeout = clocks.timeouts.empty() ? kNone : clocks.timeouts.top().at;
+  double requeue = clocks.requeues.empty() ? kNone : clocks.requeues.top().at;
+  // A timeout within rounding of the work's end is no timeout: a job whose
+  // duration is its timeout ends by the work clock when nothing slows it.
+  double tolerance = 1e-9 * std::max(1.0, std::isfinite(end_wall) ? end_wall : timeout);
+  if (timeout < end_wall - tolerance && timeout <= requeue) {
+    advance(clocks, scheduler, timeout, pace);
+    end_due(clocks.timeouts, timeout, scheduler, in, clocks, out, true);
+  } else if (end_wall <= requeue) {
+    advance(clocks, scheduler, end_wall, pace);
+    clocks.work = work_end;  // exactly, for the other attempts due with it
+    end_due(clocks.endings, work_end, scheduler, in, clocks, out, false);
+  } else {
+    advance(clocks, scheduler, requeue, pace);
+  }
+  requeue_due(clocks, scheduler);
+}
+
+void count(Simulation& out, const Scheduler& scheduler) {
+  for (size_t job = 0; job < out.slots.size(); ++job) {
+    Slot& slot = out.slots[job];
+    if (slot.start < 0) ++out.never_started;
+    if (slot.start < 0 && scheduler.state(job) == JobState::Skipped) {
+      slot.skipped = scheduler.reason(job);
+      ++out.skipped;
+    }
+    if (slot.timed_out) ++out.timed_out;
+    if (slot.failed) ++out.failed;
+    if (slot.cut_short) ++out.cut_short;
+  }
+}
+
 }  // namespace
 
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                    const Resources& capacity, const Policy& policy,
-                    const std::vector<double>& timeouts) {
+                    const Resources& capacity, const Policy& policy, const TimeoutRules& rules) {
   Simulation out;
   out.policy = policy;
   out.slots.resize(jobs.size());
   Scheduler scheduler(jobs, capacity, policy);
   Clocks clocks;
-  Inputs in{durations, timeouts};
+  Inputs in{jobs, durations, rules};
   std::vector<double> micros;
   // Every running job progresses at the same speed, so one clock of work
   // done tells when each ends; the wall clock advances by it over the speed.
   admit_all(scheduler, in, clocks, out.slots, micros);
   out.usage.push_back({0, scheduler.tracker().in_use()});
-  while (!clocks.endings.empty()) {
-    double pace = speed(scheduler.tracker().in_use(), capacity);
-    double next = clocks.endings.top().first;
-    double next_wall = clocks.now + (next - clocks.work) / pace;
-    // Every job ending at this instant frees its share before the next
-    // decision, as the runner's event loop reaps all exits of one wakeup.
-    // A timeout within rounding of the work's end is no timeout: a job whose
-    // duration is its timeout ends by the work clock when nothing slows it.
-    double tolerance = 1e-9 * std::max(1.0, next_wall);
-    if (!clocks.timeouts.empty() && clocks.timeouts.top().first < next_wall - tolerance) {
-      double at = clocks.timeouts.top().first;
-      clocks.work += (at - clocks.now) * pace;
-      clocks.now = at;
-      scheduler.set_now(clocks.now);
-      end_due(clocks.timeouts, at, scheduler, in, out.slots, clocks.now, true);
-    } else {
-      clocks.now = next_wall;
-      clocks.work = next;
-      scheduler.set_now(clocks.now);
-      end_due(clocks.endings, next, scheduler, in, out.slots, clocks.now, false);
-    }
+  while (!clocks.endings.empty() || !clocks.requeues.empty()) {
+    next_event(scheduler, capacity, in, clocks, out);
     admit_all(scheduler, in, clocks, out.slots, micros);
     out.usage.push_back({clocks.now, scheduler.tracker().in_use()});
     out.makespan = clocks.now;
-    drop_ended(clocks.endings, out.slots);
-    drop_ended(clocks.timeouts, out.slots);
+    drop_stale(clocks.endings, scheduler, out.slots);
+    drop_stale(clocks.timeouts, scheduler, out.slots);
   }
-  for (const Slot& slot : out.slots) {
-    if (slot.start < 0) ++out.never_started;
-    if (slot.timed_out) ++out.timed_out;
-    if (slot.cut_short) ++out.cut_short;
-  }
+  count(out, scheduler);
   out.decisions = summarise(std::move(micros));
   return out;
 }

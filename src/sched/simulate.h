@@ -4,8 +4,10 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "resources/quantity.h"
@@ -15,11 +17,19 @@
 namespace wp::sched {
 
 struct Slot {
-  double start = -1;  // -1: never started (it cannot fit, or a dependency never ran)
-  double end = -1;
-  // Its timeout came before its work was done (overcommitted CPU slowed
-  // it, or its duration is longer): a run would stop it there, and fail it.
+  // Its first attempt's start; -1: never started (it cannot fit, waits for
+  // one that cannot, or is `skipped`).
+  double start = -1;
+  double last_start = -1;  // its last attempt's start: `start` unless retried
+  double end = -1;         // its last attempt's end
+  int attempts = 0;        // started, retries included
+  // An attempt's timeout came before its work was done (overcommitted CPU
+  // slowed it, or its duration is longer): a run stops it there and fails
+  // the attempt, and retries the job while it has retries left.
   bool timed_out = false;
+  // Its last attempt timed out with no retry left: a run fails the job,
+  // skips what depends on it and, without keep_going, starts nothing new.
+  bool failed = false;
   // Its duration is its timeout (a bound on its length), and overcommitted
   // CPU slowed it to that timeout: it ends there with less done than the
   // lower bound counts for it, so a plan can end before its bound.
@@ -27,6 +37,18 @@ struct Slot {
   // Its place in the order the scheduler started jobs (0 first), which at
   // one instant is its decisions' order, not the manifest's.
   size_t sequence = 0;
+  // Why a run would skip it, in the run's words (Scheduler::reason): a job
+  // it depends on failed, or the run stopped at a failure. Empty for every
+  // other job.
+  std::string skipped;
+};
+
+// An attempt that timed out and was retried: every attempt of a job but its
+// last, which its Slot holds.
+struct RetriedAttempt {
+  size_t job = 0;
+  double start = 0;
+  double end = 0;
 };
 
 // Wall time of Scheduler::admit_next(), over every call of a simulation.
@@ -49,23 +71,38 @@ struct Simulation {
   double makespan = 0;
   std::vector<UsageStep> usage;  // in time order, starting at 0
   DecisionTimes decisions;
-  size_t never_started = 0;
-  size_t timed_out = 0;  // slots with timed_out
-  size_t cut_short = 0;  // slots with cut_short
+  std::vector<RetriedAttempt> retried;  // in the order they ended
+  size_t never_started = 0;             // slots never started, `skipped` ones included
+  size_t skipped = 0;                   // slots with a `skipped` reason
+  size_t timed_out = 0;                 // slots with timed_out
+  size_t failed = 0;                    // slots with failed
+  size_t cut_short = 0;                 // slots with cut_short
 };
 
-// Runs every job once, each taking durations[i] seconds at full speed (what
-// it will really take; jobs[i].duration is what the scheduler expects it
-// to), and longer while the declared CPU of the running jobs exceeds the
-// cores (Policy::cpu_overcommit): then all share the cores fairly. A job
-// with a wall-clock limit (timeouts[i], seconds; empty or infinity: none)
-// ends there if the slowdown would take it past, as its timeout would
-// stop it; it is timed_out unless its duration is that timeout (a bound on
-// its length, not a measure of it: cut_short then). Every job succeeds. Jobs that can never fit are
-// left unstarted, with their dependents.
+// What a run does about an attempt that runs out of time: the only way a
+// job fails in a simulation.
+struct TimeoutRules {
+  std::vector<double> timeouts;  // by job, in seconds; empty or infinity: none
+  std::vector<int> retries;      // by job: attempts allowed after the first; empty: none
+  std::chrono::milliseconds retry_backoff{1000};  // before a first retry (see retry_delay)
+  bool keep_going = false;  // after a job fails, keep starting what does not need it
+};
+
+// Runs every job, each taking durations[i] seconds at full speed (what it
+// will really take; jobs[i].duration is what the scheduler expects it to),
+// and longer while the declared CPU of the running jobs exceeds the cores
+// (Policy::cpu_overcommit): then all share the cores fairly. A job with a
+// wall-clock limit (rules.timeouts) ends there if it would run past it, as
+// its timeout would stop it. Such an attempt is timed_out, unless the
+// job's duration is that timeout (a bound on its length, not a measure of
+// it: cut_short then, and it succeeds). As in a run, a timed-out job is
+// retried after a backoff while it has retries left, and otherwise fails:
+// what depends on it is skipped, and without keep_going nothing new starts.
+// Every other attempt succeeds. Jobs that can never fit are left
+// unstarted, with their dependents.
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
                     const Resources& capacity, const Policy& policy,
-                    const std::vector<double>& timeouts = {});
+                    const TimeoutRules& rules = {});
 
 // No schedule can end sooner than any of these.
 struct LowerBound {

@@ -54,6 +54,23 @@ const Json& plan_job(const Json& plan, const std::string& name) {
   throw std::runtime_error("no job " + name + " in the plan");
 }
 
+// A manifest in namespace plan-`space` (a history of its own): the job
+// slow, 0.3 s of sleep with `slow_keys`, then `rest`.
+std::string with_slow_job(const std::string& space, const std::string& slow_keys,
+                          const std::string& rest) {
+  return "version = 1\nnamespace = \"plan-" + space +
+         "\"\n[[job]]\nname = \"slow\"\ncommand = \"sleep 0.3\"\n" + slow_keys + rest;
+}
+
+// Three successful runs of dir/jobs.toml: the fewest a prediction is made
+// from.
+void record_history(const TempDir& dir) {
+  for (int i = 0; i < 3; ++i) {
+    wp_ok({"run", "--cgroup", "off", "--db", dir.str("wp.db"), "--run-dir",
+           dir.str("run" + std::to_string(i)), dir.str("jobs.toml")});
+  }
+}
+
 }  // namespace
 
 TEST_CASE("plan: the makespan and order of a manifest with timeouts, by every strategy",
@@ -347,16 +364,128 @@ TEST_CASE("plan: history makes durations predicted", "[integration]") {
   TempDir dir;
   write_file(dir / "jobs.toml", "version = 1\nnamespace = \"plan-" + unique_token() + "\"\n" +
                                     job("quick", "timeout = \"10m\"\n"));
-  // Three successes: the fewest a prediction is made from.
-  for (int i = 0; i < 3; ++i) {
-    wp_ok({"run", "--cgroup", "off", "--db", dir.str("wp.db"), "--run-dir",
-           dir.str("run" + std::to_string(i)), dir.str("jobs.toml")});
-  }
+  record_history(dir);
   Json plan = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
   const Json& quick = plan_job(plan, "quick");
   CHECK(quick["duration_source"].as_string() == "predicted");
   CHECK(quick["duration"].as_number() < 10);
   CHECK(plan["makespan"].as_number() < 10);
+}
+
+TEST_CASE("plan: a job that runs out of time is retried, then fails, as a run takes it",
+          "[integration]") {
+  // slow takes 0.3 s (three runs of history say so); later its timeout is
+  // cut to 0.1 s. With one retry 0.2 s after the first attempt, the plan
+  // has it time out at 0.1 s and again at 0.4 s, and fail: after, which
+  // needs it, is skipped. A run does the same.
+  TempDir dir;
+  std::string space = unique_token();
+  auto manifest = [&](const std::string& slow) {
+    return with_slow_job(space, slow,
+                         job("after", "after = [\"slow\"]\n") + job("other", "priority = -1\n"));
+  };
+  write_file(dir / "jobs.toml", manifest("timeout = \"10m\"\n"));
+  record_history(dir);
+  write_file(dir / "jobs.toml", manifest("timeout = \"100ms\"\nretries = 1\n"));
+  Json plan = parse_json(wp_ok(plan_args(dir, {"--json", "--retry-backoff", "200ms"})).out);
+  const Json& slow = plan_job(plan, "slow");
+  REQUIRE(slow["duration_source"].as_string() == "predicted");
+  CHECK(slow["duration"].as_number() >= 0.3);
+  const auto& attempts = slow["attempts"].as_array();
+  REQUIRE(attempts.size() == 2);
+  CHECK(attempts[0]["start"].as_number() == 0);
+  CHECK(attempts[0]["end"].as_number() == Approx(0.1));
+  CHECK(attempts[1]["start"].as_number() == Approx(0.3));
+  CHECK(attempts[1]["end"].as_number() == Approx(0.4));
+  CHECK(attempts[0]["timed_out"].as_bool());
+  CHECK(attempts[1]["timed_out"].as_bool());
+  CHECK(slow["start"].as_number() == 0);
+  CHECK(slow["end"].as_number() == Approx(0.4));
+  CHECK(slow["failed"].as_bool());
+  CHECK(slow["skipped"].is_null());
+  const Json& after = plan_job(plan, "after");
+  CHECK(after["start"].is_null());
+  CHECK(after["attempts"].as_array().empty());
+  CHECK(after["skipped"].as_string() == "dependency 'slow' failed");
+  CHECK_FALSE(plan_job(plan, "other")["failed"].as_bool());
+  CHECK(plan["retries"].as_number() == 1);
+  CHECK(plan["failed"].as_number() == 1);
+  CHECK(plan["skipped"].as_number() == 1);
+  CHECK(plan["never_started"].as_number() == 1);
+  CHECK(plan["retry_backoff"].as_number() == Approx(0.2));
+  CHECK(plan["makespan"].as_number() == Approx(0.4));
+
+  std::string text = wp_ok(plan_args(dir, {"--retry-backoff", "200ms", "--gantt"})).out;
+  CHECK(contains(text, "retried       1 job (1 retry in all, after a timeout): slow\n"));
+  CHECK(contains(text, "failed        1 job (timed out with no retry left): slow\n"));
+  CHECK(contains(text, "skipped       1 job (a job it needs fails"));
+  CHECK(contains(text, "which counts the job that never starts"));
+  CHECK(contains(text, "(dependency 'slow' failed)"));
+  CHECK(contains(text, "! timed out"));
+  // slow's row: both attempts, each ending in the timed-out mark.
+  size_t row = text.find("\nslow ");
+  REQUIRE(row != std::string::npos);
+  std::string slow_row = text.substr(row + 1, text.find('\n', row + 1) - row - 1);
+  INFO(slow_row);
+  CHECK(std::count(slow_row.begin(), slow_row.end(), '!') == 2);
+  CHECK(slow_row.find("! ") < slow_row.rfind('!'));  // a gap: the backoff
+
+  // The run: slow times out twice and fails, after is skipped for it.
+  RunResult ran =
+      run_wp({"run", "--cgroup", "off", "--json", "--retry-backoff", "200ms", "--db",
+              dir.str("wp.db"), "--run-dir", dir.str("run-timeout"), dir.str("jobs.toml")});
+  Json summary = parse_json(ran.out);
+  CHECK(job_named(summary, "slow")["status"].as_string() == "timed_out");
+  CHECK(job_named(summary, "slow")["attempts"].as_array().size() == 2);
+  CHECK(job_named(summary, "after")["status"].as_string() == "skipped");
+  CHECK(job_named(summary, "after")["reason"].as_string() == after["skipped"].as_string());
+  CHECK(job_named(summary, "other")["status"].as_string() == "ok");
+}
+
+TEST_CASE("plan: after a failure nothing new starts, unless --keep-going, as in a run",
+          "[integration]") {
+  // slow (0.3 s by history, 0.1 s allowed, no retry) and gate (0.6 s)
+  // start at once; other waits for gate. When slow fails, a run stops
+  // starting jobs, and so does the plan: other is skipped when gate ends,
+  // for the reason the run gives.
+  TempDir dir;
+  std::string space = unique_token();
+  auto manifest = [&](const std::string& timeout) {
+    return with_slow_job(space, "timeout = \"" + timeout + "\"\n",
+                         "[[job]]\nname = \"gate\"\ncommand = \"sleep 0.6\"\n" +
+                             job("other", "after = [\"gate\"]\n"));
+  };
+  write_file(dir / "jobs.toml", manifest("10m"));
+  record_history(dir);
+  write_file(dir / "jobs.toml", manifest("100ms"));
+  auto planned = [&](std::vector<std::string> extra) {
+    extra.push_back("--json");
+    return parse_json(wp_ok(plan_args(dir, extra)).out);
+  };
+  Json stopped = planned({});
+  CHECK(plan_job(stopped, "slow")["failed"].as_bool());
+  const Json& other = plan_job(stopped, "other");
+  CHECK(other["start"].is_null());
+  CHECK(other["skipped"].as_string() ==
+        "not started: job 'slow' failed (use --keep-going to continue)");
+  CHECK_FALSE(stopped["keep_going"].as_bool());
+  Json kept = planned({"--keep-going"});
+  CHECK(kept["keep_going"].as_bool());
+  CHECK(plan_job(kept, "other")["start"].as_number() >= 0.6);
+  CHECK(plan_job(kept, "other")["skipped"].is_null());
+  CHECK(kept["skipped"].as_number() == 0);
+
+  auto run = [&](const std::string& run_dir, std::vector<std::string> extra) {
+    std::vector<std::string> args{"run",  "--cgroup",       "off",       "--json",
+                                  "--db", dir.str("wp.db"), "--run-dir", dir.str(run_dir)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(dir.str("jobs.toml"));
+    return parse_json(run_wp(args).out);
+  };
+  Json ran = run("run-stopped", {});
+  CHECK(job_named(ran, "other")["status"].as_string() == "skipped");
+  CHECK(job_named(ran, "other")["reason"].as_string() == other["skipped"].as_string());
+  CHECK(job_named(run("run-kept", {"-k"}), "other")["status"].as_string() == "ok");
 }
 
 TEST_CASE("plan: --cpu-overcommit starts a fractional job beside full cores, and pays for it",

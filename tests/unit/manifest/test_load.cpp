@@ -275,15 +275,27 @@ gpu = 1
     CHECK(errors[i].pos.line == lines[i]);
     CHECK(errors[i].pos.column == 1);
   }
-  CHECK(errors[0].message ==
-        "job 'big' needs cpu 8 cores but wp may use at most 4 cores; lower the job's cpu, or "
-        "raise --cpus / [capacity] if they cap it below the machine");
-  CHECK(errors[1].message ==
-        "job 'big' needs memory 64 GiB but wp may use at most 23.1 GiB; lower the job's memory, "
-        "or raise --memory / [capacity] if they cap it below the machine");
   CHECK(errors[2].message ==
         "job 'big' needs 1 GPU but wp may use 0; lower the job's gpu, run where more GPUs are "
         "available, or raise [capacity] gpu if it caps them below the machine");
+  // The advice on cores and memory: `wp run` takes --cpus and --memory as
+  // caps below the machine; wp plan and wp validate as the machine to check
+  // against, even a larger one.
+  for (bool as_given : {false, true}) {
+    errors = check_fits(m, capacity, as_given);
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0].message ==
+          "job 'big' needs cpu 8 cores but wp may use at most 4 cores; lower the job's cpu, " +
+              std::string(as_given ? "or name a larger machine with --cpus"
+                                   : "or raise --cpus / [capacity] if they cap it below the "
+                                     "machine"));
+    CHECK(errors[1].message ==
+          "job 'big' needs memory 64 GiB but wp may use at most 23.1 GiB; lower the job's "
+          "memory, " +
+              std::string(as_given ? "or name a larger machine with --memory"
+                                   : "or raise --memory / [capacity] if they cap it below the "
+                                     "machine"));
+  }
 
   capacity.iops = 1000;
   capacity.cpu = Cores::from_millis(8000);

@@ -1,6 +1,7 @@
 // The text of `wp plan` from hand-made simulations: the chart's rows and
 // axis, the note on assumed durations, and which strategy is best.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -42,13 +43,18 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-Simulation simulation_of(std::vector<Slot> slots, double makespan) {
+// One attempt a job, from start to end ({-1, -1}: never started).
+Simulation simulation_of(const std::vector<std::pair<double, double>>& spans, double makespan) {
   Simulation simulation;
-  simulation.slots = std::move(slots);
-  simulation.makespan = makespan;
-  for (const Slot& slot : simulation.slots) {
-    if (slot.start < 0) ++simulation.never_started;
+  for (auto [start, end] : spans) {
+    Slot slot;
+    slot.start = slot.last_start = start;
+    slot.end = end;
+    slot.attempts = start < 0 ? 0 : 1;
+    simulation.slots.push_back(slot);
+    if (start < 0) ++simulation.never_started;
   }
+  simulation.makespan = makespan;
   return simulation;
 }
 
@@ -77,7 +83,7 @@ TEST_CASE("plan chart: a row per job in start order, bars scaled to the width", 
 
 TEST_CASE("plan chart: at most 60 rows", "[report][plan]") {
   std::vector<std::string> names;
-  std::vector<Slot> slots;
+  std::vector<std::pair<double, double>> slots;
   for (int i = 0; i < 75; ++i) {
     names.push_back("job-" + std::to_string(i));
     slots.push_back({static_cast<double>(i), static_cast<double>(i + 1)});

@@ -4,6 +4,7 @@
 // in the comments.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <limits>
 #include <optional>
 #include <random>
@@ -59,6 +60,23 @@ Simulation plan(const std::vector<JobDemand>& jobs, const Resources& cap, const 
       actual.push_back(j.duration.value_or(1));
   }
   return wp::sched::simulate(jobs, actual, cap, p);
+}
+
+// Each job's timeout and retries, the default backoff (1 s), not keeping going.
+wp::sched::TimeoutRules limits(std::vector<double> timeouts, std::vector<int> retries = {}) {
+  wp::sched::TimeoutRules rules;
+  rules.timeouts = std::move(timeouts);
+  rules.retries = std::move(retries);
+  return rules;
+}
+
+// 2 cores, first-fit, no overcommit; every job taking what it is expected
+// to, and running out of time by `rules`.
+Simulation plan_with(const std::vector<JobDemand>& jobs, const wp::sched::TimeoutRules& rules) {
+  std::vector<double> actual;
+  for (const JobDemand& j : jobs)
+    actual.push_back(j.duration.value_or(1));
+  return wp::sched::simulate(jobs, actual, capacity(2, 4000), policy(Strategy::FirstFit), rules);
 }
 
 }  // namespace
@@ -310,8 +328,9 @@ TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[s
   std::vector<JobDemand> jobs{job("a", need(1, 100), 10), job("b", need(1, 100), 10),
                               job("idle", need(0.2, 100), 10)};
   double none = std::numeric_limits<double>::infinity();
-  Simulation sim = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000),
-                                       policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none});
+  Simulation sim =
+      wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000),
+                          policy(Strategy::FirstFit, 300, 1.25), limits({10.5, none, none}));
   CHECK(sim.slots[0].end == Approx(10.5));
   CHECK(sim.slots[0].timed_out);
   CHECK_FALSE(sim.slots[0].cut_short);
@@ -324,7 +343,7 @@ TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[s
   // Without overcommit nothing is slowed: the timeout, at the job's own
   // length, changes nothing.
   Simulation strict = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000),
-                                          policy(Strategy::FirstFit, 300, 1), {10, 10, 10});
+                                          policy(Strategy::FirstFit, 300, 1), limits({10, 10, 10}));
   CHECK(strict.slots[0].end == 10);
   CHECK(strict.slots[2].start == 10);
   CHECK(strict.makespan == 20);
@@ -333,24 +352,126 @@ TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[s
   // cut there by the slowdown, the job is not reported as timed out.
   Simulation bounded =
       wp::sched::simulate(jobs, {10.5, 10, 10}, capacity(2, 4000),
-                          policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none});
+                          policy(Strategy::FirstFit, 300, 1.25), limits({10.5, none, none}));
   CHECK(bounded.slots[0].end == Approx(10.5));
   CHECK_FALSE(bounded.slots[0].timed_out);
   CHECK(bounded.timed_out == 0);
   // It is cut short: less done than the 10.5 s the lower bound counts.
   CHECK(bounded.slots[0].cut_short);
   CHECK(bounded.cut_short == 1);
+}
 
-  // What depends on a timed-out job starts when it ends, as after a retry
-  // that succeeds: the plan does not simulate retries or failures.
-  std::vector<JobDemand> chain = jobs;
-  chain.push_back(job("after-a", need(1, 100), 1, 0, {0}));
-  Simulation stopped =
-      wp::sched::simulate(chain, {10, 10, 10, 1}, capacity(2, 4000),
-                          policy(Strategy::FirstFit, 300, 1.25), {10.5, none, none, none});
-  CHECK(stopped.slots[0].timed_out);
-  CHECK(stopped.slots[3].start == Approx(10.5));
-  CHECK(stopped.never_started == 0);
+TEST_CASE("a timed-out job is retried after its backoff, alone and at full speed",
+          "[sched][strategy][retries]") {
+  // As above: a times out at 10.5 s, and b and idle end at 10.5 + left. With
+  // one retry and a 1 s backoff, a is queued again at 11.5 s, runs its 10 s
+  // alone and ends at 21.5 s; after-a waits for that success.
+  std::vector<JobDemand> jobs{job("a", need(1, 100), 10), job("b", need(1, 100), 10),
+                              job("idle", need(0.2, 100), 10),
+                              job("after-a", need(1, 100), 1, 0, {0})};
+  double none = std::numeric_limits<double>::infinity();
+  wp::sched::TimeoutRules rules = limits({10.5, none, none, none}, {1, 0, 0, 0});
+  Simulation sim = wp::sched::simulate(jobs, {10, 10, 10, 1}, capacity(2, 4000),
+                                       policy(Strategy::FirstFit, 300, 1.25), rules);
+  const wp::sched::Slot& a = sim.slots[0];
+  CHECK(a.attempts == 2);
+  CHECK(a.timed_out);
+  CHECK_FALSE(a.failed);
+  CHECK(a.start == 0);
+  CHECK(a.last_start == Approx(11.5));
+  CHECK(a.end == Approx(21.5));
+  REQUIRE(sim.retried.size() == 1);
+  CHECK(sim.retried[0].job == 0);
+  CHECK(sim.retried[0].start == 0);
+  CHECK(sim.retried[0].end == Approx(10.5));
+  CHECK(sim.slots[3].start == Approx(21.5));
+  CHECK(sim.makespan == Approx(22.5));
+  CHECK(sim.timed_out == 1);
+  CHECK(sim.failed == 0);
+  CHECK(sim.never_started == 0);
+
+  // Without the retry, a fails at its timeout: after-a is skipped, and the
+  // others, already running, finish.
+  rules.retries = {};
+  Simulation failed = wp::sched::simulate(jobs, {10, 10, 10, 1}, capacity(2, 4000),
+                                          policy(Strategy::FirstFit, 300, 1.25), rules);
+  CHECK(failed.slots[0].failed);
+  CHECK(failed.slots[0].attempts == 1);
+  CHECK(failed.slots[0].end == Approx(10.5));
+  CHECK(failed.slots[3].start < 0);
+  CHECK(failed.slots[3].skipped == "dependency 'a' failed");
+  CHECK(failed.slots[1].end == Approx(10.5 + (10 - 10.5 * 2 / 2.2)));
+  CHECK(failed.failed == 1);
+  CHECK(failed.skipped == 1);
+  CHECK(failed.never_started == 1);
+  CHECK(failed.retried.empty());
+}
+
+TEST_CASE("a job that fails stops the plan unless it keeps going, as a run",
+          "[sched][strategy][retries]") {
+  // 2 cores, no overcommit. a (predicted 20 s, timeout 5 s) and b (10 s)
+  // start at 0; c waits for a core; d needs a. a times out at 5 s with no
+  // retry: d is skipped, and without keep_going so is c, while b finishes.
+  std::vector<JobDemand> jobs{job("a", need(1), 20), job("b", need(1), 10), job("c", need(1), 1),
+                              job("d", need(1), 1, 0, {0})};
+  double none = std::numeric_limits<double>::infinity();
+  wp::sched::TimeoutRules rules = limits({5, none, none, none});
+  Simulation stopped = plan_with(jobs, rules);
+  CHECK(stopped.slots[0].failed);
+  CHECK(stopped.slots[0].end == 5);
+  CHECK(stopped.slots[1].end == 10);
+  CHECK(stopped.slots[2].start < 0);
+  CHECK(stopped.slots[2].skipped == Scheduler::failure_stop_reason("a"));
+  CHECK(stopped.slots[2].skipped == "not started: job 'a' failed (use --keep-going to continue)");
+  CHECK(stopped.slots[3].skipped == "dependency 'a' failed");
+  CHECK(stopped.skipped == 2);
+  CHECK(stopped.never_started == 2);
+  CHECK(stopped.makespan == 10);
+
+  // Keeping going, c takes a's core when a fails; d is still skipped.
+  rules.keep_going = true;
+  Simulation kept = plan_with(jobs, rules);
+  CHECK(kept.slots[2].start == 5);
+  CHECK(kept.slots[2].end == 6);
+  CHECK(kept.slots[2].skipped.empty());
+  CHECK(kept.slots[3].skipped == "dependency 'a' failed");
+  CHECK(kept.skipped == 1);
+  CHECK(kept.makespan == 10);
+}
+
+TEST_CASE("retries wait a backoff that doubles, and a job out of retries fails",
+          "[sched][strategy][retries]") {
+  CHECK(wp::sched::retry_delay(std::chrono::seconds(1), 1) == std::chrono::seconds(1));
+  CHECK(wp::sched::retry_delay(std::chrono::seconds(1), 2) == std::chrono::seconds(2));
+  CHECK(wp::sched::retry_delay(std::chrono::seconds(1), 3) == std::chrono::seconds(4));
+  CHECK(wp::sched::retry_delay(std::chrono::seconds(40), 2) == std::chrono::minutes(1));
+  CHECK(wp::sched::retry_delay(std::chrono::minutes(5), 1) == std::chrono::minutes(1));
+  CHECK(wp::sched::retry_delay(std::chrono::seconds(0), 4) == std::chrono::seconds(0));
+
+  // a always runs out of time (20 s of work, 5 s allowed) and has two
+  // retries: 0-5, then after 1 s 6-11, then after 2 s 13-18, and it fails.
+  std::vector<JobDemand> jobs{job("a", need(1), 20), job("b", need(1), 1, 0, {0})};
+  wp::sched::TimeoutRules rules = limits({5, std::numeric_limits<double>::infinity()}, {2, 0});
+  Simulation sim = plan_with(jobs, rules);
+  REQUIRE(sim.retried.size() == 2);
+  CHECK(sim.retried[0].start == 0);
+  CHECK(sim.retried[0].end == 5);
+  CHECK(sim.retried[1].start == 6);
+  CHECK(sim.retried[1].end == 11);
+  CHECK(sim.slots[0].last_start == 13);
+  CHECK(sim.slots[0].end == 18);
+  CHECK(sim.slots[0].attempts == 3);
+  CHECK(sim.slots[0].failed);
+  CHECK(sim.slots[1].skipped == "dependency 'a' failed");
+  CHECK(sim.makespan == 18);
+
+  // No backoff: the retry starts the moment the attempt before it ends.
+  rules.retry_backoff = std::chrono::milliseconds(0);
+  Simulation at_once = plan_with(jobs, rules);
+  REQUIRE(at_once.retried.size() == 2);
+  CHECK(at_once.retried[1].start == 5);
+  CHECK(at_once.slots[0].last_start == 10);
+  CHECK(at_once.makespan == 15);
 }
 
 TEST_CASE("the longest chain is found whatever order the manifest lists it in", "[sched]") {
