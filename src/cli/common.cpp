@@ -78,13 +78,14 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
                                const std::string& db) {
   auto flag_caps = caps_from_flags(flags);
   if (!flag_caps) return flag_caps.error();
-  Checked checked{manifest::load_file(path), {}};
+  Checked checked{manifest::load_file(path), {}, 0, {}};
   const manifest::CapacityLimits no_caps;
   const manifest::CapacityLimits& manifest_caps =
       checked.loaded.manifest ? checked.loaded.manifest->capacity : no_caps;
   // Jobs run next to their manifest, so that is the filesystem whose IOPS count.
   platform::HostCapacity host = probe_host();
   checked.machine_memory = host.host_memory;
+  checked.machine_cpu = host.cpu;
   checked.capacity =
       resolve_capacity(host, manifest_caps, *flag_caps,
                        stored_iops(db, std::filesystem::path(path).parent_path()), flags.as_given);

@@ -30,6 +30,7 @@ struct Checked {
   manifest::LoadResult loaded;
   Capacity capacity;
   Bytes machine_memory = 0;  // MemTotal: more than can ever be available
+  Cores machine_cpu;         // the cores jobs run on, whatever caps admission
 };
 
 Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,

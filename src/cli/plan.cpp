@@ -104,11 +104,14 @@ std::optional<profile::Store> existing_history(const std::string& db_flag) {
 }
 
 // What each job is assumed to take: its predicted wall time, else its
-// timeout, else the default.
+// timeout, else the default; and the cores it keeps busy meanwhile: its
+// predicted use, else what admission holds for it.
 void assume_durations(const manifest::Manifest& manifest, const profile::Learning& learning,
                       double default_duration, report::PlanJobs& jobs) {
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
     const manifest::Job& job = manifest.jobs[i];
+    jobs.rules.cpu_use.push_back(
+        learning.predicted_cores(i).value_or(jobs.demands[i].demand.cpu.as_double()));
     jobs.rules.timeouts.push_back(job.timeout ? std::chrono::duration<double>(*job.timeout).count()
                                               : std::numeric_limits<double>::infinity());
     jobs.rules.retries.push_back(job.retries);
@@ -128,7 +131,8 @@ void assume_durations(const manifest::Manifest& manifest, const profile::Learnin
 // The scheduler gets exactly what `wp run` would give it (demands and
 // expected durations from the same learning); only the clock is simulated.
 report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest& manifest,
-                           const Capacity& capacity, const PlanSettings& settings) {
+                           const Checked& checked, const PlanSettings& settings) {
+  const Capacity& capacity = checked.capacity;
   std::optional<profile::Store> store = existing_history(command.db);
   profile::LearnOptions options;
   options.mode = learn_mode(command.learn);
@@ -141,10 +145,13 @@ report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest&
   jobs.demands =
       exec::demands_of(manifest, [&learning](size_t job) { return learning.admission(job); });
   jobs.default_duration = settings.default_duration;
+  // A cap below the machine limits what starts, not the cores jobs run on.
+  jobs.rules.cores = std::max(capacity.total.cpu, checked.machine_cpu).as_double();
   jobs.rules.retry_backoff = settings.retry_backoff;
   jobs.rules.keep_going = command.keep_going;
   assume_durations(manifest, learning, settings.default_duration, jobs);
-  jobs.bound = sched::lower_bound(jobs.demands, jobs.durations, jobs.capacity);
+  jobs.bound = sched::lower_bound(jobs.demands, jobs.durations, jobs.capacity,
+                                  settings.policy.cpu_overcommit, jobs.rules);
   return jobs;
 }
 
@@ -184,7 +191,7 @@ int plan_command(const PlanCommand& command) {
     return kExitUsage;
   }
   const manifest::Manifest& manifest = *checked->loaded.manifest;
-  report::PlanJobs jobs = plan_jobs(command, manifest, checked->capacity, *settings);
+  report::PlanJobs jobs = plan_jobs(command, manifest, *checked, *settings);
   std::vector<sched::Simulation> simulations;
   for (sched::Strategy strategy : settings->strategies) {
     sched::Policy policy = settings->policy;

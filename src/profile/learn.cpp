@@ -472,6 +472,12 @@ std::optional<double> Learning::predicted_wall(size_t job) const {
   return plan.outlook->forecast.wall->value;
 }
 
+std::optional<double> Learning::predicted_cores(size_t job) const {
+  const JobPlan& plan = plans_[job];
+  if (!plan.outlook || !plan.outlook->forecast.cores) return std::nullopt;
+  return plan.outlook->forecast.cores->value;
+}
+
 std::string Learning::summary() const {
   if (options_.mode == LearnMode::Off) return "off (declarations only)";
   size_t adjusted = 0, predicted = 0;

@@ -152,6 +152,8 @@ class Learning final : public exec::RunObserver {
   exec::Admission admission(size_t job) const;
   // The predicted run time of a job (no margin), if it has one.
   std::optional<double> predicted_wall(size_t job) const;
+  // The cores a job is predicted to keep busy (no margin), if it has one.
+  std::optional<double> predicted_cores(size_t job) const;
   // "auto: 3 of 5 jobs admitted by prediction"
   std::string summary() const;
 

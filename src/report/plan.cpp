@@ -150,8 +150,9 @@ std::string retried_text(const PlanJobs& jobs, const sched::Simulation& simulati
   for (const sched::RetriedAttempt& attempt : simulation.retried)
     retried[attempt.job] = true;
   size_t count = static_cast<size_t>(std::count(retried.begin(), retried.end(), true));
-  std::string what = fmt::format("({} in all, after a timeout)",
-                                 plural(simulation.retried.size(), "retry", "retries"));
+  std::string what = fmt::format("({} in all, after a timeout; --retry-backoff {}, doubling)",
+                                 plural(simulation.retried.size(), "retry", "retries"),
+                                 format_duration(jobs.rules.retry_backoff));
   return jobs_line(jobs, simulation, count, what, [&](size_t i) { return retried[i]; });
 }
 
@@ -162,10 +163,10 @@ std::string failed_text(const PlanJobs& jobs, const sched::Simulation& simulatio
 
 // Each skipped job's own reason is in the chart and the JSON.
 std::string skipped_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
-  return jobs_line(jobs, simulation, simulation.skipped,
-                   simulation.skipped == 1
-                       ? "(a job it needs fails, or the run stops at a failure: see --keep-going)"
-                       : "(a job they need fails, or the run stops at a failure: see --keep-going)",
+  std::string what =
+      fmt::format("(a job {} needs fails{})", simulation.skipped == 1 ? "it" : "they",
+                  jobs.rules.keep_going ? "" : ", or the run stops at a failure: see --keep-going");
+  return jobs_line(jobs, simulation, simulation.skipped, what,
                    [&](size_t i) { return !simulation.slots[i].skipped.empty(); });
 }
 

@@ -33,7 +33,7 @@ struct PlanJobs {
   std::vector<DurationSource> sources;
   // Each job's timeout and retries, and the run's --retry-backoff and
   // --keep-going: what a run does with a job that runs out of time.
-  sched::TimeoutRules rules;
+  sched::RunModel rules;
   double default_duration = 60;
   sched::LowerBound bound;  // of these durations
 };

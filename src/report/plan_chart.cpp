@@ -76,30 +76,36 @@ ChartLayout layout_of(const PlanJobs& jobs, const sched::Simulation& simulation,
   return layout;
 }
 
-// Draws one attempt, from `start` to `end`, on `bar`.
-void draw_attempt(const ChartLayout& layout, std::string& bar, double start, double end, char fill,
-                  bool timed_out) {
+// Draws one attempt, from `start` to `end`, on `bar`; returns the column of
+// its end.
+size_t draw_attempt(const ChartLayout& layout, std::string& bar, double start, double end,
+                    char fill) {
   size_t from = std::min(layout.column(start), layout.bar - 1);
   size_t to = std::max(layout.column(end), from + 1);
   std::fill(bar.begin() + static_cast<ptrdiff_t>(from), bar.begin() + static_cast<ptrdiff_t>(to),
             fill);
-  if (timed_out) bar[to - 1] = kTimedOut;
+  return to - 1;
 }
 
 // A job's row: every attempt on the time axis (`earlier` ones all timed
-// out), or why it never starts.
+// out), or why it never starts, in the columns of the bar and the end time.
 std::string chart_row(const ChartLayout& layout, const std::string& name, const sched::Slot& slot,
                       const std::vector<sched::RetriedAttempt>& earlier, DurationSource source) {
-  std::string bar(layout.bar, ' ');
   std::string shown = text::fit_columns(name, layout.name);
   if (slot.start < 0) {
     std::string why = slot.skipped.empty() ? "(never starts)" : "(" + slot.skipped + ")";
-    bar.replace(0, std::min(bar.size(), why.size()), why.substr(0, bar.size()));
-    return fmt::format("{} {}\n", shown, bar);
+    return fmt::format("{} {}\n", shown, text::prefix_columns(why, layout.bar + layout.end));
   }
+  std::string bar(layout.bar, ' ');
+  // Marks after every bar: a retry starting in the column where the attempt
+  // before it timed out must not hide the mark.
+  std::vector<size_t> marks;
   for (const sched::RetriedAttempt& attempt : earlier)
-    draw_attempt(layout, bar, attempt.start, attempt.end, fill_of(source), true);
-  draw_attempt(layout, bar, slot.last_start, slot.end, fill_of(source), slot.failed);
+    marks.push_back(draw_attempt(layout, bar, attempt.start, attempt.end, fill_of(source)));
+  size_t last = draw_attempt(layout, bar, slot.last_start, slot.end, fill_of(source));
+  if (slot.failed) marks.push_back(last);
+  for (size_t column : marks)
+    bar[column] = kTimedOut;
   return fmt::format("{} {} {}\n", shown, bar, seconds_text(slot.end));
 }
 

@@ -32,6 +32,8 @@ struct Clocks {
   Endings endings;     // on the work clock
   Endings timeouts;    // on the wall clock
   Endings requeues;    // on the wall clock
+  double busy = 0;     // cores the running attempts use (RunModel::cpu_use)
+  size_t running = 0;  // attempts running
 };
 
 double seconds_of(Cores cores) {
@@ -58,7 +60,12 @@ DecisionTimes summarise(std::vector<double> micros) {
 struct Inputs {
   const std::vector<JobDemand>& jobs;
   const std::vector<double>& durations;
-  const TimeoutRules& rules;
+  const RunModel& rules;
+  double cores;  // that the jobs share
+
+  double cpu_use(size_t job) const {
+    return job < rules.cpu_use.size() ? rules.cpu_use[job] : jobs[job].demand.cpu.as_double();
+  }
 
   double timeout(size_t job) const {
     return job < rules.timeouts.size() ? rules.timeouts[job]
@@ -84,6 +91,8 @@ void admit_all(Scheduler& scheduler, const Inputs& in, Clocks& clocks, std::vect
     }
     int attempt = ++slot.attempts;
     slot.last_start = clocks.now;
+    clocks.busy += in.cpu_use(*job);
+    ++clocks.running;
     clocks.endings.push({clocks.work + in.durations[*job], *job, attempt});
     if (std::isfinite(in.timeout(*job))) {
       clocks.timeouts.push({clocks.now + in.timeout(*job), *job, attempt});
@@ -102,12 +111,20 @@ void drop_stale(Endings& endings, const Scheduler& scheduler, const std::vector<
     endings.pop();
 }
 
+// An attempt ends: its cores are free.
+void stop_using(size_t job, const Inputs& in, Clocks& clocks) {
+  clocks.busy -= in.cpu_use(job);
+  // Sums and differences of doubles drift: nothing running uses nothing.
+  if (--clocks.running == 0) clocks.busy = 0;
+}
+
 // A timed-out attempt, as `wp run` takes it: the job waits out a backoff
 // and goes back in the queue while it has retries left; else it fails, its
 // dependents are skipped, and without keep_going the run stops starting jobs.
 void time_out(size_t job, Scheduler& scheduler, const Inputs& in, Clocks& clocks, Simulation& out) {
   Slot& slot = out.slots[job];
   slot.timed_out = true;
+  stop_using(job, in, clocks);
   if (slot.attempts <= in.retries(job)) {
     out.retried.push_back({job, slot.last_start, clocks.now});
     scheduler.retry_later(job);
@@ -140,6 +157,7 @@ void end_due(Endings& endings, double at, Scheduler& scheduler, const Inputs& in
     }
     out.slots[job].end = clocks.now;
     out.slots[job].cut_short = cut;
+    stop_using(job, in, clocks);
     scheduler.finished(job, true);
   }
 }
@@ -152,12 +170,11 @@ void requeue_due(Clocks& clocks, Scheduler& scheduler) {
   }
 }
 
-// How fast running jobs progress: at full speed while their declared CPU
-// fits the cores, else each gets its share of them (the kernel shares CPU
-// time fairly), so an overcommitted plan pays for it in its makespan.
-double speed(const Resources& in_use, const Resources& capacity) {
-  double declared = seconds_of(in_use.cpu), cores = seconds_of(capacity.cpu);
-  return declared > cores && cores > 0 ? cores / declared : 1.0;
+// How fast running jobs progress: at full speed while the CPU they use fits
+// the cores, else each gets its share of them (the kernel shares CPU time
+// fairly), so an overcommitted plan pays for it in its makespan.
+double speed(double busy, double cores) {
+  return busy > cores && cores > 0 ? cores / busy : 1.0;
 }
 
 // The longest chain of dependencies, in one pass over the jobs in an order
@@ -199,10 +216,9 @@ void advance(Clocks& clocks, Scheduler& scheduler, double at, double pace) {
 // next timeout and the next requeue, each handled as the runner's event loop
 // would: every attempt ending at one instant frees its share before the next
 // decision, as the runner reaps all exits of one wakeup.
-void next_event(Scheduler& scheduler, const Resources& capacity, const Inputs& in, Clocks& clocks,
-                Simulation& out) {
+void next_event(Scheduler& scheduler, const Inputs& in, Clocks& clocks, Simulation& out) {
   constexpr double kNone = std::numeric_limits<double>::infinity();
-  double pace = speed(scheduler.tracker().in_use(), capacity);
+  double pace = speed(clocks.busy, in.cores);
   double work_end = clocks.endings.empty() ? kNone : clocks.endings.top().at;
   double end_wall = clocks.endings.empty() ? kNone : clocks.now + (work_end - clocks.work) / pace;
   double timeout = clocks.timeouts.empty() ? kNone : clocks.timeouts.top().at;
@@ -240,20 +256,20 @@ void count(Simulation& out, const Scheduler& scheduler) {
 }  // namespace
 
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                    const Resources& capacity, const Policy& policy, const TimeoutRules& rules) {
+                    const Resources& capacity, const Policy& policy, const RunModel& rules) {
   Simulation out;
   out.policy = policy;
   out.slots.resize(jobs.size());
   Scheduler scheduler(jobs, capacity, policy);
   Clocks clocks;
-  Inputs in{jobs, durations, rules};
+  Inputs in{jobs, durations, rules, rules.cores > 0 ? rules.cores : seconds_of(capacity.cpu)};
   std::vector<double> micros;
   // Every running job progresses at the same speed, so one clock of work
   // done tells when each ends; the wall clock advances by it over the speed.
   admit_all(scheduler, in, clocks, out.slots, micros);
   out.usage.push_back({0, scheduler.tracker().in_use()});
   while (!clocks.endings.empty() || !clocks.requeues.empty()) {
-    next_event(scheduler, capacity, in, clocks, out);
+    next_event(scheduler, in, clocks, out);
     admit_all(scheduler, in, clocks, out.slots, micros);
     out.usage.push_back({clocks.now, scheduler.tracker().in_use()});
     out.makespan = clocks.now;
@@ -270,20 +286,25 @@ double LowerBound::value() const {
 }
 
 LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                       const Resources& capacity) {
+                       const Resources& capacity, double cpu_overcommit, const RunModel& model) {
   LowerBound bound;
-  double cpu_area = 0, memory_area = 0, iops_area = 0, gpu_area = 0;
+  double cpu_area = 0, used_area = 0, memory_area = 0, iops_area = 0, gpu_area = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Resources& d = jobs[i].demand;
     double t = durations[i];
     cpu_area += seconds_of(d.cpu) * t;
+    used_area += (i < model.cpu_use.size() ? model.cpu_use[i] : seconds_of(d.cpu)) * t;
     memory_area += static_cast<double>(d.memory) * t;
     iops_area += static_cast<double>(d.iops) * t;
     gpu_area += static_cast<double>(d.gpu) * t;
     bound.longest = std::max(bound.longest, t);
   }
   bound.path = longest_chain(jobs, durations);
-  if (capacity.cpu.millis() > 0) bound.cpu = cpu_area / seconds_of(capacity.cpu);
+  if (capacity.cpu.millis() > 0) {
+    double cores = model.cores > 0 ? model.cores : seconds_of(capacity.cpu);
+    double admitted = seconds_of(capacity.cpu) * std::max(1.0, cpu_overcommit);
+    bound.cpu = std::max(used_area / cores, cpu_area / admitted);
+  }
   if (capacity.memory > 0) bound.memory = memory_area / static_cast<double>(capacity.memory);
   if (capacity.iops > 0 && capacity.iops != Resources::kUnlimited) {
     bound.iops = iops_area / static_cast<double>(capacity.iops);

@@ -79,9 +79,17 @@ struct Simulation {
   size_t cut_short = 0;                 // slots with cut_short
 };
 
-// What a run does about an attempt that runs out of time: the only way a
-// job fails in a simulation.
-struct TimeoutRules {
+// How the run goes beyond what the scheduler decides: how much CPU each job
+// keeps busy, on how many cores, and what the run does about an attempt
+// that runs out of time (the only way a job fails in a simulation).
+struct RunModel {
+  // By job, the cores it keeps busy while it runs; empty: its demand's cpu.
+  // What it admits is not what it uses: history measures a `sleep` at
+  // 0.003 cores where admission holds 0.1.
+  std::vector<double> cpu_use;
+  // The cores the jobs share; 0: the capacity's. More where a run's cap is
+  // below the machine: the cap limits what starts, not the cores they use.
+  double cores = 0;
   std::vector<double> timeouts;  // by job, in seconds; empty or infinity: none
   std::vector<int> retries;      // by job: attempts allowed after the first; empty: none
   std::chrono::milliseconds retry_backoff{1000};  // before a first retry (see retry_delay)
@@ -90,8 +98,9 @@ struct TimeoutRules {
 
 // Runs every job, each taking durations[i] seconds at full speed (what it
 // will really take; jobs[i].duration is what the scheduler expects it to),
-// and longer while the declared CPU of the running jobs exceeds the cores
-// (Policy::cpu_overcommit): then all share the cores fairly. A job with a
+// and longer while the CPU the running jobs use (rules.cpu_use) exceeds the
+// cores (as Policy::cpu_overcommit lets declarations do): then all share the
+// cores fairly. A job with a
 // wall-clock limit (rules.timeouts) ends there if it would run past it, as
 // its timeout would stop it. Such an attempt is timed_out, unless the
 // job's duration is that timeout (a bound on its length, not a measure of
@@ -101,8 +110,7 @@ struct TimeoutRules {
 // Every other attempt succeeds. Jobs that can never fit are left
 // unstarted, with their dependents.
 Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                    const Resources& capacity, const Policy& policy,
-                    const TimeoutRules& rules = {});
+                    const Resources& capacity, const Policy& policy, const RunModel& rules = {});
 
 // No schedule can end sooner than any of these.
 struct LowerBound {
@@ -115,8 +123,12 @@ struct LowerBound {
   double value() const;
 };
 
+// `cpu` is the larger of the CPU the jobs use (model.cpu_use) over the cores
+// they run on (model.cores), and the CPU they declare over what admission
+// lets them declare at once (the capacity's cores times `cpu_overcommit`).
 LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
-                       const Resources& capacity);
+                       const Resources& capacity, double cpu_overcommit = 1,
+                       const RunModel& model = {});
 
 // The share of each resource in use (cpu, memory, iops, gpu; 0..1, 0 where
 // capacity has no figure), averaged over `buckets` equal slices of the

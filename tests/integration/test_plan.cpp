@@ -416,7 +416,9 @@ TEST_CASE("plan: a job that runs out of time is retried, then fails, as a run ta
   CHECK(plan["makespan"].as_number() == Approx(0.4));
 
   std::string text = wp_ok(plan_args(dir, {"--retry-backoff", "200ms", "--gantt"})).out;
-  CHECK(contains(text, "retried       1 job (1 retry in all, after a timeout): slow\n"));
+  CHECK(contains(text,
+                 "retried       1 job (1 retry in all, after a timeout; --retry-backoff 200ms, "
+                 "doubling): slow\n"));
   CHECK(contains(text, "failed        1 job (timed out with no retry left): slow\n"));
   CHECK(contains(text, "skipped       1 job (a job it needs fails"));
   CHECK(contains(text, "which counts the job that never starts"));
@@ -440,6 +442,35 @@ TEST_CASE("plan: a job that runs out of time is retried, then fails, as a run ta
   CHECK(job_named(summary, "after")["status"].as_string() == "skipped");
   CHECK(job_named(summary, "after")["reason"].as_string() == after["skipped"].as_string());
   CHECK(job_named(summary, "other")["status"].as_string() == "ok");
+}
+
+TEST_CASE("plan: jobs are slowed by the CPU they use, not by what admission holds for them",
+          "[integration]") {
+  // 25 sleeps of 0.3 s, each declaring 0.1 cores and 16 MiB: all start at
+  // once, 2.5 cores held on 2 (overcommit 1.25). Slowed by what is held,
+  // each would take 0.375 s and run out of its 0.36 s; history says they
+  // keep almost no core busy, and none does, as in a run.
+  TempDir dir;
+  std::string space = unique_token();
+  auto manifest = [&](const std::string& timeout) {
+    return "version = 1\nnamespace = \"plan-" + space +
+           "\"\n[[job]]\nname = \"s-{i}\"\ncommand = \"sleep 0.3 # {i}\"\ntimeout = \"" + timeout +
+           "\"\ncpu = 0.1\nmemory = \"16MiB\"\nmatrix = { i = [" +
+           "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19," + "20,21,22,23,24,25] }\n";
+  };
+  write_file(dir / "jobs.toml", manifest("10m"));
+  record_history(dir);
+  write_file(dir / "jobs.toml", manifest("360ms"));
+  Json plan = parse_json(wp_ok(plan_args(dir, {"--json"})).out);
+  CHECK(plan["timed_out"].as_number() == 0);
+  CHECK(plan["failed"].as_number() == 0);
+  CHECK(plan["never_started"].as_number() == 0);
+  CHECK(plan["makespan"].as_number() < 0.36);
+  Json ran = parse_json(run_wp({"run", "--cgroup", "off", "--json", "--db", dir.str("wp.db"),
+                                "--run-dir", dir.str("run-after"), dir.str("jobs.toml")})
+                            .out);
+  for (const Json& j : ran["jobs"].as_array())
+    CHECK(j["status"].as_string() == "ok");
 }
 
 TEST_CASE("plan: after a failure nothing new starts, unless --keep-going, as in a run",

@@ -63,8 +63,8 @@ Simulation plan(const std::vector<JobDemand>& jobs, const Resources& cap, const 
 }
 
 // Each job's timeout and retries, the default backoff (1 s), not keeping going.
-wp::sched::TimeoutRules limits(std::vector<double> timeouts, std::vector<int> retries = {}) {
-  wp::sched::TimeoutRules rules;
+wp::sched::RunModel limits(std::vector<double> timeouts, std::vector<int> retries = {}) {
+  wp::sched::RunModel rules;
   rules.timeouts = std::move(timeouts);
   rules.retries = std::move(retries);
   return rules;
@@ -72,7 +72,7 @@ wp::sched::TimeoutRules limits(std::vector<double> timeouts, std::vector<int> re
 
 // 2 cores, first-fit, no overcommit; every job taking what it is expected
 // to, and running out of time by `rules`.
-Simulation plan_with(const std::vector<JobDemand>& jobs, const wp::sched::TimeoutRules& rules) {
+Simulation plan_with(const std::vector<JobDemand>& jobs, const wp::sched::RunModel& rules) {
   std::vector<double> actual;
   for (const JobDemand& j : jobs)
     actual.push_back(j.duration.value_or(1));
@@ -292,6 +292,16 @@ TEST_CASE("simulated schedules keep every invariant on random workloads", "[sche
         }
         // The cores deliver no more than their CPU-seconds, overcommitted or not.
         CHECK(sim.makespan >= wp::sched::lower_bound(jobs, actual, cap).value() - 1e-9);
+        // Nor when jobs use less CPU than they declare (as history says of
+        // most), on more cores than admission counts.
+        wp::sched::RunModel model;
+        for (const JobDemand& j : jobs)
+          model.cpu_use.push_back(j.demand.cpu.as_double() * (coin(random) + 1) / 4);
+        model.cores = 6;
+        Simulation used = wp::sched::simulate(jobs, actual, cap, p, model);
+        CHECK(used.never_started == 0);
+        CHECK(used.makespan >=
+              wp::sched::lower_bound(jobs, actual, cap, overcommit, model).value() - 1e-9);
       }
     }
   }
@@ -361,6 +371,43 @@ TEST_CASE("a job slowed by overcommit past its timeout ends at the timeout", "[s
   CHECK(bounded.cut_short == 1);
 }
 
+TEST_CASE("jobs are slowed by the CPU they use, on the cores they run on", "[sched][strategy]") {
+  // Overcommit 1.5 on 2 cores admits three one-core jobs of 10 s at once.
+  // Using what they declare, 3 cores on 2, each runs at 2/3 speed: 15 s.
+  std::vector<JobDemand> jobs{job("a", need(1), 10), job("b", need(1), 10), job("c", need(1), 10)};
+  Policy shared = policy(Strategy::FirstFit, 300, 1.5);
+  wp::sched::RunModel declared;
+  Simulation slowed = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, declared);
+  CHECK(slowed.slots[2].start == 0);
+  CHECK(slowed.makespan == Approx(15));
+  // History says each keeps 0.01 cores busy (a `sleep`): nothing slows them.
+  wp::sched::RunModel sleeping;
+  sleeping.cpu_use = {0.01, 0.01, 0.01};
+  Simulation idle = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, sleeping);
+  CHECK(idle.makespan == Approx(10));
+  // Admission capped at 2 cores on a 4-core machine: they use all 4.
+  wp::sched::RunModel wider;
+  wider.cores = 4;
+  Simulation roomy = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, wider);
+  CHECK(roomy.slots[2].start == 0);
+  CHECK(roomy.makespan == Approx(10));
+  // The CPU term of the bound: what they use over the cores they run on, or
+  // what they declare over what admission lets them declare at once (2 x
+  // 1.5), whichever is larger; no plan beats it.
+  auto cpu_bound = [&](const wp::sched::RunModel& model) {
+    return wp::sched::lower_bound(jobs, {10, 10, 10}, capacity(2, 4000), 1.5, model).cpu;
+  };
+  CHECK(cpu_bound(declared) == Approx(15));
+  CHECK(cpu_bound(sleeping) == Approx(10));
+  CHECK(cpu_bound(wider) == Approx(10));
+  CHECK(wp::sched::lower_bound(jobs, {10, 10, 10}, capacity(2, 4000)).cpu == Approx(15));
+  // The same slowdown that times a job out when it uses its cores does not
+  // when it does not.
+  declared.timeouts = sleeping.timeouts = {12, 12, 12};
+  CHECK(wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, declared).failed == 3);
+  CHECK(wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, sleeping).failed == 0);
+}
+
 TEST_CASE("a timed-out job is retried after its backoff, alone and at full speed",
           "[sched][strategy][retries]") {
   // As above: a times out at 10.5 s, and b and idle end at 10.5 + left. With
@@ -370,7 +417,7 @@ TEST_CASE("a timed-out job is retried after its backoff, alone and at full speed
                               job("idle", need(0.2, 100), 10),
                               job("after-a", need(1, 100), 1, 0, {0})};
   double none = std::numeric_limits<double>::infinity();
-  wp::sched::TimeoutRules rules = limits({10.5, none, none, none}, {1, 0, 0, 0});
+  wp::sched::RunModel rules = limits({10.5, none, none, none}, {1, 0, 0, 0});
   Simulation sim = wp::sched::simulate(jobs, {10, 10, 10, 1}, capacity(2, 4000),
                                        policy(Strategy::FirstFit, 300, 1.25), rules);
   const wp::sched::Slot& a = sim.slots[0];
@@ -415,7 +462,7 @@ TEST_CASE("a job that fails stops the plan unless it keeps going, as a run",
   std::vector<JobDemand> jobs{job("a", need(1), 20), job("b", need(1), 10), job("c", need(1), 1),
                               job("d", need(1), 1, 0, {0})};
   double none = std::numeric_limits<double>::infinity();
-  wp::sched::TimeoutRules rules = limits({5, none, none, none});
+  wp::sched::RunModel rules = limits({5, none, none, none});
   Simulation stopped = plan_with(jobs, rules);
   CHECK(stopped.slots[0].failed);
   CHECK(stopped.slots[0].end == 5);
@@ -451,7 +498,7 @@ TEST_CASE("retries wait a backoff that doubles, and a job out of retries fails",
   // a always runs out of time (20 s of work, 5 s allowed) and has two
   // retries: 0-5, then after 1 s 6-11, then after 2 s 13-18, and it fails.
   std::vector<JobDemand> jobs{job("a", need(1), 20), job("b", need(1), 1, 0, {0})};
-  wp::sched::TimeoutRules rules = limits({5, std::numeric_limits<double>::infinity()}, {2, 0});
+  wp::sched::RunModel rules = limits({5, std::numeric_limits<double>::infinity()}, {2, 0});
   Simulation sim = plan_with(jobs, rules);
   REQUIRE(sim.retried.size() == 2);
   CHECK(sim.retried[0].start == 0);
