@@ -146,14 +146,14 @@ std::string never_started_text(const PlanJobs& jobs, const sched::Simulation& si
 }
 
 std::string retried_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
-  std::vector<bool> retried(simulation.slots.size(), false);
-  for (const sched::RetriedAttempt& attempt : simulation.retried)
-    retried[attempt.job] = true;
-  size_t count = static_cast<size_t>(std::count(retried.begin(), retried.end(), true));
+  auto retried = [&](size_t i) { return !sched::retried_attempts(simulation, i).empty(); };
+  size_t count = 0;
+  for (size_t i = 0; i < simulation.slots.size(); ++i)
+    count += retried(i) ? 1 : 0;
   std::string what = fmt::format("({} in all, after a timeout; --retry-backoff {}, doubling)",
                                  plural(simulation.retried.size(), "retry", "retries"),
                                  format_duration(jobs.rules.retry_backoff));
-  return jobs_line(jobs, simulation, count, what, [&](size_t i) { return retried[i]; });
+  return jobs_line(jobs, simulation, count, what, retried);
 }
 
 std::string failed_text(const PlanJobs& jobs, const sched::Simulation& simulation) {

@@ -5,8 +5,7 @@
 #include <array>
 #include <cmath>
 #include <numeric>
-#include <unordered_map>
-#include <unordered_set>
+#include <span>
 #include <utility>
 
 #include <fmt/format.h>
@@ -90,7 +89,7 @@ size_t draw_attempt(const ChartLayout& layout, std::string& bar, double start, d
 // A job's row: every attempt on the time axis (`earlier` ones all timed
 // out), or why it never starts, in the columns of the bar and the end time.
 std::string chart_row(const ChartLayout& layout, const std::string& name, const sched::Slot& slot,
-                      const std::vector<sched::RetriedAttempt>& earlier, DurationSource source) {
+                      std::span<const sched::RetriedAttempt> earlier, DurationSource source) {
   std::string shown = text::fit_columns(name, layout.name);
   if (slot.start < 0) {
     std::string why = slot.skipped.empty() ? "(never starts)" : "(" + slot.skipped + ")";
@@ -185,18 +184,10 @@ std::string gantt_chart(const PlanJobs& jobs, const sched::Simulation& simulatio
   size_t hidden = rows.size() > kChartRows ? rows.size() - kChartRows : 0;
   rows.resize(rows.size() - hidden);
   ChartLayout layout = layout_of(jobs, simulation, rows, width);
-  // The retried attempts of the jobs shown, in the order they ended.
-  std::unordered_map<size_t, std::vector<sched::RetriedAttempt>> earlier;
-  std::unordered_set<size_t> shown(rows.begin(), rows.end());
-  for (const sched::RetriedAttempt& attempt : simulation.retried) {
-    if (shown.count(attempt.job) > 0) earlier[attempt.job].push_back(attempt);
-  }
   std::string out;
   for (size_t i : rows) {
-    auto it = earlier.find(i);
     out += chart_row(layout, jobs.demands[i].name, simulation.slots[i],
-                     it == earlier.end() ? std::vector<sched::RetriedAttempt>{} : it->second,
-                     jobs.sources[i]);
+                     sched::retried_attempts(simulation, i), jobs.sources[i]);
   }
   if (hidden > 0) out += more_rows(hidden, width);
   return out + time_axis(layout) + legend(jobs, simulation, rows, layout, width);

@@ -125,18 +125,9 @@ void write_plan(JsonWriter& json, const PlanJobs& jobs, const sched::Simulation&
   json.key("default_duration").value(jobs.default_duration);
   json.key("decisions");
   write_decisions(json, simulation.decisions);
-  // Retried attempts by job, each job's in the order they ended.
-  std::vector<sched::RetriedAttempt> retried = simulation.retried;
-  std::stable_sort(retried.begin(), retried.end(),
-                   [](const auto& a, const auto& b) { return a.job < b.job; });
   json.key("jobs").begin_array();
-  auto next = retried.begin();
-  for (size_t i = 0; i < jobs.demands.size(); ++i) {
-    auto first = next;
-    while (next != retried.end() && next->job == i)
-      ++next;
-    write_job(json, jobs, simulation, i, {first, next});
-  }
+  for (size_t i = 0; i < jobs.demands.size(); ++i)
+    write_job(json, jobs, simulation, i, sched::retried_attempts(simulation, i));
   json.end_array();
   json.key("utilisation");
   write_utilisation(json, jobs, simulation);

@@ -63,15 +63,9 @@ struct Inputs {
   const RunModel& rules;
   double cores;  // that the jobs share
 
-  double cpu_use(size_t job) const {
-    return job < rules.cpu_use.size() ? rules.cpu_use[job] : jobs[job].demand.cpu.as_double();
-  }
-
-  double timeout(size_t job) const {
-    return job < rules.timeouts.size() ? rules.timeouts[job]
-                                       : std::numeric_limits<double>::infinity();
-  }
-  int retries(size_t job) const { return job < rules.retries.size() ? rules.retries[job] : 0; }
+  double cpu_use(size_t job) const { return rules.cpu_use_of(job, jobs[job]); }
+  double timeout(size_t job) const { return rules.timeout_of(job); }
+  int retries(size_t job) const { return rules.retries_of(job); }
 };
 
 // Starts every job the scheduler admits at the current time, timing each
@@ -277,12 +271,22 @@ Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double
     drop_stale(clocks.timeouts, scheduler, out.slots);
   }
   count(out, scheduler);
+  // By job, for retried_attempts(); each job's stay in the order they ended.
+  std::stable_sort(out.retried.begin(), out.retried.end(),
+                   [](const RetriedAttempt& a, const RetriedAttempt& b) { return a.job < b.job; });
   out.decisions = summarise(std::move(micros));
   return out;
 }
 
 double LowerBound::value() const {
   return std::max({cpu, memory, iops, gpu, longest, path});
+}
+
+std::span<const RetriedAttempt> retried_attempts(const Simulation& simulation, size_t job) {
+  auto [first, last] = std::equal_range(
+      simulation.retried.begin(), simulation.retried.end(), RetriedAttempt{job, 0, 0},
+      [](const RetriedAttempt& a, const RetriedAttempt& b) { return a.job < b.job; });
+  return {first, last};
 }
 
 LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<double>& durations,
@@ -293,7 +297,7 @@ LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<dou
     const Resources& d = jobs[i].demand;
     double t = durations[i];
     cpu_area += seconds_of(d.cpu) * t;
-    used_area += (i < model.cpu_use.size() ? model.cpu_use[i] : seconds_of(d.cpu)) * t;
+    used_area += model.cpu_use_of(i, jobs[i]) * t;
     memory_area += static_cast<double>(d.memory) * t;
     iops_area += static_cast<double>(d.iops) * t;
     gpu_area += static_cast<double>(d.gpu) * t;

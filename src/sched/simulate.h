@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -71,7 +73,7 @@ struct Simulation {
   double makespan = 0;
   std::vector<UsageStep> usage;  // in time order, starting at 0
   DecisionTimes decisions;
-  std::vector<RetriedAttempt> retried;  // in the order they ended
+  std::vector<RetriedAttempt> retried;  // by job; a job's in the order they ended
   size_t never_started = 0;             // slots never started, `skipped` ones included
   size_t skipped = 0;                   // slots with a `skipped` reason
   size_t timed_out = 0;                 // slots with timed_out
@@ -94,7 +96,18 @@ struct RunModel {
   std::vector<int> retries;      // by job: attempts allowed after the first; empty: none
   std::chrono::milliseconds retry_backoff{1000};  // before a first retry (see retry_delay)
   bool keep_going = false;  // after a job fails, keep starting what does not need it
+
+  double cpu_use_of(size_t job, const JobDemand& demand) const {
+    return job < cpu_use.size() ? cpu_use[job] : demand.demand.cpu.as_double();
+  }
+  double timeout_of(size_t job) const {
+    return job < timeouts.size() ? timeouts[job] : std::numeric_limits<double>::infinity();
+  }
+  int retries_of(size_t job) const { return job < retries.size() ? retries[job] : 0; }
 };
+
+// The retried attempts of `job` (Simulation::retried), in the order they ended.
+std::span<const RetriedAttempt> retried_attempts(const Simulation& simulation, size_t job);
 
 // Runs every job, each taking durations[i] seconds at full speed (what it
 // will really take; jobs[i].duration is what the scheduler expects it to),
