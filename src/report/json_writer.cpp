@@ -1,15 +1,28 @@
 #include "report/json_writer.h"
 
 #include <cmath>
+#include <iterator>
 
 #include <fmt/format.h>
 
 namespace wp::report {
 
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  for (char c : text) {
+namespace {
+
+bool needs_escape(char c) {
+  return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+}
+
+}  // namespace
+
+// Appends rather than returns: a summary escapes every key and string of
+// thousands of jobs, and almost none of them holds a character to escape.
+void append_escaped(std::string& out, std::string_view text) {
+  size_t clean = 0;
+  while (clean < text.size() && !needs_escape(text[clean]))
+    ++clean;
+  out.append(text.substr(0, clean));
+  for (char c : text.substr(clean)) {
     switch (c) {
       case '"':
         out += "\\\"";
@@ -28,12 +41,18 @@ std::string json_escape(std::string_view text) {
         break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<int>(c));
         } else {
           out += c;
         }
     }
   }
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  append_escaped(out, text);
   return out;
 }
 
@@ -96,7 +115,7 @@ JsonWriter& JsonWriter::end_array() {
 JsonWriter& JsonWriter::key(std::string_view name) {
   before_value();
   out_ += '"';
-  out_ += json_escape(name);
+  append_escaped(out_, name);
   out_ += indent_ > 0 ? "\": " : "\":";
   after_key_ = true;
   return *this;
@@ -105,27 +124,27 @@ JsonWriter& JsonWriter::key(std::string_view name) {
 JsonWriter& JsonWriter::value(std::string_view text) {
   before_value();
   out_ += '"';
-  out_ += json_escape(text);
+  append_escaped(out_, text);
   out_ += '"';
   return *this;
 }
 
 JsonWriter& JsonWriter::value(int64_t number) {
   before_value();
-  out_ += fmt::format("{}", number);
+  fmt::format_to(std::back_inserter(out_), "{}", number);
   return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t number) {
   before_value();
-  out_ += fmt::format("{}", number);
+  fmt::format_to(std::back_inserter(out_), "{}", number);
   return *this;
 }
 
 JsonWriter& JsonWriter::value(double number) {
   if (!std::isfinite(number)) return null();
   before_value();
-  out_ += fmt::format("{}", number);
+  fmt::format_to(std::back_inserter(out_), "{}", number);
   return *this;
 }
 

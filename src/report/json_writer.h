@@ -63,5 +63,7 @@ class JsonWriter {
 };
 
 std::string json_escape(std::string_view text);
+// json_escape(text), appended to `out`.
+void append_escaped(std::string& out, std::string_view text);
 
 }  // namespace wp::report

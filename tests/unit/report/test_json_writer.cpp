@@ -23,6 +23,18 @@ TEST_CASE("json writer nests, separates and escapes", "[report]") {
       R"({"name":"a \"quoted\"\nline\u0001","n":-3,"x":0.5,"none":null,"list":[true,false],"empty":{}})");
 }
 
+TEST_CASE("json writer escapes keys and leaves UTF-8 and DEL as they are", "[report]") {
+  JsonWriter json(0);
+  json.begin_object();
+  json.key("k\\\"ey\t").value("clean prefix, then \\ and \x1f");
+  json.key("h\xc3\xa9").value("caf\xc3\xa9 \x7f");
+  json.end_object();
+  CHECK(json.str() ==
+        "{\"k\\\\\\\"ey\\t\":\"clean prefix, then \\\\ and \\u001f\","
+        "\"h\xc3\xa9\":\"caf\xc3\xa9 \x7f\"}");
+  CHECK(wp::report::json_escape("a\rb") == "a\\rb");
+}
+
 namespace {
 
 // A document of `count` members, written by `json`.
