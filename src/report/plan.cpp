@@ -14,7 +14,8 @@ namespace {
 // Shares of a resource from idle to full, one character each: ASCII reads on
 // every terminal and in every CI log.
 constexpr std::string_view kRamp = " .:-=+*#%@";
-constexpr std::array<std::string_view, 4> kResourceNames{"cpu", "memory", "iops", "gpu"};
+// By sched::Share.
+constexpr std::array<std::string_view, 5> kShareNames{"cpu", "memory", "iops", "gpu", "cpu used"};
 
 std::string duration_text(double seconds) {
   auto millis = static_cast<int64_t>(std::llround(seconds * 1000));
@@ -25,19 +26,37 @@ std::string plural(size_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
-// Which resources a plan shows: cpu and memory always; IOPS and GPUs only
-// when the capacity limits them and some job asks for them.
-std::vector<size_t> shown_resources(const PlanJobs& jobs) {
-  std::vector<size_t> shown{0, 1};
-  if (jobs.bound.iops > 0) shown.push_back(2);
-  if (jobs.bound.gpu > 0) shown.push_back(3);
-  return shown;
-}
-
 char ramp(double share) {
   if (!(share > 0)) return kRamp[0];
   auto level = static_cast<size_t>(std::ceil(std::min(share, 1.0) * 9));
   return kRamp[std::clamp<size_t>(level, 1, kRamp.size() - 1)];
+}
+
+std::string percent(double share) {
+  return fmt::format("{:.0f}%", share * 100);
+}
+
+// Whether the cores kept busy would draw otherwise than the CPU held: jobs
+// predicted to use less than they hold, or --cpus below the machine's
+// cores, make them differ; else a second strip would repeat the first.
+bool busy_differs(const std::vector<sched::Shares>& buckets, const sched::Shares& average) {
+  auto differs = [](const sched::Shares& s) {
+    return ramp(s[sched::kCpuShare]) != ramp(s[sched::kBusyShare]);
+  };
+  return std::any_of(buckets.begin(), buckets.end(), differs) ||
+         percent(average[sched::kCpuShare]) != percent(average[sched::kBusyShare]);
+}
+
+// Which shares a plan shows: cpu and memory always, the cores kept busy
+// when they differ from the CPU held, IOPS and GPUs only when the capacity
+// limits them and some job asks for them.
+std::vector<size_t> shown_shares(const PlanJobs& jobs, bool busy) {
+  std::vector<size_t> shown{sched::kCpuShare};
+  if (busy) shown.push_back(sched::kBusyShare);
+  shown.push_back(sched::kMemoryShare);
+  if (jobs.bound.iops > 0) shown.push_back(sched::kIopsShare);
+  if (jobs.bound.gpu > 0) shown.push_back(sched::kGpuShare);
+  return shown;
 }
 
 // The average share of each resource over the whole makespan.
@@ -61,10 +80,6 @@ sched::Shares average_use(const PlanJobs& jobs, const sched::Simulation& simulat
 std::string trim_right(std::string text) {
   text.erase(text.find_last_not_of(' ') + 1);
   return text;
-}
-
-std::string percent(double share) {
-  return fmt::format("{:.0f}%", share * 100);
 }
 
 std::string bound_text(const PlanJobs& jobs) {
@@ -198,22 +213,24 @@ std::string decisions_text(const sched::DecisionTimes& d) {
 }
 
 // A line per resource, `width` columns in all: a strip of one character per
-// slice of the makespan, then the average.
+// slice of the makespan, then the average. With a "cpu used" line, the cpu
+// line is "cpu held".
 std::string utilisation_text(const PlanJobs& jobs, const sched::Simulation& simulation,
                              size_t width) {
-  constexpr size_t kLabel = 10;  // "  memory  "
+  constexpr size_t kLabel = 12;  // "  cpu used  "
   constexpr size_t kAfter = 7;   // "[" before the strip, "] 100%" after it
   size_t buckets = width > kLabel + kAfter ? width - kLabel - kAfter : 1;
   std::vector<sched::Shares> shares = sched::utilisation(simulation, jobs.capacity, buckets);
   sched::Shares average = average_use(jobs, simulation);
+  bool busy = busy_differs(shares, average);
   std::string out = fmt::format("{:<14}each column {}\n", "utilisation",
                                 seconds_text(simulation.makespan / static_cast<double>(buckets)));
-  for (size_t r : shown_resources(jobs)) {
+  for (size_t r : shown_shares(jobs, busy)) {
     std::string strip;
     for (const sched::Shares& bucket : shares)
       strip += ramp(bucket[r]);
-    out += fmt::format("  {:<{}}[{}] {:>4}\n", kResourceNames[r], kLabel - 2, strip,
-                       percent(average[r]));
+    std::string_view name = busy && r == sched::kCpuShare ? "cpu held" : kShareNames[r];
+    out += fmt::format("  {:<{}}[{}] {:>4}\n", name, kLabel - 2, strip, percent(average[r]));
   }
   return out;
 }
@@ -321,7 +338,8 @@ std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simul
     std::string row =
         fmt::format("{} {:<12} {:>10} {:>8} {:>5} {:>7} {:>8.1f}us  {}", i == best ? '*' : ' ',
                     to_string(s.policy.strategy), seconds_text(s.makespan), ratio_text(jobs, s),
-                    percent(average[0]), percent(average[1]), s.decisions.median_us, marks);
+                    percent(average[sched::kCpuShare]), percent(average[sched::kMemoryShare]),
+                    s.decisions.median_us, marks);
     out += trim_right(row) + "\n";
   }
   out += "(decision: the median time of one scheduling decision)\n";

@@ -89,8 +89,10 @@ void write_utilisation(JsonWriter& json, const PlanJobs& jobs,
   std::vector<sched::Shares> shares = sched::utilisation(simulation, jobs.capacity, kBuckets);
   json.begin_object();
   json.key("buckets").value(static_cast<uint64_t>(kBuckets));
-  for (size_t r = 0; r < 4; ++r) {
-    static constexpr std::array<std::string_view, 4> kNames{"cpu", "memory", "iops", "gpu"};
+  // By sched::Share; cpu is the CPU held, cpu_used the cores kept busy.
+  for (size_t r = 0; r < std::tuple_size_v<sched::Shares>; ++r) {
+    static constexpr std::array<std::string_view, 5> kNames{"cpu", "memory", "iops", "gpu",
+                                                            "cpu_used"};
     json.key(kNames[r]).begin_array();
     for (const sched::Shares& bucket : shares)
       json.value(six_places(bucket[r]));

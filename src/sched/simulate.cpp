@@ -261,11 +261,12 @@ Simulation simulate(const std::vector<JobDemand>& jobs, const std::vector<double
   // Every running job progresses at the same speed, so one clock of work
   // done tells when each ends; the wall clock advances by it over the speed.
   admit_all(scheduler, in, clocks, out.slots, micros);
-  out.usage.push_back({0, scheduler.tracker().in_use()});
+  out.cores = in.cores;
+  out.usage.push_back({0, scheduler.tracker().in_use(), clocks.busy});
   while (!clocks.endings.empty() || !clocks.requeues.empty()) {
     next_event(scheduler, in, clocks, out);
     admit_all(scheduler, in, clocks, out.slots, micros);
-    out.usage.push_back({clocks.now, scheduler.tracker().in_use()});
+    out.usage.push_back({clocks.now, scheduler.tracker().in_use(), clocks.busy});
     out.makespan = clocks.now;
     drop_stale(clocks.endings, scheduler, out.slots);
     drop_stale(clocks.timeouts, scheduler, out.slots);
@@ -322,20 +323,23 @@ std::vector<Shares> utilisation(const Simulation& simulation, const Resources& c
   std::vector<Shares> out(buckets, Shares{});
   if (buckets == 0 || !(simulation.makespan > 0)) return out;
   double width = simulation.makespan / static_cast<double>(buckets);
-  auto shares_of = [&](const Resources& used) {
+  double cores = simulation.cores > 0 ? simulation.cores : seconds_of(capacity.cpu);
+  auto shares_of = [&](const UsageStep& step) {
     auto share = [](double part, double total) { return total > 0 ? part / total : 0.0; };
+    const Resources& used = step.in_use;
     double iops_total = capacity.iops == Resources::kUnlimited ? 0 : double(capacity.iops);
     // Declared CPU beyond the cores (overcommit) still keeps them only busy.
     return Shares{std::min(1.0, share(seconds_of(used.cpu), seconds_of(capacity.cpu))),
                   share(double(used.memory), double(capacity.memory)),
-                  share(double(used.iops), iops_total), share(double(used.gpu), capacity.gpu)};
+                  share(double(used.iops), iops_total), share(double(used.gpu), capacity.gpu),
+                  std::min(1.0, share(step.busy, cores))};
   };
   const std::vector<UsageStep>& steps = simulation.usage;
   for (size_t s = 0; s < steps.size(); ++s) {
     double from = steps[s].at;
     double to = s + 1 < steps.size() ? steps[s + 1].at : simulation.makespan;
     if (!(to > from)) continue;
-    Shares shares = shares_of(steps[s].in_use);
+    Shares shares = shares_of(steps[s]);
     // Spread the step over the buckets it overlaps, weighted by overlap.
     size_t first = std::min(buckets - 1, static_cast<size_t>(from / width));
     for (size_t b = first; b < buckets; ++b) {

@@ -61,10 +61,13 @@ struct DecisionTimes {
   double max_us = 0;
 };
 
-// Resources in use from `at` until the next step.
+// Resources in use from `at` until the next step, and the cores the running
+// attempts keep busy meanwhile (RunModel::cpu_use: what they are predicted
+// to use, where in_use.cpu is what they were admitted with).
 struct UsageStep {
   double at = 0;
   Resources in_use;
+  double busy = 0;
 };
 
 struct Simulation {
@@ -72,6 +75,7 @@ struct Simulation {
   std::vector<Slot> slots;  // by job index
   double makespan = 0;
   std::vector<UsageStep> usage;  // in time order, starting at 0
+  double cores = 0;              // that the jobs share (RunModel::cores, else the capacity's)
   DecisionTimes decisions;
   std::vector<RetriedAttempt> retried;  // by job; a job's in the order they ended
   size_t never_started = 0;             // slots never started, `skipped` ones included
@@ -144,9 +148,12 @@ LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<dou
                        const RunModel& model = {});
 
 // The share of each resource in use (cpu, memory, iops, gpu; 0..1, 0 where
-// capacity has no figure), averaged over `buckets` equal slices of the
-// makespan.
-using Shares = std::array<double, 4>;
+// capacity has no figure), then of the cores kept busy (UsageStep::busy
+// over Simulation::cores), averaged over `buckets` equal slices of the
+// makespan. cpu is held, busy used: they differ where predictions say jobs
+// use less CPU than they are admitted with.
+enum Share : size_t { kCpuShare, kMemoryShare, kIopsShare, kGpuShare, kBusyShare };
+using Shares = std::array<double, 5>;
 std::vector<Shares> utilisation(const Simulation& simulation, const Resources& capacity,
                                 size_t buckets);
 

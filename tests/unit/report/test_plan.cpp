@@ -191,6 +191,36 @@ TEST_CASE("plan: no line of the chart or the utilisation strips is wider than th
   }
 }
 
+TEST_CASE("plan: a cpu used strip only where predictions of use differ from the CPU held",
+          "[report][plan]") {
+  PlanJobs jobs = jobs_of({"a", "b"});
+  Simulation simulation = simulation_of({{0, 10}, {0, 10}}, 10);
+  simulation.cores = 2;
+  // Both jobs hold a core each for 10 s, and keep `busy` cores busy.
+  auto strips = [&](double busy) {
+    simulation.usage = {{0, jobs.capacity, busy}};
+    std::string text = wp::report::plan_text(jobs, simulation, {false, 60});
+    std::vector<std::string> lines = lines_of(text.substr(text.find("\nutilisation ") + 1));
+    std::vector<std::string> out;
+    for (size_t i = 1; i < lines.size() && lines[i].rfind("  ", 0) == 0; ++i)
+      out.push_back(lines[i]);
+    return out;
+  };
+  std::vector<std::string> same = strips(2);
+  REQUIRE(same.size() == 2);
+  CHECK(same[0].rfind("  cpu       [@", 0) == 0);
+  CHECK(same[0].substr(same[0].size() - 6) == "] 100%");
+  CHECK(same[1].rfind("  memory    [@", 0) == 0);
+  std::vector<std::string> light = strips(0.5);
+  REQUIRE(light.size() == 3);
+  CHECK(light[0].rfind("  cpu held  [@", 0) == 0);
+  CHECK(light[1].rfind("  cpu used  [-", 0) == 0);  // a quarter of the cores: '-'
+  CHECK(light[1].substr(light[1].size() - 6) == "]  25%");
+  CHECK(light[2].rfind("  memory    [", 0) == 0);
+  for (const std::string& line : light)
+    CHECK(display_width(line) <= 60);
+}
+
 TEST_CASE("plan chart: each bar shows where its job's run time comes from", "[report][plan]") {
   PlanJobs jobs = jobs_of({"history", "bounded", "guessed", "stuck"});
   jobs.sources = {DurationSource::Predicted, DurationSource::Timeout, DurationSource::Default,

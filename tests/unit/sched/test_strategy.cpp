@@ -571,6 +571,34 @@ TEST_CASE("utilisation averages what is in use over slices of the makespan", "[s
   CHECK_FALSE(wp::sched::parse_strategy("fastest"));
 }
 
+TEST_CASE("utilisation tells the cores kept busy from the CPU held", "[sched][plan]") {
+  // Overcommit 1.5 admits three one-core jobs of 10 s on 2 cores at once.
+  std::vector<JobDemand> jobs{job("a", need(1), 10), job("b", need(1), 10), job("c", need(1), 10)};
+  Policy shared = policy(Strategy::FirstFit, 300, 1.5);
+  auto busy_of = [&](const wp::sched::RunModel& model, size_t buckets) {
+    Simulation sim = wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, model);
+    std::vector<double> busy;
+    for (const wp::sched::Shares& bucket :
+         wp::sched::utilisation(sim, capacity(2, 4000), buckets)) {
+      CHECK(bucket[wp::sched::kCpuShare] == Approx(1.0));  // 3 cores held of 2: full
+      busy.push_back(bucket[wp::sched::kBusyShare]);
+    }
+    return busy;
+  };
+  // Using what they declare, 3 cores on 2: busy throughout, never above full.
+  for (double share : busy_of({}, 5))
+    CHECK(share == Approx(1.0));
+  // History says a and b keep 0.25 cores busy and c 0.5: 1 core of 2.
+  wp::sched::RunModel light;
+  light.cpu_use = {0.25, 0.25, 0.5};
+  for (double share : busy_of(light, 5))
+    CHECK(share == Approx(0.5));
+  // The same on a 4-core machine whose admission is capped at 2: 1 of 4.
+  light.cores = 4;
+  for (double share : busy_of(light, 3))
+    CHECK(share == Approx(0.25));
+}
+
 TEST_CASE("utilisation never exceeds the whole of a resource, however it rounds", "[sched][plan]") {
   // 2 cores, three jobs of 0.8 core: 2.4 declared, within the default
   // overcommit, so all three run at 2 / 2.4 of full speed until 12 s. The
