@@ -57,6 +57,10 @@ Error Database::error(std::string_view what) const {
   return make_error("state database {}: {}: {}", path_.string(), what, sqlite3_errmsg(db_));
 }
 
+int64_t Database::last_insert_id() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
 Result<Statement> Statement::prepare(Database& db, std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=

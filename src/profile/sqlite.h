@@ -37,6 +37,8 @@ class Database {
   Error error() const;
   Error error(std::string_view what) const;
 
+  // The rowid of the last row this connection inserted.
+  int64_t last_insert_id() const;
   sqlite3* handle() const { return db_; }
   const std::filesystem::path& path() const { return path_; }
 

@@ -116,6 +116,13 @@ class Store {
   // The caller steps it to the end, or resets it, so that no read stays open.
   Result<sqlite::Statement*> prepared(std::string_view sql);
   Result<bool> insert_attempt(const AttemptRecord& attempt, int keep);  // inside a transaction
+  // The attempt's profile: its id and kept_since (empty: never trimmed),
+  // made if it is new. Inside insert_attempt's transaction.
+  struct ProfileRow {
+    int64_t id = 0;
+    std::string kept_since;
+  };
+  Result<ProfileRow> profile_row(const AttemptRecord& attempt);
 
   // On the heap, so that the statements' pointer to it survives a move of the Store.
   std::unique_ptr<sqlite::Database> db_;

@@ -222,29 +222,47 @@ Result<size_t> Store::add_attempts(std::span<const AttemptRecord> attempts, int 
   return added;
 }
 
-Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
-  auto upsert_cached = prepared(
+Result<Store::ProfileRow> Store::profile_row(const AttemptRecord& a) {
+  auto find_cached =
+      prepared("SELECT id, kept_since FROM profile WHERE namespace = ?1 AND name = ?2");
+  if (!find_cached) return find_cached.error();
+  sqlite::Statement& find = **find_cached;
+  auto found = [&]() -> Result<std::optional<ProfileRow>> {
+    find.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
+    auto row = find.step();
+    if (!row) return row.error();
+    std::optional<ProfileRow> out;
+    if (*row) {
+      out = ProfileRow{find.column_int(0),
+                       find.column_is_null(1) ? std::string() : find.column_text(1)};
+    }
+    find.reset();
+    return out;
+  };
+  auto existing = found();
+  if (!existing) return existing.error();
+  if (*existing) return **existing;
+  auto make_cached = prepared(
       "INSERT INTO profile(namespace, name, family, fingerprint, command, first_seen, last_seen) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) ON CONFLICT(namespace, name) DO NOTHING");
-  if (!upsert_cached) return upsert_cached.error();
-  sqlite::Statement& upsert = **upsert_cached;
-  upsert.bind(1, std::string_view(a.key.space))
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
+  if (!make_cached) return make_cached.error();
+  sqlite::Statement& make = **make_cached;
+  make.bind(1, std::string_view(a.key.space))
       .bind(2, std::string_view(a.key.name))
       .bind(3, std::string_view(a.family))
       .bind(4, std::string_view(a.fingerprint))
       .bind(5, std::string_view(a.command))
       .bind(6, std::string_view(a.started));
-  if (auto done = upsert.step(); !done) return done.error();
+  if (auto done = make.step(); !done) return done.error();
+  return ProfileRow{db_->last_insert_id(), {}};
+}
 
-  auto kept_cached = prepared("SELECT kept_since FROM profile WHERE namespace = ?1 AND name = ?2");
-  if (!kept_cached) return kept_cached.error();
-  sqlite::Statement& kept = **kept_cached;
-  kept.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
-  auto kept_row = kept.step();
-  if (!kept_row) return kept_row.error();
-  bool too_old = *kept_row && a.started < kept.column_text(0);
-  kept.reset();
-  if (too_old) return false;
+Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
+  // The profile is looked up once by name; every statement after this one
+  // finds it, and its attempts, by id.
+  auto profile = profile_row(a);
+  if (!profile) return profile.error();
+  if (!profile->kept_since.empty() && a.started < profile->kept_since) return false;
 
   auto insert_cached = prepared(
       "INSERT OR IGNORE INTO attempt(uid, profile_id, run_uuid, manifest, job, number, "
@@ -254,9 +272,9 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
       "predicted_wall, predicted_iops, method, peak_memory, cpu_seconds, user_seconds, "
       "system_seconds, average_cores, peak_cores, read_ops, write_ops, read_bytes, write_bytes, "
       "read_calls, write_calls, input_bytes) "
-      "SELECT ?1, id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+      "VALUES (?1, ?41, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
       "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, "
-      "?36, ?37, ?38, ?39, ?40 FROM profile WHERE namespace = ?41 AND name = ?42");
+      "?36, ?37, ?38, ?39, ?40)");
   if (!insert_cached) return insert_cached.error();
   sqlite::Statement& insert = **insert_cached;
   const report::Usage& u = a.usage;
@@ -294,8 +312,7 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
       .bind_optional(38, u.read_calls)
       .bind_optional(39, u.write_calls)
       .bind_optional(40, a.input_bytes)
-      .bind(41, std::string_view(a.key.space))
-      .bind(42, std::string_view(a.key.name));
+      .bind(41, profile->id);
   if (auto done = insert.step(); !done) return done.error();
   if (insert.changes() == 0) return false;  // already stored: nothing to add up
 
@@ -311,11 +328,10 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
       "max_memory = CASE WHEN ?9 IS NULL THEN max_memory "
       "  WHEN max_memory IS NULL OR ?9 > max_memory THEN ?9 ELSE max_memory END, "
       "cpu_seconds = cpu_seconds + coalesce(?11, 0), wall_seconds = wall_seconds + ?12 "
-      "WHERE namespace = ?1 AND name = ?2");
+      "WHERE id = ?1");
   if (!aggregate_cached) return aggregate_cached.error();
   sqlite::Statement& aggregate = **aggregate_cached;
-  aggregate.bind(1, std::string_view(a.key.space))
-      .bind(2, std::string_view(a.key.name))
+  aggregate.bind(1, profile->id)
       .bind(3, std::string_view(a.started))
       .bind(4, std::string_view(a.fingerprint))
       .bind(5, std::string_view(a.command))
@@ -333,21 +349,18 @@ Result<bool> Store::insert_attempt(const AttemptRecord& a, int keep) {
   // every attempt against cost twice as much on every insert.
   auto trim_cached = prepared(
       "DELETE FROM attempt WHERE id IN (SELECT id FROM attempt INDEXED BY attempt_history "
-      "WHERE profile_id = (SELECT id FROM profile WHERE namespace = ?1 AND name = ?2) "
-      "ORDER BY started DESC, id DESC LIMIT -1 OFFSET ?3)");
+      "WHERE profile_id = ?1 ORDER BY started DESC, id DESC LIMIT -1 OFFSET ?2)");
   if (!trim_cached) return trim_cached.error();
   sqlite::Statement& trim = **trim_cached;
-  trim.bind(1, std::string_view(a.key.space))
-      .bind(2, std::string_view(a.key.name))
-      .bind(3, static_cast<int64_t>(std::max(1, keep)));
+  trim.bind(1, profile->id).bind(2, static_cast<int64_t>(std::max(1, keep)));
   if (auto done = trim.step(); !done) return done.error();
   if (trim.changes() > 0) {
     auto mark_cached = prepared(
         "UPDATE profile SET kept_since = (SELECT min(started) FROM attempt WHERE profile_id = "
-        "profile.id) WHERE namespace = ?1 AND name = ?2");
+        "?1) WHERE id = ?1");
     if (!mark_cached) return mark_cached.error();
     sqlite::Statement& mark = **mark_cached;
-    mark.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
+    mark.bind(1, profile->id);
     if (auto done = mark.step(); !done) return done.error();
   }
   return true;

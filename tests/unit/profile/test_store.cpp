@@ -440,6 +440,15 @@ TEST_CASE("store: attempts retention dropped are not added again by an import", 
   // A newer attempt still goes in, and pushes the oldest kept one out.
   CHECK(store->add_attempt(attempt("build", 20, 1u << 20), 5).value());
   CHECK(store->attempts({"github.com/acme/app:jobs.toml", "build"})->front().uid == "run8/build/1");
+  // One older than what retention kept is not added (an import of old
+  // attempts), nor counted; a new profile's first attempt is.
+  CHECK_FALSE(store->add_attempt(attempt("build", 3, 1u << 20), 5).value());
+  CHECK(store->profiles({}, "build")->front().attempts == 13);
+  CHECK(store->add_attempt(attempt("test", 3, 1u << 20), 5).value());
+  auto test = store->profiles({}, "test");
+  REQUIRE(test->size() == 1);
+  CHECK(test->front().attempts == 1);
+  CHECK(test->front().first_seen == "2026-11-04T10:00:00.000Z");
 }
 
 TEST_CASE("store: a version 2 file gains the retention mark", "[profile]") {
