@@ -286,7 +286,8 @@ Backtest backtest(Predictor predictor, std::span<const Sample> history,
     }
     if (!predicted) continue;
     ++result.points;
-    if (*predicted * options.margin >= actual) ++result.covered;
+    // Below the resolution every figure is admitted alike: no shortfall.
+    if (std::max(*predicted * options.margin, options.resolution) >= actual) ++result.covered;
     result.loss += loss_of(*predicted, actual, scale_for(actual, before), options);
   }
   return result;
@@ -331,8 +332,11 @@ double confidence_of(size_t samples, std::span<const double> window, double cove
           ? 1
           : std::min(1.0, static_cast<double>(samples) /
                               static_cast<double>(options.full_confidence_samples));
-  double mean = mean_of(window);
-  double variation = mean == 0 ? 0 : stddev_of(window) / std::abs(mean);
+  // Relative to the mean, or to the resolution where the mean is smaller: a
+  // `sleep` measured at 0.001 and 0.002 cores is as steady as one measured
+  // at 0.001 each time, as both get the 0.1-core floor.
+  double scale = std::max(std::abs(mean_of(window)), options.resolution);
+  double variation = scale == 0 ? 0 : stddev_of(window) / scale;
   double dispersion_factor = 1 / (1 + variation);
   return std::clamp(count_factor * dispersion_factor * coverage, 0.0, 1.0);
 }

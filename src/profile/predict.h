@@ -41,6 +41,12 @@ struct PredictOptions {
   // a new maximum 0.1% above the last does not cost a steady job its
   // confidence.
   double margin = 1.1;
+  // The smallest figure a decision tells apart from 0 (admission rounds
+  // memory up to MiB and cores to tenths): a spread below it is noise, so
+  // the dispersion that lowers the confidence is taken relative to at least
+  // this much, and a backtest covers an actual below it whatever it
+  // predicted. 0: neither.
+  double resolution = 0;
 };
 
 struct Prediction {

@@ -594,6 +594,34 @@ TEST_CASE("learning: a new matrix member starts from its family's history",
   CHECK(contains(r.err, "test-4: memory 512 MiB -> "));
 }
 
+TEST_CASE("learning: identical sleeps are all lowered to the CPU floor together",
+          "[integration][learning]") {
+  // Six sleeps declaring a core each use a few thousandths of one, more in
+  // one run than another: noise below the tenth of a core admission
+  // rounds to. After three runs every one of them is admitted at 0.1 cores;
+  // noisier ones were once left at their declaration while their steadier
+  // twins were lowered.
+  TempDir dir;
+  write_file(dir / "jobs.toml",
+             "[[job]]\nname = \"s-{i}\"\nmatrix = { i = [1, 2, 3, 4, 5, 6] }\n"
+             "command = \"sleep 0.2\"\ncpu = 1\n");
+  for (int run = 1; run <= 3; ++run) {
+    RunResult r = run_learning(dir, {"--cpus", "2"});
+    INFO("run " << run << "\n" << r.describe());
+    REQUIRE(r.exit_code == 0);
+  }
+  RunResult r = run_learning(dir, {"--cpus", "2"});
+  INFO(r.describe());
+  REQUIRE(r.exit_code == 0);
+  Json summary = parse_json(r.out);
+  for (const Json& job : summary["jobs"].as_array()) {
+    INFO(job["name"].as_string());
+    CHECK(job["attempts"].as_array().front()["admitted"]["cpu"].as_number() == Approx(0.1));
+  }
+  // Six at 0.1 cores fit at once: one wave of 0.2 s, not three.
+  CHECK(most_at_once(summary) == 6);
+}
+
 TEST_CASE("learning: failed attempts teach nothing", "[integration][learning]") {
   TempDir dir;
   // Fails at once while the file `broken` exists: a crash at its first line.

@@ -166,6 +166,34 @@ TEST_CASE("forecast: input sizes reach the predictor", "[profile]") {
   CHECK(result.memory->value == Approx(static_cast<double>(114 * kMiB)));
 }
 
+TEST_CASE("forecast: tiny jobs' noise does not cost them confidence", "[profile]") {
+  // Two sleeps: a few thousandths of a core and a few hundred KiB each
+  // time, one of them noisier than the other below any figure admission
+  // tells apart (tenths of a core, MiB). Their confidences agree.
+  auto sleep_like = [](std::vector<double> cores, std::vector<Bytes> memory) {
+    std::vector<AttemptRecord> history;
+    for (size_t i = 0; i < cores.size(); ++i) {
+      AttemptRecord a = ran(memory[i], 1.0 + 0.001 * static_cast<double>(i % 2));
+      a.usage.average_cores = cores[i];
+      a.usage.peak_cores = cores[i] * 10;
+      history.push_back(a);
+    }
+    return forecast(history, std::nullopt);
+  };
+  Forecast quiet =
+      sleep_like({0.001, 0.001, 0.001, 0.001}, {256 << 10, 256 << 10, 256 << 10, 256 << 10});
+  Forecast noisy =
+      sleep_like({0.001, 0.001, 0.0012, 0.002}, {256 << 10, 404 << 10, 256 << 10, 640 << 10});
+  REQUIRE(quiet.cores);
+  REQUIRE(noisy.cores);
+  REQUIRE(quiet.memory);
+  REQUIRE(noisy.memory);
+  CHECK(noisy.cores->confidence == Approx(quiet.cores->confidence).epsilon(0.02));
+  CHECK(noisy.memory->confidence == Approx(quiet.memory->confidence).epsilon(0.2));
+  CHECK(noisy.memory->confidence > 0.3);
+  CHECK(noisy.wall->confidence == Approx(quiet.wall->confidence).epsilon(0.01));
+}
+
 TEST_CASE("forecast: resource names", "[profile]") {
   CHECK(to_string(Resource::Memory) == "memory");
   CHECK(to_string(Resource::Cores) == "cores");

@@ -352,6 +352,36 @@ TEST_CASE("predict: confidence falls as the history spreads out", "[profile]") {
   CHECK(loose->upper > loose->value);
 }
 
+TEST_CASE("predict: a spread below the resolution costs no confidence", "[profile]") {
+  // A `sleep`'s cores: a few thousandths, the last one a new maximum twice
+  // the one before. Relative to their mean they spread by half and the last
+  // is under-predicted; both are noise when admission tells cores apart in
+  // tenths, and the history is then as steady as a flat one.
+  std::vector<double> noisy_tiny{0.001, 0.001, 0.0011, 0.001, 0.002};
+  std::vector<double> flat(5, 0.001);
+  PredictOptions tenths;
+  tenths.resolution = 0.1;
+  auto noisy = predict(samples(noisy_tiny), std::nullopt, tenths);
+  auto steady = predict(samples(flat), std::nullopt, tenths);
+  REQUIRE(noisy);
+  REQUIRE(steady);
+  CHECK(noisy->coverage == 1.0);
+  CHECK(noisy->confidence == Approx(steady->confidence).epsilon(0.01));
+  CHECK(steady->confidence == Approx(0.5));  // 5 / 10
+  auto relative = predict(samples(noisy_tiny), std::nullopt);
+  REQUIRE(relative);
+  CHECK(relative->coverage < 1.0);
+  CHECK(relative->confidence < 0.5 * noisy->confidence);
+  // Above the resolution the spread counts as before.
+  std::vector<double> large{1.0, 1.0, 1.1, 1.0, 2.0};
+  auto spread = predict(samples(large), std::nullopt, tenths);
+  auto spread_relative = predict(samples(large), std::nullopt);
+  REQUIRE(spread);
+  REQUIRE(spread_relative);
+  CHECK(spread->confidence == Approx(spread_relative->confidence));
+  CHECK(spread->confidence < 0.4);
+}
+
 TEST_CASE("predict: design goal: 9 in 10 noisy steady predictions land in [actual, 1.25x]",
           "[profile]") {
   // Memory of 100 +/- 5%, 60 runs, each predicted from those before it with
