@@ -227,21 +227,17 @@ Result<Store::ProfileRow> Store::profile_row(const AttemptRecord& a) {
       prepared("SELECT id, kept_since FROM profile WHERE namespace = ?1 AND name = ?2");
   if (!find_cached) return find_cached.error();
   sqlite::Statement& find = **find_cached;
-  auto found = [&]() -> Result<std::optional<ProfileRow>> {
-    find.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
-    auto row = find.step();
-    if (!row) return row.error();
-    std::optional<ProfileRow> out;
-    if (*row) {
-      out = ProfileRow{find.column_int(0),
-                       find.column_is_null(1) ? std::string() : find.column_text(1)};
-    }
+  find.bind(1, std::string_view(a.key.space)).bind(2, std::string_view(a.key.name));
+  auto row = find.step();
+  if (!row) return row.error();
+  if (*row) {
+    ProfileRow existing{find.column_int(0),
+                        find.column_is_null(1) ? std::string() : find.column_text(1)};
     find.reset();
-    return out;
-  };
-  auto existing = found();
-  if (!existing) return existing.error();
-  if (*existing) return **existing;
+    return existing;
+  }
+  // New: the transaction is IMMEDIATE, so no other writer can add it between
+  // the look and the insert.
   auto make_cached = prepared(
       "INSERT INTO profile(namespace, name, family, fingerprint, command, first_seen, last_seen) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
