@@ -130,9 +130,6 @@ std::vector<AttemptRecord> of_command(std::span<const AttemptRecord> history,
 
 Forecast forecast(std::span<const AttemptRecord> history, std::optional<double> input_bytes,
                   const PredictOptions& options) {
-  // What admission tells apart (profile::decide): memory in MiB, cores in
-  // tenths, whole operations a second; and run times to the hundredth of a
-  // second the plan shows.
   auto at = [&options](double resolution) {
     PredictOptions each = options;
     each.resolution = resolution;
@@ -141,7 +138,7 @@ Forecast forecast(std::span<const AttemptRecord> history, std::optional<double> 
   Forecast result;
   constexpr double kMiBytes = 1024.0 * 1024;
   result.memory = predict(samples_of(history, Resource::Memory), input_bytes, at(kMiBytes));
-  result.cores = predict(samples_of(history, Resource::Cores), input_bytes, at(0.1));
+  result.cores = predict(samples_of(history, Resource::Cores), input_bytes, at(1 / kCoreSteps));
   result.iops = predict(samples_of(history, Resource::Iops), input_bytes, at(1));
   // Every attempt that ran its course has a wall time, whatever the method
   // measured: its count is the number of usable attempts.

@@ -45,8 +45,16 @@ struct Forecast {
   const std::optional<Prediction>& of(Resource resource) const;
 };
 
+// Admission gives a job cores by prediction in steps of 1 / kCoreSteps, at
+// least one step (profile::decide): a spread of a job's cores below a step
+// is noise to the forecast.
+inline constexpr double kCoreSteps = 10;
+
 // Predicts every resource from `history` (oldest first), for a next run
-// whose inputs total `input_bytes`.
+// whose inputs total `input_bytes`. Each resource's
+// PredictOptions::resolution is what admission tells apart: a MiB of
+// memory, a step of cores, one operation a second, and a hundredth of a
+// second of run time (as the plan shows it).
 Forecast forecast(std::span<const AttemptRecord> history, std::optional<double> input_bytes,
                   const PredictOptions& options = {});
 

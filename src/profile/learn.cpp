@@ -146,7 +146,8 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
     // next: a one-core job measured at 1.02 cores (its shell, the kernel's
     // accounting) is a one-core job.
     double measured = std::min(forecast.cores->value, forecast.cores->largest);
-    double cores = std::max(0.1, std::round(measured * options.cores_margin * 10.0) / 10.0);
+    double steps = std::max(1.0, std::round(measured * options.cores_margin * kCoreSteps));
+    double cores = steps / kCoreSteps;
     Cores learned = std::min(capacity.cpu, Cores::from_double(cores));
     d.predicted.cores = learned.as_double();
     adjust(d.demand.cpu, learned, "cpu", *forecast.cores, scale, options, format_cores, d.changes,
