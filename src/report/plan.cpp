@@ -15,7 +15,8 @@ namespace {
 // every terminal and in every CI log.
 constexpr std::string_view kRamp = " .:-=+*#%@";
 // By sched::Share.
-constexpr std::array<std::string_view, 5> kShareNames{"cpu", "memory", "iops", "gpu", "cpu used"};
+constexpr std::array<std::string_view, std::tuple_size_v<sched::Shares>> kShareNames{
+    "cpu", "memory", "iops", "gpu", "cpu used"};
 
 std::string duration_text(double seconds) {
   auto millis = static_cast<int64_t>(std::llround(seconds * 1000));

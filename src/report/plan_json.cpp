@@ -90,9 +90,9 @@ void write_utilisation(JsonWriter& json, const PlanJobs& jobs,
   json.begin_object();
   json.key("buckets").value(static_cast<uint64_t>(kBuckets));
   // By sched::Share; cpu is the CPU held, cpu_used the cores kept busy.
-  for (size_t r = 0; r < std::tuple_size_v<sched::Shares>; ++r) {
-    static constexpr std::array<std::string_view, 5> kNames{"cpu", "memory", "iops", "gpu",
-                                                            "cpu_used"};
+  static constexpr std::array<std::string_view, std::tuple_size_v<sched::Shares>> kNames{
+      "cpu", "memory", "iops", "gpu", "cpu_used"};
+  for (size_t r = 0; r < kNames.size(); ++r) {
     json.key(kNames[r]).begin_array();
     for (const sched::Shares& bucket : shares)
       json.value(six_places(bucket[r]));
