@@ -316,12 +316,23 @@ size_t best_of(const std::vector<sched::Simulation>& simulations) {
 
 std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simulation>& simulations,
                             size_t best, const PlanView& view) {
+  std::vector<sched::Shares> averages;
+  for (const sched::Simulation& s : simulations)
+    averages.push_back(average_use(jobs, s));
+  // As the strips of one plan: a "cpu used" column where some strategy's
+  // cores kept busy read otherwise than the CPU it holds.
+  bool busy = std::any_of(averages.begin(), averages.end(), [](const sched::Shares& a) {
+    return percent(a[sched::kCpuShare]) != percent(a[sched::kBusyShare]);
+  });
+  auto cpu_cells = [busy](std::string_view held, std::string_view used) {
+    return busy ? fmt::format("{:>8} {:>8}", held, used) : fmt::format("{:>5}", held);
+  };
   std::string out = header(jobs) + "\n";
-  out += fmt::format("  {:<12} {:>10} {:>8} {:>5} {:>7} {:>10}\n", "strategy", "makespan",
-                     "x bound", "cpu", "memory", "decision");
+  out += fmt::format("  {:<12} {:>10} {:>8} {} {:>7} {:>10}\n", "strategy", "makespan", "x bound",
+                     cpu_cells(busy ? "cpu held" : "cpu", "cpu used"), "memory", "decision");
   for (size_t i = 0; i < simulations.size(); ++i) {
     const sched::Simulation& s = simulations[i];
-    sched::Shares average = average_use(jobs, s);
+    const sched::Shares& average = averages[i];
     std::string marks;
     if (i == best) marks += "best";
     if (s.policy.strategy == sched::Policy{}.strategy)
@@ -336,11 +347,11 @@ std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simul
     if (s.cut_short > 0) {
       marks += fmt::format("{}{} cut short", marks.empty() ? "" : ", ", s.cut_short);
     }
-    std::string row =
-        fmt::format("{} {:<12} {:>10} {:>8} {:>5} {:>7} {:>8.1f}us  {}", i == best ? '*' : ' ',
-                    to_string(s.policy.strategy), seconds_text(s.makespan), ratio_text(jobs, s),
-                    percent(average[sched::kCpuShare]), percent(average[sched::kMemoryShare]),
-                    s.decisions.median_us, marks);
+    std::string row = fmt::format(
+        "{} {:<12} {:>10} {:>8} {} {:>7} {:>8.1f}us  {}", i == best ? '*' : ' ',
+        to_string(s.policy.strategy), seconds_text(s.makespan), ratio_text(jobs, s),
+        cpu_cells(percent(average[sched::kCpuShare]), percent(average[sched::kBusyShare])),
+        percent(average[sched::kMemoryShare]), s.decisions.median_us, marks);
     out += trim_right(row) + "\n";
   }
   out += "(decision: the median time of one scheduling decision)\n";

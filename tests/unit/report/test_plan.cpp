@@ -221,6 +221,37 @@ TEST_CASE("plan: a cpu used strip only where predictions of use differ from the 
     CHECK(display_width(line) <= 60);
 }
 
+TEST_CASE("plan: strategies compared with a cpu used column only where it differs",
+          "[report][plan]") {
+  PlanJobs jobs = jobs_of({"a", "b"});
+  // Two strategies, each a 10 s plan of two jobs holding a core each.
+  auto table = [&](double busy_first, double busy_second) {
+    std::vector<Simulation> simulations;
+    for (auto [strategy, busy] : {std::pair{wp::sched::Strategy::FirstFit, busy_first},
+                                  std::pair{wp::sched::Strategy::BestFit, busy_second}}) {
+      Simulation s = simulation_of({{0, 10}, {0, 10}}, 10);
+      s.policy.strategy = strategy;
+      s.cores = 2;
+      s.usage = {{0, jobs.capacity, busy}};
+      simulations.push_back(s);
+    }
+    std::string text = wp::report::comparison_text(jobs, simulations, 0, {false, 80});
+    std::vector<std::string> lines = lines_of(text.substr(text.find("\n  strategy ") + 1));
+    lines.resize(3);  // the heading and a row a strategy
+    return lines;
+  };
+  std::vector<std::string> same = table(2, 2);
+  CHECK(same[0].find(" cpu  memory ") != std::string::npos);
+  CHECK(same[0].find("cpu used") == std::string::npos);
+  CHECK(same[1].find(" 100%    100% ") != std::string::npos);  // cpu, memory
+  // One strategy's jobs keep half a core busy between them: every row gets
+  // the column, the other's showing the same as its CPU held.
+  std::vector<std::string> light = table(2, 0.5);
+  CHECK(light[0].find(" cpu held cpu used  memory ") != std::string::npos);
+  CHECK(light[1].find("     100%     100%    100% ") != std::string::npos);
+  CHECK(light[2].find("     100%      25%    100% ") != std::string::npos);
+}
+
 TEST_CASE("plan chart: each bar shows where its job's run time comes from", "[report][plan]") {
   PlanJobs jobs = jobs_of({"history", "bounded", "guessed", "stuck"});
   jobs.sources = {DurationSource::Predicted, DurationSource::Timeout, DurationSource::Default,
