@@ -6,11 +6,14 @@
 
 using namespace wpit;
 
-TEST_CASE("scale: 300 tiny jobs, up to 200 at once, all succeed with their output",
+TEST_CASE("scale: 300 tiny jobs, up to 250 at once, all succeed with their output",
           "[integration]") {
   TempDir dir;
   const std::string rec = dir.str("record");
   constexpr int kJobs = 300;
+  // 0.01 core each on 2 cores, which the default CPU overcommit (1.25)
+  // makes 2.5: where the launches keep up, 250 sleep at once.
+  constexpr int kMost = 250;
   write_file(
       dir / "jobs.toml",
       "[defaults]\ncpu = 0.01\nmemory = \"32MiB\"\n"
@@ -39,7 +42,7 @@ TEST_CASE("scale: 300 tiny jobs, up to 200 at once, all succeed with their outpu
     }
     most = std::max(most, running);
   }
-  CHECK(most <= 200);
+  CHECK(most <= kMost);
   CHECK(most >= 10);
   for (int i = 0; i < kJobs; i += 37) {
     CHECK(has_line(r.err, "[t-" + std::to_string(i) + "] done-" + std::to_string(i)));
