@@ -73,7 +73,7 @@ std::string calibration_json(const profile::Calibration& c, const platform::Iops
 
 }  // namespace
 
-std::optional<MeasuredIops> stored_iops(const std::string& db_flag,
+std::optional<MeasuredIops> stored_iops(const std::string& db_flag, DbUse use,
                                         const std::filesystem::path& dir) {
   auto log = log::get("cli");
   auto path = profile::resolve_db_path(db_flag);
@@ -89,7 +89,8 @@ std::optional<MeasuredIops> stored_iops(const std::string& db_flag,
   }
   auto device = platform::filesystem_device(dir.empty() ? "." : dir);
   if (!device) return std::nullopt;
-  auto store = profile::Store::open(*path);
+  auto store =
+      use == DbUse::Writes ? profile::Store::open(*path) : profile::Store::open_read_only(*path);
   if (!store) {
     log->warn("{}; I/O is not limited", store.error().message);
     return std::nullopt;

@@ -174,8 +174,8 @@ int run_command(RunCommand& command) {
   // Before any file is opened: one could take the number of a jobserver fd
   // that make closed.
   std::optional<platform::Jobserver> jobserver = platform::Jobserver::from_environment();
-  auto checked =
-      load_valid(command.manifest, command.capacity, command.db, command.json, "nothing was run");
+  auto checked = load_valid(command.manifest, command.capacity, command.db, DbUse::Writes,
+                            command.json, "nothing was run");
   if (!checked) return kExitUsage;
   auto grace = parse_duration(command.grace);
   auto backoff = parse_duration(command.retry_backoff);
@@ -270,7 +270,7 @@ int run_command(RunCommand& command) {
 }
 
 int validate_command(const ValidateCommand& command) {
-  auto checked = load_and_check(command.manifest, command.capacity, command.db);
+  auto checked = load_and_check(command.manifest, command.capacity, command.db, DbUse::ReadOnly);
   if (!checked) {
     log::get("cli")->error("{}", checked.error().message);
     return kExitUsage;
@@ -296,8 +296,8 @@ int info_command(const InfoCommand& command) {
     return kExitUsage;
   }
   platform::HostCapacity host = probe_host();
-  Capacity capacity =
-      resolve_capacity(host, CapacityCaps{}, *flag_caps, stored_iops(command.db, "."));
+  Capacity capacity = resolve_capacity(host, CapacityCaps{}, *flag_caps,
+                                       stored_iops(command.db, DbUse::ReadOnly, "."));
   // Rates (CPU use, disk, network) need two readings; 250 ms is long enough
   // to average out a burst and short enough not to notice.
   platform::Utilisation now = platform::sample_over(std::chrono::milliseconds(250));

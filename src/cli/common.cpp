@@ -75,7 +75,7 @@ Result<CapacityCaps> caps_from_flags(const CapacityFlags& flags) {
 }
 
 Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
-                               const std::string& db) {
+                               const std::string& db, DbUse db_use) {
   auto flag_caps = caps_from_flags(flags);
   if (!flag_caps) return flag_caps.error();
   Checked checked{manifest::load_file(path), {}, 0, {}};
@@ -86,9 +86,9 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
   platform::HostCapacity host = probe_host();
   checked.machine_memory = host.host_memory;
   checked.machine_cpu = host.cpu;
-  checked.capacity =
-      resolve_capacity(host, manifest_caps, *flag_caps,
-                       stored_iops(db, std::filesystem::path(path).parent_path()), flags.as_given);
+  checked.capacity = resolve_capacity(
+      host, manifest_caps, *flag_caps,
+      stored_iops(db, db_use, std::filesystem::path(path).parent_path()), flags.as_given);
   if (checked.loaded.manifest) {
     manifest::Diagnostics& errors = checked.loaded.errors;
     manifest::Diagnostics fits =
@@ -100,8 +100,9 @@ Result<Checked> load_and_check(const std::string& path, const CapacityFlags& fla
 }
 
 std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& flags,
-                                  const std::string& db, bool json, std::string_view outcome) {
-  auto checked = load_and_check(path, flags, db);
+                                  const std::string& db, DbUse db_use, bool json,
+                                  std::string_view outcome) {
+  auto checked = load_and_check(path, flags, db, db_use);
   if (!checked) {
     log::get("cli")->error("{}", checked.error().message);
     return std::nullopt;

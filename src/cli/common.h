@@ -34,7 +34,7 @@ struct Checked {
 };
 
 Result<Checked> load_and_check(const std::string& path, const CapacityFlags& flags,
-                               const std::string& db);
+                               const std::string& db, DbUse db_use);
 
 // Every diagnostic as file:line:column, then the count and, if not empty,
 // what did not happen because of them ("nothing was run"), on stderr.
@@ -45,7 +45,8 @@ void print_diagnostics(const manifest::Diagnostics& errors, std::string_view out
 // validation document on stdout, so that scripts get a document either
 // way), and the result is empty: the command exits kExitUsage.
 std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& flags,
-                                  const std::string& db, bool json, std::string_view outcome);
+                                  const std::string& db, DbUse db_use, bool json,
+                                  std::string_view outcome);
 
 // What --json promises must arrive, or the exit status says it did not: a CI
 // step writing `> summary.json` on a full disk must not pass.

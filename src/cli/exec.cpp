@@ -111,8 +111,8 @@ Result<Capacity> exec_capacity(const ExecCommand& command, const manifest::Job& 
   flags.cpus = command.cpus;
   auto caps = caps_from_flags(flags);
   if (!caps) return caps.error();
-  Capacity capacity =
-      resolve_capacity(probe_host(), CapacityCaps{}, *caps, stored_iops(command.db, job.cwd));
+  Capacity capacity = resolve_capacity(probe_host(), CapacityCaps{}, *caps,
+                                       stored_iops(command.db, DbUse::Writes, job.cwd));
   if (!job.request.fits_in(capacity.total)) {
     return make_error("the command asks for {}, more than the capacity ({})",
                       format_resources(job.request), format_resources(capacity.total));

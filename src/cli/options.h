@@ -147,10 +147,16 @@ int calibrate_command(const CalibrateCommand& command);
 int profile_command(const ProfileCommand& command);
 int plan_command(const PlanCommand& command);
 
+// How a command uses the state database. One that only reads it (plan,
+// validate, info) never changes it: an older schema is not brought up to
+// date, and its figures are not read. One that writes it anyway (run,
+// exec) brings it up to date first.
+enum class DbUse { ReadOnly, Writes };
+
 // The IOPS `wp calibrate` stored for the filesystem holding `dir`, if any. A
 // database that cannot be read is warned about and treated as no figure:
 // capacity then leaves I/O unlimited rather than failing the run.
-std::optional<MeasuredIops> stored_iops(const std::string& db_flag,
+std::optional<MeasuredIops> stored_iops(const std::string& db_flag, DbUse use,
                                         const std::filesystem::path& dir);
 
 }  // namespace wp::cli

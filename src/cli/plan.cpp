@@ -100,7 +100,12 @@ std::optional<profile::Store> existing_history(const std::string& db_flag) {
     log->info("no job history at {}: planning by the declarations and timeouts", path->string());
     return std::nullopt;
   }
-  return open_history(db_flag);
+  auto store = profile::Store::open_read_only(*path);
+  if (!store) {
+    log->warn("job history not used: {}", store.error().message);
+    return std::nullopt;
+  }
+  return std::move(*store);
 }
 
 // What each job is assumed to take: its predicted wall time, else its
@@ -182,8 +187,8 @@ bool print_json(const report::PlanJobs& jobs, const std::vector<sched::Simulatio
 
 int plan_command(const PlanCommand& command) {
   auto log = log::get("cli");
-  auto checked = load_valid(command.manifest, command.capacity, command.db, command.json,
-                            "nothing was planned");
+  auto checked = load_valid(command.manifest, command.capacity, command.db, DbUse::ReadOnly,
+                            command.json, "nothing was planned");
   if (!checked) return kExitUsage;
   auto settings = parse_settings(command);
   if (!settings) {

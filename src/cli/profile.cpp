@@ -631,7 +631,9 @@ int profile_command(const ProfileCommand& command) {
   Session s{command, *path, std::nullopt};
   std::error_code ec;
   if (fs::exists(*path, ec)) {
-    auto store = profile::Store::open(*path);
+    // Only forget writes: the others read, whatever else uses the file.
+    auto store = command.action == "forget" ? profile::Store::open(*path)
+                                            : profile::Store::open_read_only(*path);
     if (!store) return report_failure(database_failure(store.error()));
     s.store.emplace(std::move(*store));
   }

@@ -2,18 +2,45 @@
 
 #include <sqlite3.h>
 
+#include <system_error>
 #include <utility>
 
-namespace wp::profile::sqlite {
+#include <fmt/format.h>
 
-Result<Database> Database::open(const std::filesystem::path& path) {
+namespace wp::profile::sqlite {
+namespace {
+
+// file:PATH?immutable=1, with what a URI reserves in PATH %-escaped.
+std::string immutable_uri(const std::filesystem::path& path) {
+  std::string uri = "file:";
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(path, ec);
+  for (char c : (ec ? path : absolute).string()) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
+
+Result<Database> Database::open(const std::filesystem::path& path, Access access) {
   sqlite3* db = nullptr;
   // No mutex of the connection's own ("multi-thread" mode): one thread uses
   // a Database at a time (profile::Recorder hands it over and back), and
   // serialized mode took and released that mutex for every column read,
   // 6% of reading a long history back.
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int flags = access == Access::ReadWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                          : SQLITE_OPEN_READONLY;
+  std::string name = path.string();
+  if (access == Access::Immutable) {
+    flags |= SQLITE_OPEN_URI;
+    name = immutable_uri(path);
+  }
+  int rc = sqlite3_open_v2(name.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   // Even a failed open may hand back a handle that holds the message and must be closed.
   Database database(db, path);
   if (rc != SQLITE_OK) {
@@ -51,6 +78,11 @@ Status Database::exec(std::string_view sql) {
 
 Error Database::error() const {
   return make_error("state database {}: {}", path_.string(), sqlite3_errmsg(db_));
+}
+
+bool Database::lacked_shared_index() const {
+  int code = sqlite3_extended_errcode(db_) & 0xff;
+  return code == SQLITE_CANTOPEN || code == SQLITE_READONLY;
 }
 
 Error Database::error(std::string_view what) const {

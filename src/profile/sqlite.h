@@ -22,8 +22,17 @@ namespace wp::profile::sqlite {
 // connection has no mutex of its own (SQLite's multi-thread mode).
 class Database {
  public:
-  // Opens (creating if missing) the file; the caller sets pragmas.
-  static Result<Database> open(const std::filesystem::path& path);
+  enum class Access {
+    ReadWrite,  // the file is created if missing
+    ReadOnly,   // an existing file, never written (nor created)
+    // ReadOnly where the shared-memory index (the -shm file) cannot be made:
+    // the file is read as it is on disk, with no lock, so commits a writer
+    // has not yet checkpointed into it are not seen.
+    Immutable,
+  };
+  // Opens the file; the caller sets pragmas.
+  static Result<Database> open(const std::filesystem::path& path,
+                               Access access = Access::ReadWrite);
 
   Database(Database&& other) noexcept;
   Database& operator=(Database&& other) noexcept;
@@ -36,6 +45,10 @@ class Database {
   // The message SQLite holds for the last failure, with the file named.
   Error error() const;
   Error error(std::string_view what) const;
+  // Whether the last failure was a read-only connection's that could not
+  // make the shared-memory index of a WAL file (its directory is not
+  // writable): Access::Immutable can still read the file.
+  bool lacked_shared_index() const;
 
   // The rowid of the last row this connection inserted.
   int64_t last_insert_id() const;

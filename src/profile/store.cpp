@@ -162,6 +162,43 @@ Result<Store> Store::open(const std::filesystem::path& path) {
   return store;
 }
 
+Result<Store> Store::open_read_only(const std::filesystem::path& path) {
+  using Access = sqlite::Database::Access;
+  auto open = [&path](Access access) -> Result<Store> {
+    auto db = sqlite::Database::open(path, access);
+    if (!db) return db.error();
+    return Store(std::move(*db));
+  };
+  auto store = open(Access::ReadOnly);
+  if (!store) return store.error();
+  // WAL recovery after a crashed writer may still need a moment.
+  if (auto status = store->db_->exec("PRAGMA busy_timeout=30000"); !status) return status.error();
+  auto version = store->schema_version();
+  if (!version && store->db_->lacked_shared_index()) {
+    store = open(Access::Immutable);
+    if (!store) return store.error();
+    version = store->schema_version();
+  }
+  if (!version) return version.error();
+  if (*version == kSchemaVersion) return std::move(*store);
+  if (*version == 0) {
+    return make_error("state database {}: no wp schema in it (an empty file, or not wp's)",
+                      path.string());
+  }
+  if (*version > kSchemaVersion || *version < 0) return store->newer_schema(*version);
+  return make_error(
+      "state database {}: schema version {} is older than this wp's ({}), and this command "
+      "does not change it: the next `wp run` brings it up to date",
+      path.string(), *version, kSchemaVersion);
+}
+
+Error Store::newer_schema(int version) const {
+  return make_error(
+      "state database {}: schema version {} is newer than this wp knows ({}); "
+      "upgrade wp or use another --db",
+      db_->path().string(), version, kSchemaVersion);
+}
+
 // The busy timeout comes first: switching to WAL itself needs a lock that a
 // concurrent wp may hold for a moment.
 // synchronous=NORMAL in WAL mode: a commit survives a killed wp (it is in the
@@ -196,12 +233,7 @@ Status Store::migrate() {
     auto version = schema_version();
     if (!version) return version.error();
     if (*version == kSchemaVersion) return Ok{};
-    if (*version > kSchemaVersion || *version < 0) {
-      return make_error(
-          "state database {}: schema version {} is newer than this wp knows ({}); "
-          "upgrade wp or use another --db",
-          db_->path().string(), *version, kSchemaVersion);
-    }
+    if (*version > kSchemaVersion || *version < 0) return newer_schema(*version);
     int next = *version + 1;
     if (auto status = db_->exec(kMigrations[static_cast<size_t>(*version)]); !status) {
       return db_->error("migration " + std::to_string(next));

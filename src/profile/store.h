@@ -50,6 +50,11 @@ class Store {
   // Creates the parent directories and the file on first use, then brings the
   // schema up to date.
   static Result<Store> open(const std::filesystem::path& path);
+  // An existing file, for commands that only read it: never created,
+  // migrated or locked for writing (a reader of a WAL file waits for no
+  // writer). An error when its schema is not this wp's: an older one is
+  // brought up to date by the next command that writes (wp run).
+  static Result<Store> open_read_only(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return db_->path(); }
   Result<int> schema_version();
@@ -111,6 +116,7 @@ class Store {
   explicit Store(sqlite::Database db) : db_(std::make_unique<sqlite::Database>(std::move(db))) {}
   Status configure();
   Status migrate();
+  Error newer_schema(int version) const;
   // Prepared once a connection and reset for reuse: a run writes an attempt
   // a job, and parsing the same SQL thousands of times showed in profiles.
   // The caller steps it to the end, or resets it, so that no read stays open.

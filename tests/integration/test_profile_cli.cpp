@@ -476,3 +476,30 @@ TEST_CASE("profile show: a changed command predicts from the earlier one at half
   CHECK(prediction["confidence"].as_number() <= 0.5);
   CHECK(contains(wp_ok({"profile", "show", "build", "--db", db}).out, "half confidence"));
 }
+
+TEST_CASE("profile and plan: a database of an older schema is left as it is", "[integration]") {
+  TempDir dir;
+  std::string db = dir.str("wp.db");
+  populate(db);
+  {
+    auto store = wp::profile::Store::open(db);
+    REQUIRE(store);
+    REQUIRE(store->database().exec("PRAGMA user_version=3"));
+  }
+  const std::string before = read_file(db);
+  std::string manifest = dir.str("jobs.toml");
+  write_file(manifest, "[[job]]\nname = \"compile\"\ncommand = \"true\"\n");
+
+  RunResult list = run_wp({"profile", "list", "--db", db});
+  INFO(list.describe());
+  CHECK(list.exit_code == 1);
+  CHECK(contains(list.err, "schema version 3 is older than this wp's"));
+  CHECK(contains(list.err, "the next `wp run` brings it up to date"));
+
+  RunResult plan = wp_ok({"plan", "--db", db, manifest});
+  INFO(plan.describe());
+  CHECK(contains(plan.err, "job history not used: state database " + db));
+  CHECK(contains(plan.out, "1 assumed"));
+
+  CHECK(read_file(db) == before);
+}

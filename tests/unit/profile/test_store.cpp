@@ -1,10 +1,12 @@
 // The state database on real SQLite files: migrations, WAL between
 // connections, transactions, and what a damaged file says.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -498,4 +500,108 @@ TEST_CASE("store: a version 3 file gets the attempt_history index in place of th
       [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
   REQUIRE(handed.size() == 3);
   CHECK(handed.back().usage.peak_memory == 3u << 20);
+}
+
+namespace {
+
+// The attempts learning would read of the sample namespace.
+Result<size_t> attempts_read(Store& store) {
+  size_t count = 0;
+  Status status = store.namespace_attempts(
+      "github.com/acme/app:jobs.toml", 30,
+      [&](std::vector<AttemptRecord> profile) { count += profile.size(); });
+  if (!status) return status.error();
+  return count;
+}
+
+std::string file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("store: opening to read creates, migrates and waits for nothing", "[profile]") {
+  ScratchDir dir;
+  fs::path path = dir.path() / "wp.db";
+
+  SECTION("a missing file stays missing") {
+    CHECK(!Store::open_read_only(path));
+    CHECK(!fs::exists(path));
+  }
+  SECTION("an empty file stays empty") {
+    std::ofstream{path};
+    auto store = Store::open_read_only(path);
+    REQUIRE(!store);
+    CHECK_THAT(store.error().message, Catch::Contains("no wp schema"));
+    CHECK(fs::file_size(path) == 0);
+  }
+  SECTION("an older schema is neither read nor brought up to date") {
+    {
+      auto store = Store::open(path);
+      REQUIRE(store);
+      REQUIRE(store->add_attempt(attempt("build", 1, 1 << 20)));
+      REQUIRE(store->database().exec("PRAGMA user_version=3"));
+    }
+    std::string before = file_bytes(path);
+    auto store = Store::open_read_only(path);
+    REQUIRE(!store);
+    CHECK_THAT(store.error().message, Catch::Contains("schema version 3 is older"));
+    CHECK(file_bytes(path) == before);
+  }
+  SECTION("the current schema is read beside a writer's open transaction") {
+    auto writer = Store::open(path);
+    REQUIRE(writer);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(writer->add_attempt(attempt("build", i, 1 << 20)));
+    auto transaction = sqlite::Transaction::begin(writer->database());
+    REQUIRE(transaction);
+    REQUIRE(writer->database().exec(
+        "UPDATE attempt SET peak_memory = 0; PRAGMA user_version=3"));  // not committed
+    // A reader that took a write lock, or waited for one, would time out
+    // here (the busy timeout is 30 s) instead of reading.
+    auto reader = Store::open_read_only(path);
+    REQUIRE(reader);
+    auto read = attempts_read(*reader);
+    REQUIRE(read);
+    CHECK(*read == 3);
+  }
+}
+
+TEST_CASE("store: a reader who may not write the file's directory still reads it", "[profile]") {
+  if (::geteuid() != 0) {
+    WARN("not root: cannot become a user without write access to the directory");
+    return;
+  }
+  ScratchDir dir;
+  fs::path path = dir.path() / "wp.db";
+  {
+    auto store = Store::open(path);
+    REQUIRE(store);
+    for (int i = 0; i < 2; ++i)
+      REQUIRE(store->add_attempt(attempt("build", i, 1 << 20)));
+  }
+  // Root's directory and file, which the user nobody may read but not
+  // write: SQLite cannot make the -shm index there that a WAL reader uses.
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    constexpr uid_t kNobody = 65534;
+    if (::setresgid(kNobody, kNobody, kNobody) != 0 || ::setresuid(kNobody, kNobody, kNobody) != 0)
+      ::_exit(100);
+    auto store = Store::open_read_only(path);
+    if (!store) ::_exit(101);
+    auto read = attempts_read(*store);
+    ::_exit(read ? static_cast<int>(*read) : 102);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    left.push_back(entry.path().filename().string());
+  CHECK(left == std::vector<std::string>{"wp.db"});
 }
