@@ -148,6 +148,11 @@ class ThreadChildren {
 // Opens /dev/null on any of fds 0-2 that is closed, so that no pipe or log
 // can land there and be clobbered by a child's dup2.
 void ensure_standard_fds();
+// A reader closing wp's output (`wp plan --json | head`) makes a write fail
+// with EPIPE, which each command turns into the exit status its man page
+// gives, rather than a death by SIGPIPE. Jobs start with SIGPIPE at its
+// default again (non_default_signals).
+void ignore_broken_pipe();
 // Raises the soft limit on open files to the hard one: every running job
 // holds up to four fds, and the default of 1024 is a low ceiling.
 void raise_fd_limit();

@@ -130,6 +130,10 @@ void ensure_standard_fds() {
   }
 }
 
+void ignore_broken_pipe() {
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
 void raise_fd_limit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;

@@ -7,6 +7,8 @@
 
 #include "platform/signals.h"
 
+#include "platform/process.h"
+
 namespace wp::platform {
 namespace {
 
@@ -25,7 +27,7 @@ sigset_t handled_signals(bool resize) {
 
 Result<SignalChannel> SignalChannel::open(bool resize) {
   // A job's output pipe closing under us must be an error code, not a death.
-  ::signal(SIGPIPE, SIG_IGN);
+  ignore_broken_pipe();
   sigset_t set = handled_signals(resize);
   SignalChannel channel;
   if (::sigprocmask(SIG_BLOCK, &set, &channel.old_mask_) != 0) {

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/common.h"
 #include "cli/options.h"
 #include "exec/output.h"
 #include "platform/iops_probe.h"
@@ -153,11 +154,7 @@ int calibrate_command(const CalibrateCommand& command) {
                         capacity_of(c), c.read_iops, c.write_iops, measured->filesystem, c.device,
                         measured->mount_point.empty() ? "" : " at " + measured->mount_point,
                         c.seconds, path->string());
-  if (!exec::write_all(STDOUT_FILENO, text)) {
-    log->error("cannot write to standard output: {}", std::strerror(errno));
-    return kExitJobsFailed;
-  }
-  return kExitOk;
+  return print_stdout(text, "") ? kExitOk : kExitJobsFailed;
 }
 
 }  // namespace wp::cli

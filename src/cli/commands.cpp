@@ -73,9 +73,7 @@ bool print_summary(const report::RunReport& report,
   UniqueFd saved(file ? ::open(file->c_str(), O_RDONLY | O_CLOEXEC) : -1);
   bool printed =
       saved ? copy_fd(saved.get(), STDOUT_FILENO) : stream_summary(report, STDOUT_FILENO);
-  if (!printed) {
-    log::get("cli")->error("cannot write JSON to standard output: {}", std::strerror(errno));
-  }
+  if (!printed) report_stdout_error("JSON", errno);
   return printed;
 }
 

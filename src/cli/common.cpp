@@ -132,8 +132,14 @@ bool use_colour(int fd) {
 
 bool print_stdout(const std::string& text, std::string_view what) {
   if (exec::write_all(STDOUT_FILENO, text)) return true;
-  log::get("cli")->error("cannot write {} to standard output: {}", what, std::strerror(errno));
+  report_stdout_error(what, errno);
   return false;
+}
+
+void report_stdout_error(std::string_view what, int error) {
+  if (error == EPIPE) return;
+  log::get("cli")->error("cannot write {}{}to standard output: {}", what, what.empty() ? "" : " ",
+                         std::strerror(error));
 }
 
 std::optional<profile::Store> open_history(const std::string& db_flag) {

@@ -51,6 +51,10 @@ std::optional<Checked> load_valid(const std::string& path, const CapacityFlags& 
 // What --json promises must arrive, or the exit status says it did not: a CI
 // step writing `> summary.json` on a full disk must not pass.
 bool print_stdout(const std::string& text, std::string_view what);
+// Says that `what` (empty: anything) could not be written to standard
+// output, errno `error`; not when the reader closed it (EPIPE), as in
+// `wp plan | head`, which needs no telling. The exit status says it anyway.
+void report_stdout_error(std::string_view what, int error);
 
 // The history database, or none: a run never fails because its history
 // cannot be read or written; it says so and packs by the declarations.

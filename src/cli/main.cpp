@@ -240,6 +240,7 @@ CLI::App* add_exec_command(CLI::App& app, wp::cli::ExecCommand& exec) {
 
 int main(int argc, char** argv) {
   wp::platform::ensure_standard_fds();
+  wp::platform::ignore_broken_pipe();
   CLI::App app{
       "wp: a resource-aware batch runner. Packs the jobs of a TOML manifest onto the "
       "machine without ever oversubscribing it.",

@@ -177,9 +177,7 @@ bool print_json(const report::PlanJobs& jobs, const std::vector<sched::Simulatio
   } else {
     report::write_comparison_json(json, jobs, simulations, report::best_of(simulations));
   }
-  if (error != 0) {
-    log::get("cli")->error("cannot write JSON to standard output: {}", std::strerror(error));
-  }
+  if (error != 0) report_stdout_error("JSON", error);
   return error == 0;
 }
 

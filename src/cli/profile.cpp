@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/common.h"
 #include "cli/options.h"
 #include "cli/profile_json.h"
 #include "exec/output.h"
@@ -61,9 +62,7 @@ int report_failure(const Failure& failure) {
 }
 
 int print(const std::string& text) {
-  if (exec::write_all(STDOUT_FILENO, text)) return kExitOk;
-  return report_failure(
-      {kExitJobsFailed, fmt::format("cannot write to standard output: {}", std::strerror(errno))});
+  return print_stdout(text, "") ? kExitOk : kExitJobsFailed;
 }
 
 // The command and its database; the store only when the database exists,

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <regex>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "mini_json.h"
@@ -195,6 +196,24 @@ TEST_CASE("run: JSON that cannot be written to stdout fails the run", "[integrat
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 1);
   CHECK(contains(read_file(dir / "err"), "cannot write JSON to standard output"));
+}
+
+TEST_CASE("plan: a reader that stops reading gets status 1, without a word", "[integration]") {
+  TempDir dir;
+  // 2,000 jobs: a plan in JSON far larger than a pipe holds, so wp is still
+  // writing when head has had its 10 bytes and gone.
+  std::string jobs;
+  for (int i = 0; i < 2000; ++i)
+    jobs += fmt::format("[[job]]\nname = \"j{}\"\ncommand = \"true\"\ntimeout = \"5s\"\n", i);
+  write_file(dir / "jobs.toml", jobs);
+  std::string command = "{ " + std::string(WP_BINARY) + " plan --json --db " + dir.str("none.db") +
+                        " " + dir.str("jobs.toml") + " 2> " + dir.str("err") + "; echo $? > " +
+                        dir.str("status") + "; } | head -c 10 > /dev/null";
+  REQUIRE(std::system(command.c_str()) == 0);
+  CHECK(read_file(dir / "status") == "1\n");  // not 141: no death by SIGPIPE
+  std::string err = read_file(dir / "err");
+  INFO(err);
+  CHECK_FALSE(contains(err, "cannot write"));
 }
 
 TEST_CASE("run --json on a bad manifest prints the validation document", "[integration]") {
