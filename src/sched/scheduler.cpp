@@ -115,8 +115,19 @@ void Scheduler::compute_paths(const std::vector<JobDemand>& jobs) {
 
 bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) const {
   if (a.level != b.level) return a.level > b.level;  // higher priority first
-  if (a.path != b.path) return a.path > b.path;      // then the longer way to go
+  if (a.rank != b.rank) return a.rank > b.rank;      // then the longer way to go
   return a.job < b.job;                              // then manifest order
+}
+
+// Below the top level, the critical path orders a level. At the top, which
+// only aging reaches, the order of arrival does: every job there has waited
+// its full (P - p + 1) aging intervals, and ranking them by path again would
+// let a chain whose next job keeps aging in pass an earlier arrival for
+// ever (that job overtaking the head also resets the head's patience).
+Scheduler::QueueKey Scheduler::key_of(size_t job) const {
+  const Entry& e = jobs_[job];
+  bool aged_to_top = e.level == top_level_ && e.level > e.spec.priority;
+  return {e.level, aged_to_top ? -e.level_since : e.path, job};
 }
 
 void Scheduler::set_now(double seconds) {
@@ -127,9 +138,9 @@ void Scheduler::make_ready(size_t job) {
   Entry& e = jobs_[job];
   e.state = JobState::Ready;
   e.level = e.spec.priority;
-  e.ready_at = now_;
+  e.level_since = e.ready_at = now_;
   ++e.ticket;
-  ready_.insert({e.level, e.path, job});
+  ready_.insert(key_of(job));
   note_head();
   if (policy_.aging > 0 && e.level < top_level_) {
     promotions_.push({now_ + policy_.aging, job, e.ticket});
@@ -137,8 +148,7 @@ void Scheduler::make_ready(size_t job) {
 }
 
 void Scheduler::unqueue(size_t job) {
-  Entry& e = jobs_[job];
-  ready_.erase({e.level, e.path, job});
+  ready_.erase(key_of(job));
   note_head();
 }
 
@@ -154,13 +164,17 @@ void Scheduler::note_head() {
 
 // Raises each job that has waited another aging interval by one step,
 // oldest first. A promotion is stale once its job left the queue, even if it
-// came back since: the job's ticket has moved on. A thousand at most a
+// came back since: the job's ticket has moved on. Promotions are made when a
+// decision is, not when due, but count from when due: a job promoted to the
+// head has been the head since then, for its patience, as nothing started
+// in between. A thousand at most a
 // decision: a hundred thousand jobs queued at once come due at once, and
 // promoting them all in one decision would stall the event loop for a tenth
 // of a second; a thousand take about half a millisecond, and the rest wait a
 // few decisions more.
 void Scheduler::promote_waiting() {
   constexpr size_t kMostPerDecision = 1024;
+  size_t was_head = ready_.empty() ? SIZE_MAX : ready_.begin()->job;
   for (size_t done = 0;
        done < kMostPerDecision && !promotions_.empty() && promotions_.top().due <= now_; ++done) {
     Promotion due = promotions_.top();
@@ -169,12 +183,16 @@ void Scheduler::promote_waiting() {
     if (e.state != JobState::Ready || e.ticket != due.ticket || e.level >= top_level_) continue;
     // Out and back in with its new level: the head it may have been is not
     // lost meanwhile, so note_head() waits for the end.
-    ready_.erase({e.level, e.path, due.job});
+    ready_.erase(key_of(due.job));
     ++e.level;
-    ready_.insert({e.level, e.path, due.job});
+    e.level_since = due.due;
+    ready_.insert(key_of(due.job));
     if (e.level < top_level_) promotions_.push({due.due + policy_.aging, due.job, e.ticket});
   }
   note_head();
+  if (head_job_ != was_head && head_job_ != SIZE_MAX) {
+    head_since_ = std::min(now_, jobs_[head_job_].level_since);
+  }
 }
 
 void Scheduler::set_demand(size_t job, const Resources& demand) {
@@ -189,17 +207,23 @@ void Scheduler::set_demand(size_t job, const Resources& demand) {
 std::optional<Reservation> Scheduler::reservation() const {
   if (ready_.empty()) return std::nullopt;
   size_t head = ready_.begin()->job;
+  if (jobs_[head].spec.demand.fits_in(tracker_.free())) return std::nullopt;
+  return reserve(head, tracker_.free());
+}
+
+// Running jobs give their demand back in the order they are expected to
+// end; the head can start once it fits in what is free then. A job past its
+// expected end is taken to end now.
+Reservation Scheduler::reserve(size_t head, const Resources& free) const {
   const Resources& need = jobs_[head].spec.demand;
-  Resources free = tracker_.free();
-  if (need.fits_in(free)) return std::nullopt;
-  // Running jobs give their demand back in the order they are expected to
-  // end; the head can start once it fits in what is free then. A job past
-  // its expected end is taken to end now.
+  Resources then = free;
   for (const auto& [ends, job] : running_) {
-    free += jobs_[job].spec.demand;
-    if (need.fits_in(free)) return Reservation{head, std::max(ends, now_), free - need};
+    then += jobs_[job].spec.demand;
+    if (need.fits_in(then)) return Reservation{head, std::max(ends, now_), then - need};
   }
-  // Only if the head asks for more than the capacity: it will never start.
+  // The head asks for more than the capacity, or `free` is short of the run's
+  // own by room other processes hold (admit_next's limit), which they give
+  // back when they will: unknown.
   return Reservation{head, kNever, Resources{}};
 }
 
@@ -236,9 +260,11 @@ double Scheduler::score(const Resources& demand, const Resources& free) const {
 
 // The head fits: it starts, unless a packing strategy prefers another job of
 // its effective priority within the window. Jobs of lower priority never go
-// first while one of higher priority fits.
+// first while one of higher priority fits, nor any job before an aged head.
 Scheduler::Queue::iterator Scheduler::choose(Queue::iterator head, const Resources& free) {
-  if (policy_.strategy == Strategy::FirstFit) return head;
+  // At the top level, which only aging reaches, first come first served
+  // holds for packing strategies too.
+  if (policy_.strategy == Strategy::FirstFit || head->level == top_level_) return head;
   Queue::iterator best = head;
   double best_score = score(jobs_[head->job].spec.demand, free);
   size_t looked = 1;
@@ -261,9 +287,9 @@ Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, cons
   Resources spare = saturating_minus(free, first.spec.demand);
   double start = now_;
   if (patient) {
-    std::optional<Reservation> held = reservation();
-    spare = held->spare;
-    start = held->start;
+    Reservation held = reserve(head->job, free);
+    spare = held.spare;
+    start = held.start;
   }
   Queue::iterator best = ready_.end();
   double best_score = 0;

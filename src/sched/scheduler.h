@@ -6,6 +6,9 @@
 // priority, raised one step for every Policy::aging seconds waited, up to one
 // above the highest declared), then by the longest path of expected run time
 // from the job to the end of the graph (critical path), then manifest order.
+// Jobs aged to the top level go in the order they reached it instead: first
+// come, first served, so that a job on a long path that aged later cannot
+// pass one that has waited longer, again and again.
 // When the head fits, it starts, or (with a packing strategy) another job of
 // its effective priority in the window that packs better. While the head
 // does not fit, it holds
@@ -139,8 +142,10 @@ class Scheduler {
  private:
   struct QueueKey {
     int64_t level;  // effective priority
-    double path;    // critical path
-    size_t job;     // manifest order
+    // Higher first: the critical path, or at the top level for a job aged
+    // there, minus when it got there.
+    double rank;
+    size_t job;  // manifest order
   };
   struct QueueOrder {
     bool operator()(const QueueKey& a, const QueueKey& b) const;
@@ -162,6 +167,7 @@ class Scheduler {
     std::string reason;
     double path = 0;          // critical path
     int64_t level = 0;        // effective priority while ready
+    double level_since = 0;   // when it reached that level (a promotion's due time)
     double ready_at = 0;      // when it last became ready
     double ends_at = kNever;  // while running: expected end
     uint64_t ticket = 0;      // counts its entries into the queue
@@ -169,6 +175,7 @@ class Scheduler {
   using Queue = std::set<QueueKey, QueueOrder>;
 
   void compute_paths(const std::vector<JobDemand>& jobs);
+  QueueKey key_of(size_t job) const;
   void make_ready(size_t job);
   void unqueue(size_t job);
   void note_head();
@@ -176,6 +183,9 @@ class Scheduler {
   void start(Queue::iterator it);
   Queue::iterator choose(Queue::iterator head, const Resources& free);
   Queue::iterator choose_backfill(Queue::iterator head, const Resources& free);
+  // When `head`, which does not fit in `free`, is expected to (see
+  // Reservation), as the running jobs end and give their demand back.
+  Reservation reserve(size_t head, const Resources& free) const;
   double score(const Resources& demand, const Resources& free) const;
   void skip(size_t job, const std::string& reason);
   void skip_dependents(size_t job, const std::string& reason);

@@ -251,6 +251,62 @@ TEST_CASE("aging lifts a low priority job above a stream of higher ones within i
   CHECK(s.effective_priority(0) == 2);
 }
 
+TEST_CASE("jobs aging to the top later never pass one that got there first",
+          "[sched][strategy]") {
+  // Two cores, aging 0.25 s, no priorities: the top level is 1. Two chains
+  // of ten 1-core jobs of unknown length (1 s each; chain s1's first
+  // 0.625 s) and big, which needs both cores (0.5 s). The chains' heads
+  // start at 0 (their paths are longer); big is the head from 0 and reaches
+  // the top at 0.25. When s1-0 ends at 0.625, big has been the head for
+  // longer than an aging interval: s1-1 may not take the core it waits for.
+  // s0-0 ends at 1: big starts. Each chain job that ages to the top after
+  // big queues behind it, however long its path, so the bound holds:
+  // (0 - 0 + 1) x 0.25 s to the top, one more aging interval, and the 1 s
+  // the running jobs then take. A packing strategy may start big at once
+  // (best-fit: it fills the machine), but none passes it once it is at the
+  // top.
+  std::vector<JobDemand> jobs;
+  std::vector<double> actual;
+  for (size_t chain = 0; chain < 2; ++chain) {
+    for (size_t i = 0; i < 10; ++i) {
+      std::vector<size_t> after;
+      if (i > 0) after.push_back(jobs.size() - 1);
+      jobs.push_back(job("s" + std::to_string(chain) + "-" + std::to_string(i), need(1),
+                         std::nullopt, 0, after));
+      actual.push_back(chain == 1 && i == 0 ? 0.625 : 1);
+    }
+  }
+  jobs.push_back(job("big", need(2), std::nullopt));
+  actual.push_back(0.5);
+  for (Strategy strategy : wp::sched::kStrategies) {
+    CAPTURE(to_string(strategy));
+    Simulation sim = plan(jobs, capacity(2, 1024), policy(strategy, 0.25), actual);
+    CHECK(sim.slots[20].start <= (0 - 0 + 1) * 0.25 + 0.25 + 1);
+    if (strategy == Strategy::FirstFit || strategy == Strategy::WorstFit) {
+      CHECK(sim.slots[20].start == 1);
+      CHECK(sim.slots[1].start == 1.5);  // s0-1, ready at 1, waits for big
+    }
+  }
+}
+
+TEST_CASE("a reservation on room other processes hold is unknown", "[sched][strategy]") {
+  // Two cores; another wp holds one in the ledger, so the room this run may
+  // use is one core, though its own capacity is free. h (1.5 cores,
+  // priority 1) fits the run but not the room: it waits for the other
+  // process, whose end is unknown. While h is patient (aging 10 s), c
+  // (1 core) backfills as beside any unknown reservation; afterwards d may
+  // not take what h waits for.
+  std::vector<JobDemand> jobs{job("h", need(1.5), 5, 1), job("c", need(1), 3),
+                              job("d", need(0.5), 1)};
+  Scheduler s(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 10));
+  Resources room = capacity(1, 1024);
+  CHECK(s.admit_next(&room) == std::optional<size_t>(1));
+  s.set_now(20);
+  room = capacity(0.5, 1024);  // c holds the rest
+  CHECK(s.admit_next(&room) == std::nullopt);
+  CHECK(s.state(2) == wp::sched::JobState::Ready);
+}
+
 TEST_CASE("simulated schedules keep every invariant on random workloads", "[sched][strategy]") {
   std::mt19937 random(7);
   std::uniform_real_distribution<double> cpu(0.1, 2.0), seconds(0.5, 30);
