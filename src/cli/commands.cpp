@@ -228,7 +228,7 @@ int run_command(RunCommand& command) {
   }
   if (manifest.jobs.empty()) log->warn("{} has no jobs; nothing to run", command.manifest);
   log->info("{} job{}; capacity {}", manifest.jobs.size(), manifest.jobs.size() == 1 ? "" : "s",
-            format_resources(capacity.total));
+            format_capacity(capacity.total));
   log->debug("cpu: {}; memory: {}; iops: {}", capacity.cpu_source, capacity.memory_source,
              capacity.iops_source);
   if (command.keep < 3 && command.learn != "off") {

@@ -115,7 +115,7 @@ Result<Capacity> exec_capacity(const ExecCommand& command, const manifest::Job& 
                                        stored_iops(command.db, DbUse::Writes, job.cwd));
   if (!job.request.fits_in(capacity.total)) {
     return make_error("the command asks for {}, more than the capacity ({})",
-                      format_resources(job.request), format_resources(capacity.total));
+                      format_resources(job.request), format_capacity(capacity.total));
   }
   return capacity;
 }

@@ -188,6 +188,12 @@ std::optional<std::chrono::milliseconds> read_duration(const Field& field, Sink&
       out_of_range(field, "at most 1e12 seconds", got, "", sink);
       return std::nullopt;
     }
+    // As parse_duration: under a millisecond would round to nothing (or up
+    // to a whole one), and is refused for what it is.
+    if (*seconds > 0 && *seconds < 0.001) {
+      out_of_range(field, "at least 0.001 (1ms, the finest wp counts)", got, "", sink);
+      return std::nullopt;
+    }
     duration = std::chrono::milliseconds(std::llround(*seconds * 1000));
   } else {
     wrong_type(field, "a duration such as \"90s\" or \"1h30m\", or a number of seconds", sink);

@@ -119,7 +119,7 @@ std::string durations_text(const PlanJobs& jobs) {
 std::string header(const PlanJobs& jobs) {
   std::string out =
       fmt::format("wp plan: {}, {} on {}\n", jobs.manifest,
-                  plural(jobs.demands.size(), "job", "jobs"), format_resources(jobs.capacity));
+                  plural(jobs.demands.size(), "job", "jobs"), format_capacity(jobs.capacity));
   out += fmt::format("{:<14}{}\n", "lower bound", bound_text(jobs));
   out += fmt::format("{:<14}{}\n", "durations", durations_text(jobs));
   if (std::string note = default_note(jobs); !note.empty())
@@ -180,7 +180,7 @@ std::string failed_text(const PlanJobs& jobs, const sched::Simulation& simulatio
 // Each skipped job's own reason is in the chart and the JSON.
 std::string skipped_text(const PlanJobs& jobs, const sched::Simulation& simulation) {
   std::string what =
-      fmt::format("(a job {} needs fails{})", simulation.skipped == 1 ? "it" : "they",
+      fmt::format("(a job {} fails{})", simulation.skipped == 1 ? "it needs" : "they need",
                   jobs.rules.keep_going ? "" : ", or the run stops at a failure: see --keep-going");
   return jobs_line(jobs, simulation, simulation.skipped, what,
                    [&](size_t i) { return !simulation.slots[i].skipped.empty(); });

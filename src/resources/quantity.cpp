@@ -226,14 +226,26 @@ std::string format_seconds(double seconds) {
   return fmt::format("{}h{:02}m{:02}s", total / 3600, (total % 3600) / 60, total % 60);
 }
 
-std::string format_resources(const Resources& r) {
+namespace {
+
+std::string format_with(const Resources& r, bool zero_iops) {
   std::string out = fmt::format("cpu {}, memory {}", format_cores(r.cpu), format_bytes(r.memory));
   if (r.iops == Resources::kUnlimited)
     out += ", iops unlimited";
-  else if (r.iops)
+  else if (r.iops || zero_iops)
     out += fmt::format(", iops {}", r.iops);
   if (r.gpu) out += fmt::format(", gpu {}", r.gpu);
   return out;
+}
+
+}  // namespace
+
+std::string format_resources(const Resources& r) {
+  return format_with(r, false);
+}
+
+std::string format_capacity(const Resources& r) {
+  return format_with(r, true);
 }
 
 }  // namespace wp

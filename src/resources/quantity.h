@@ -71,5 +71,7 @@ std::string format_duration(std::chrono::milliseconds duration);
 std::string format_seconds(double seconds);  // "0.42s", "12.3s", "2m05s"
 // "cpu 2 cores, memory 1 GiB, iops 300, gpu 1"; zero iops and gpu are left out.
 std::string format_resources(const Resources& resources);
+// The same for a capacity, where no IOPS at all (--iops 0) is said too.
+std::string format_capacity(const Resources& capacity);
 
 }  // namespace wp

@@ -206,6 +206,10 @@ TEST_CASE("format_resources", "[resources][quantity]") {
   CHECK(format_resources(r) == "cpu 2 cores, memory 1 GiB, iops 300, gpu 1");
   r.iops = Resources::kUnlimited;
   CHECK(format_resources(r) == "cpu 2 cores, memory 1 GiB, iops unlimited, gpu 1");
+  // A demand of no IOPS goes unsaid; a capacity of none (--iops 0) does not.
+  r.iops = 0;
+  CHECK(format_resources(r) == "cpu 2 cores, memory 1 GiB, gpu 1");
+  CHECK(format_capacity(r) == "cpu 2 cores, memory 1 GiB, iops 0, gpu 1");
 }
 
 TEST_CASE("Cores round to the nearest milli-core", "[resources][quantity]") {
