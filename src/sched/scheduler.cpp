@@ -115,19 +115,13 @@ void Scheduler::compute_paths(const std::vector<JobDemand>& jobs) {
 
 bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) const {
   if (a.level != b.level) return a.level > b.level;  // higher priority first
-  if (a.rank != b.rank) return a.rank > b.rank;      // then the longer way to go
+  if (a.path != b.path) return a.path > b.path;      // then the longer way to go
   return a.job < b.job;                              // then manifest order
 }
 
-// Below the top level, the critical path orders a level. At the top, which
-// only aging reaches, the order of arrival does: every job there has waited
-// its full (P - p + 1) aging intervals, and ranking them by path again would
-// let a chain whose next job keeps aging in pass an earlier arrival for
-// ever (that job overtaking the head also resets the head's patience).
 Scheduler::QueueKey Scheduler::key_of(size_t job) const {
   const Entry& e = jobs_[job];
-  bool aged_to_top = e.level == top_level_ && e.level > e.spec.priority;
-  return {e.level, aged_to_top ? -e.level_since : e.path, job};
+  return {e.level, e.path, job};
 }
 
 void Scheduler::set_now(double seconds) {
@@ -148,6 +142,7 @@ void Scheduler::make_ready(size_t job) {
 }
 
 void Scheduler::unqueue(size_t job) {
+  if (job == claimant_) claimant_ = SIZE_MAX;
   ready_.erase(key_of(job));
   note_head();
 }
@@ -260,11 +255,9 @@ double Scheduler::score(const Resources& demand, const Resources& free) const {
 
 // The head fits: it starts, unless a packing strategy prefers another job of
 // its effective priority within the window. Jobs of lower priority never go
-// first while one of higher priority fits, nor any job before an aged head.
+// first while one of higher priority fits.
 Scheduler::Queue::iterator Scheduler::choose(Queue::iterator head, const Resources& free) {
-  // At the top level, which only aging reaches, first come first served
-  // holds for packing strategies too.
-  if (policy_.strategy == Strategy::FirstFit || head->level == top_level_) return head;
+  if (policy_.strategy == Strategy::FirstFit) return head;
   Queue::iterator best = head;
   double best_score = score(jobs_[head->job].spec.demand, free);
   size_t looked = 1;
@@ -311,8 +304,37 @@ Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, cons
   return best;
 }
 
+// The head becomes the claimant once it has waited out its patience at the
+// top level: the bound wp-run(1) states. Until it starts, it starts as soon
+// as it fits (a packing strategy does not pick another first), and only a
+// job that leaves it what it needs may start before, whether behind it in
+// the queue or gone before it since.
+void Scheduler::note_claimant() {
+  if (claimant_ != SIZE_MAX || ready_.empty() || policy_.aging <= 0) return;
+  const QueueKey& head = *ready_.begin();
+  if (head.level == top_level_ && now_ - head_since_ >= policy_.aging) claimant_ = head.job;
+}
+
+Scheduler::Queue::iterator Scheduler::choose_around_claimant(const Resources& free) {
+  const Resources& claim = jobs_[claimant_].spec.demand;
+  if (claim.fits_in(free)) return ready_.find(key_of(claimant_));
+  Resources spare = saturating_minus(free, claim);
+  Queue::iterator best = ready_.end();
+  double best_score = 0;
+  size_t looked = 0;
+  for (auto it = ready_.begin(); it != ready_.end() && looked < policy_.window; ++it, ++looked) {
+    if (it->job == claimant_ || !jobs_[it->job].spec.demand.fits_in(spare)) continue;
+    if (policy_.strategy == Strategy::FirstFit) return it;
+    if (best != ready_.end() && it->level < best->level) break;
+    double s = score(jobs_[it->job].spec.demand, free);
+    if (best == ready_.end() || s > best_score) best = it, best_score = s;
+  }
+  return best;
+}
+
 void Scheduler::start(Queue::iterator it) {
   size_t job = it->job;
+  if (job == claimant_) claimant_ = SIZE_MAX;
   Entry& e = jobs_[job];
   tracker_.acquire(e.spec.demand);
   e.state = JobState::Running;
@@ -334,9 +356,16 @@ std::optional<size_t> Scheduler::admit_next(const Resources* limit) {
   // a saturated machine costs one comparison per event, not a queue scan.
   if (ready_.empty() || !smallest_.fits_in(free)) return std::nullopt;
   promote_waiting();
+  note_claimant();
   Queue::iterator head = ready_.begin();
-  Queue::iterator chosen =
-      jobs_[head->job].spec.demand.fits_in(free) ? choose(head, free) : choose_backfill(head, free);
+  Queue::iterator chosen;
+  if (claimant_ != SIZE_MAX) {
+    chosen = choose_around_claimant(free);
+  } else if (jobs_[head->job].spec.demand.fits_in(free)) {
+    chosen = choose(head, free);
+  } else {
+    chosen = choose_backfill(head, free);
+  }
   if (chosen == ready_.end()) return std::nullopt;
   size_t job = chosen->job;
   start(chosen);

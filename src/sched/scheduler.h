@@ -6,17 +6,17 @@
 // priority, raised one step for every Policy::aging seconds waited, up to one
 // above the highest declared), then by the longest path of expected run time
 // from the job to the end of the graph (critical path), then manifest order.
-// Jobs aged to the top level go in the order they reached it instead: first
-// come, first served, so that a job on a long path that aged later cannot
-// pass one that has waited longer, again and again.
 // When the head fits, it starts, or (with a packing strategy) another job of
 // its effective priority in the window that packs better. While the head
-// does not fit, it holds
-// a reservation: the earliest time enough will be free, from the expected
-// ends of the running jobs. Other jobs start past it (backfill) only if they
-// fit now and are expected to end by then, or use only what the head will
-// leave free (EASY backfilling). Among the jobs allowed to start, the
-// Strategy chooses.
+// does not fit, it holds a reservation: the earliest time enough will be
+// free, from the expected ends of the running jobs. Other jobs start past it
+// (backfill) only if they fit now and are expected to end by then, or use
+// only what the head will leave free (EASY backfilling). A head at the top
+// level (which only aging reaches) that has waited an aging interval at the
+// head becomes the claimant: until it starts, no other job may take what it
+// needs, even one that ages in on a longer path and goes before it, so a
+// stream of such jobs cannot pass it again and again. Among the jobs allowed
+// to start, the Strategy chooses.
 #pragma once
 
 #include <chrono>
@@ -142,10 +142,8 @@ class Scheduler {
  private:
   struct QueueKey {
     int64_t level;  // effective priority
-    // Higher first: the critical path, or at the top level for a job aged
-    // there, minus when it got there.
-    double rank;
-    size_t job;  // manifest order
+    double path;    // critical path
+    size_t job;     // manifest order
   };
   struct QueueOrder {
     bool operator()(const QueueKey& a, const QueueKey& b) const;
@@ -183,6 +181,9 @@ class Scheduler {
   void start(Queue::iterator it);
   Queue::iterator choose(Queue::iterator head, const Resources& free);
   Queue::iterator choose_backfill(Queue::iterator head, const Resources& free);
+  // The claimant, if it fits, else a job that leaves it what it needs.
+  Queue::iterator choose_around_claimant(const Resources& free);
+  void note_claimant();
   // When `head`, which does not fit in `free`, is expected to (see
   // Reservation), as the running jobs end and give their demand back.
   Reservation reserve(size_t head, const Resources& free) const;
@@ -213,6 +214,10 @@ class Scheduler {
   // patience (see choose_backfill) runs from then.
   size_t head_job_ = SIZE_MAX;
   double head_since_ = 0;
+  // A head at the top level that ran out of patience (see choose_backfill),
+  // until it starts: its claim outlives being overtaken by jobs that age in
+  // on longer paths. SIZE_MAX: none.
+  size_t claimant_ = SIZE_MAX;
   Resources smallest_;     // the least any job asks for, in each dimension
   int64_t top_level_ = 0;  // one above the highest declared priority
   double now_ = 0;

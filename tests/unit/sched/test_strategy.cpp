@@ -251,7 +251,7 @@ TEST_CASE("aging lifts a low priority job above a stream of higher ones within i
   CHECK(s.effective_priority(0) == 2);
 }
 
-TEST_CASE("jobs aging to the top later never pass one that got there first",
+TEST_CASE("jobs aging to the top later never take what an earlier one waits for",
           "[sched][strategy]") {
   // Two cores, aging 0.25 s, no priorities: the top level is 1. Two chains
   // of ten 1-core jobs of unknown length (1 s each; chain s1's first
@@ -259,12 +259,12 @@ TEST_CASE("jobs aging to the top later never pass one that got there first",
   // start at 0 (their paths are longer); big is the head from 0 and reaches
   // the top at 0.25. When s1-0 ends at 0.625, big has been the head for
   // longer than an aging interval: s1-1 may not take the core it waits for.
-  // s0-0 ends at 1: big starts. Each chain job that ages to the top after
-  // big queues behind it, however long its path, so the bound holds:
-  // (0 - 0 + 1) x 0.25 s to the top, one more aging interval, and the 1 s
-  // the running jobs then take. A packing strategy may start big at once
-  // (best-fit: it fills the machine), but none passes it once it is at the
-  // top.
+  // s0-0 ends at 1: big starts. s1-1, which reaches the top after big and
+  // goes before it there on its longer path, may not take the core big
+  // waits for; before, it did, and the two chains took turns until both
+  // ended. So the bound holds: (0 - 0 + 1) x 0.25 s to the top, one more
+  // aging interval, and the 1 s the running jobs then take. A packing
+  // strategy may start big at once (best-fit: it fills the machine).
   std::vector<JobDemand> jobs;
   std::vector<double> actual;
   for (size_t chain = 0; chain < 2; ++chain) {
