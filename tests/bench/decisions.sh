@@ -10,6 +10,9 @@
 #     on one database: peak RSS of wp with 100,000 jobs queued and run, on a
 #     fresh database and with every job's history. Goal: <= 150 MiB.
 #  4. `wp plan` again, with that history: its peak RSS.
+#  5. The same jobs written out as N [[job]] tables, as a generator writes
+#     them rather than as a matrix: peak RSS of `wp validate` and `wp plan`
+#     (the manifest's TOML tree is then the largest part).
 # Not part of CI: timing belongs in benchmarks.
 #
 #   tests/bench/decisions.sh [N] [path/to/wp] [path/to/wp_sched_bench]
@@ -78,3 +81,20 @@ echo
 echo "== wp plan again, with that history"
 plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/jobs.toml")
 plan_summary "$plan_rss"
+
+# 5: one [[job]] table a job, with the same demands as the matrix above.
+{
+  printf '[defaults]\ncpu = 0.5\nmemory = "64MiB"\ntimeout = "1m"\n'
+  for ((i = 1; i <= n - n / 10; i++)); do
+    printf '[[job]]\nname = "t-%d"\ncommand = "true"\n' "$i"
+  done
+  for ((i = 1; i <= n / 10; i++)); do
+    printf '[[job]]\nname = "m-%d"\ncommand = "true"\nmemory = "1GiB"\ncpu = 0.1\nafter = ["t-1"]\n' \
+      "$i"
+  done
+} > "$work/tables.toml"
+echo
+echo "== the same $n jobs as $n [[job]] tables ($(du -h "$work/tables.toml" | cut -f1) of TOML)"
+validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
+plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
+printf 'peak RSS: wp validate %s MiB, wp plan %s MiB\n' "$validate_rss" "$plan_rss"
