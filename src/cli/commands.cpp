@@ -280,7 +280,9 @@ int validate_command(const ValidateCommand& command) {
       return kExitUsage;
     }
   } else if (errors.empty()) {
-    fmt::print("{}: ok ({} job{})\n", command.manifest, jobs, jobs == 1 ? "" : "s");
+    std::string verdict =
+        fmt::format("{}: ok ({} job{})\n", command.manifest, jobs, jobs == 1 ? "" : "s");
+    if (!print_stdout(verdict, "the verdict")) return kExitUsage;
   } else {
     print_diagnostics(errors);
   }

@@ -31,6 +31,7 @@
 #include "report/summary.h"
 #include "resources/quantity.h"
 #include "util/log.h"
+#include "util/read_file.h"
 #include "util/unique_fd.h"
 
 namespace wp::cli {
@@ -487,16 +488,8 @@ Result<std::string> read_whole_file(const std::string& file) {
     opened.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!opened) return make_error("cannot read {}: {}", file, std::strerror(errno));
   }
-  int fd = opened ? opened.get() : STDIN_FILENO;
-  std::string text;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("cannot read {}: {}", file, std::strerror(errno));
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-  }
+  auto text = read_all(opened ? opened.get() : STDIN_FILENO);
+  if (!text) return make_error("cannot read {}: {}", file, text.error().message);
   return text;
 }
 

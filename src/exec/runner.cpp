@@ -212,10 +212,10 @@ std::optional<size_t> Runner::admit_by_ledger(ledger::Ledger& ledger) {
     session.take(scheduler_.demand(*job));
     return job;
   }
-  std::optional<size_t> head = scheduler_.head();
-  if (head && scheduler_.demand(*head).fits_in(scheduler_.tracker().free())) {
-    session.wait_for(scheduler_.demand(*head), manifest_.jobs[*head].priority);
-    log_->debug("{} waits for room in the ledger", manifest_.jobs[*head].name);
+  std::optional<size_t> next = scheduler_.next_in_line();
+  if (next && scheduler_.demand(*next).fits_in(scheduler_.tracker().free())) {
+    session.wait_for(scheduler_.demand(*next), manifest_.jobs[*next].priority);
+    log_->debug("{} waits for room in the ledger", manifest_.jobs[*next].name);
   } else {
     session.stop_waiting();
   }

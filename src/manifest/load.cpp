@@ -1,13 +1,16 @@
+#include <fcntl.h>
+
 #include <cctype>
 #include <cerrno>
-#include <fstream>
-#include <iterator>
+#include <cstring>
 #include <system_error>
 
 #include <fmt/format.h>
 
 #include "manifest/internal.h"
 #include "manifest/manifest.h"
+#include "util/read_file.h"
+#include "util/unique_fd.h"
 
 namespace wp::manifest {
 
@@ -51,24 +54,22 @@ LoadResult load_file(const std::filesystem::path& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return {std::nullopt, {{path.string(), {}, "cannot read the manifest: it is a directory"}}};
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string text;
-  if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (!in || in.bad()) {
-    int error = errno != 0 ? errno : EIO;
-    std::string reason = std::error_code(error, std::generic_category()).message();
-    return {std::nullopt,
-            {{path.string(), {}, fmt::format("cannot read the manifest: {}", reason)}}};
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Result<std::string> text = fd ? read_all(fd.get()) : make_error("{}", std::strerror(errno));
+  if (!text) {
+    return {
+        std::nullopt,
+        {{path.string(), {}, fmt::format("cannot read the manifest: {}", text.error().message)}}};
   }
   toml::table root;
   try {
-    root = toml::parse(text, path.string());
+    root = toml::parse(*text, path.string());
   } catch (const toml::parse_error& error) {
     return {std::nullopt, {syntax_error(error, path)}};
   }
   // The tree holds copies of its strings: the text (9 MB for 100,000
   // [[job]] tables) need not lie beside what is built from it.
-  std::string().swap(text);
+  std::string().swap(*text);
   return load_tree(root, path);
 }
 

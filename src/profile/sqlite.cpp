@@ -10,12 +10,15 @@
 namespace wp::profile::sqlite {
 namespace {
 
-// file:PATH?immutable=1, with what a URI reserves in PATH %-escaped.
+// file:PATH?immutable=1, with what a URI reserves in PATH %-escaped. An
+// absolute path gets an empty authority ("file:///x"): "file://srv/x" would
+// name the host srv, which SQLite refuses.
 std::string immutable_uri(const std::filesystem::path& path) {
-  std::string uri = "file:";
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(path, ec);
-  for (char c : (ec ? path : absolute).string()) {
+  const std::filesystem::path& named = ec ? path : absolute;
+  std::string uri = named.is_absolute() ? "file://" : "file:";
+  for (char c : named.string()) {
     if (c == '%' || c == '?' || c == '#') {
       uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
     } else {

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "util/log.h"
+
 namespace wp::profile {
 namespace {
 
@@ -175,6 +177,15 @@ Result<Store> Store::open_read_only(const std::filesystem::path& path) {
   if (auto status = store->db_->exec("PRAGMA busy_timeout=30000"); !status) return status.error();
   auto version = store->schema_version();
   if (!version && store->db_->lacked_shared_index()) {
+    // Commits in a write-ahead log that no writer has copied into the file
+    // yet are not read then: worth a word when there are any.
+    std::error_code ec;
+    auto wal = std::filesystem::file_size(path.string() + "-wal", ec);
+    auto log = log::get("learn");
+    log->log(!ec && wal > 0 ? spdlog::level::warn : spdlog::level::debug,
+             "state database {}: its directory is not writable, so it is read as it is on "
+             "disk{}",
+             path.string(), !ec && wal > 0 ? ", without what its write-ahead log holds" : "");
     store = open(Access::Immutable);
     if (!store) return store.error();
     version = store->schema_version();

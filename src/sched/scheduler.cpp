@@ -124,15 +124,18 @@ Scheduler::QueueKey Scheduler::key_of(size_t job) const {
   return {e.level, e.path, job};
 }
 
+// Promotions due by now are made at once, so that a job made ready next
+// queues against the levels of the moment, and a claim is not missed.
 void Scheduler::set_now(double seconds) {
   now_ = std::max(now_, seconds);
+  promote_waiting();
 }
 
 void Scheduler::make_ready(size_t job) {
   Entry& e = jobs_[job];
   e.state = JobState::Ready;
   e.level = e.spec.priority;
-  e.level_since = e.ready_at = now_;
+  e.ready_at = now_;
   ++e.ticket;
   ready_.insert(key_of(job));
   note_head();
@@ -159,35 +162,36 @@ void Scheduler::note_head() {
 
 // Raises each job that has waited another aging interval by one step,
 // oldest first. A promotion is stale once its job left the queue, even if it
-// came back since: the job's ticket has moved on. Promotions are made when a
-// decision is, not when due, but count from when due: a job promoted to the
-// head has been the head since then, for its patience, as nothing started
-// in between. A thousand at most a
-// decision: a hundred thousand jobs queued at once come due at once, and
-// promoting them all in one decision would stall the event loop for a tenth
-// of a second; a thousand take about half a millisecond, and the rest wait a
-// few decisions more.
+// came back since: the job's ticket has moved on. Promotions are made when
+// the clock is told or a decision is made, not when due, but count from when
+// due: the head as it stood then may have waited its claim out, and a job
+// promoted to the head has been the head since. A thousand at most a call:
+// a hundred thousand jobs queued at once come due at once, and promoting
+// them all in one decision would stall the event loop for a tenth of a
+// second; a thousand take about half a millisecond, and the rest wait a few
+// decisions more.
 void Scheduler::promote_waiting() {
   constexpr size_t kMostPerDecision = 1024;
-  size_t was_head = ready_.empty() ? SIZE_MAX : ready_.begin()->job;
   for (size_t done = 0;
        done < kMostPerDecision && !promotions_.empty() && promotions_.top().due <= now_; ++done) {
     Promotion due = promotions_.top();
     promotions_.pop();
     Entry& e = jobs_[due.job];
     if (e.state != JobState::Ready || e.ticket != due.ticket || e.level >= top_level_) continue;
+    claim_if_waited(due.due);
     // Out and back in with its new level: the head it may have been is not
-    // lost meanwhile, so note_head() waits for the end.
+    // lost meanwhile.
     ready_.erase(key_of(due.job));
     ++e.level;
-    e.level_since = due.due;
     ready_.insert(key_of(due.job));
     if (e.level < top_level_) promotions_.push({due.due + policy_.aging, due.job, e.ticket});
+    if (ready_.begin()->job != head_job_) {
+      head_job_ = ready_.begin()->job;
+      head_since_ = due.due;
+    }
   }
   note_head();
-  if (head_job_ != was_head && head_job_ != SIZE_MAX) {
-    head_since_ = std::min(now_, jobs_[head_job_].level_since);
-  }
+  claim_if_waited(now_);
 }
 
 void Scheduler::set_demand(size_t job, const Resources& demand) {
@@ -305,14 +309,15 @@ Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, cons
 }
 
 // The head becomes the claimant once it has waited out its patience at the
-// top level: the bound wp-run(1) states. Until it starts, it starts as soon
-// as it fits (a packing strategy does not pick another first), and only a
-// job that leaves it what it needs may start before, whether behind it in
-// the queue or gone before it since.
-void Scheduler::note_claimant() {
-  if (claimant_ != SIZE_MAX || ready_.empty() || policy_.aging <= 0) return;
-  const QueueKey& head = *ready_.begin();
-  if (head.level == top_level_ && now_ - head_since_ >= policy_.aging) claimant_ = head.job;
+// top level, as of time `at`: the bound wp-run(1) states. Until it starts, it
+// starts as soon as it fits (a packing strategy does not pick another
+// first), and only a job that leaves it what it needs may start before,
+// whether behind it in the queue or gone before it since.
+void Scheduler::claim_if_waited(double at) {
+  if (claimant_ != SIZE_MAX || head_job_ == SIZE_MAX || policy_.aging <= 0) return;
+  if (jobs_[head_job_].level == top_level_ && at - head_since_ >= policy_.aging) {
+    claimant_ = head_job_;
+  }
 }
 
 Scheduler::Queue::iterator Scheduler::choose_around_claimant(const Resources& free) {
@@ -350,13 +355,17 @@ std::optional<size_t> Scheduler::head() const {
   return ready_.begin()->job;
 }
 
+std::optional<size_t> Scheduler::next_in_line() const {
+  if (claimant_ != SIZE_MAX) return claimant_;
+  return head();
+}
+
 std::optional<size_t> Scheduler::admit_next(const Resources* limit) {
   Resources free = limit != nullptr ? min_each(tracker_.free(), *limit) : tracker_.free();
   // Once not even the smallest demand of every dimension fits, no job can:
   // a saturated machine costs one comparison per event, not a queue scan.
   if (ready_.empty() || !smallest_.fits_in(free)) return std::nullopt;
   promote_waiting();
-  note_claimant();
   Queue::iterator head = ready_.begin();
   Queue::iterator chosen;
   if (claimant_ != SIZE_MAX) {

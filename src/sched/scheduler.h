@@ -99,6 +99,9 @@ class Scheduler {
   bool could_admit() const { return !ready_.empty() && smallest_.fits_in(tracker_.free()); }
   // The job at the head of the queue, if any.
   std::optional<size_t> head() const;
+  // The job nothing may take the room of: the claimant (see above) while
+  // there is one, else the head. What a run waits for room for.
+  std::optional<size_t> next_in_line() const;
   // Every job admit_next() would admit now, in order.
   std::vector<size_t> admit();
 
@@ -165,7 +168,6 @@ class Scheduler {
     std::string reason;
     double path = 0;          // critical path
     int64_t level = 0;        // effective priority while ready
-    double level_since = 0;   // when it reached that level (a promotion's due time)
     double ready_at = 0;      // when it last became ready
     double ends_at = kNever;  // while running: expected end
     uint64_t ticket = 0;      // counts its entries into the queue
@@ -183,7 +185,7 @@ class Scheduler {
   Queue::iterator choose_backfill(Queue::iterator head, const Resources& free);
   // The claimant, if it fits, else a job that leaves it what it needs.
   Queue::iterator choose_around_claimant(const Resources& free);
-  void note_claimant();
+  void claim_if_waited(double at);
   // When `head`, which does not fit in `free`, is expected to (see
   // Reservation), as the running jobs end and give their demand back.
   Reservation reserve(size_t head, const Resources& free) const;

@@ -216,6 +216,25 @@ TEST_CASE("plan: a reader that stops reading gets status 1, without a word", "[i
   CHECK_FALSE(contains(err, "cannot write"));
 }
 
+TEST_CASE("validate: a read error is a diagnostic, and so is a verdict not written",
+          "[integration]") {
+  // Reading /proc/self/mem from its start fails with EIO, as a failing disk
+  // does: a stream read threw it out of wp (status 134).
+  RunResult r = run_wp({"validate", "/proc/self/mem"});
+  INFO(r.describe());
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "/proc/self/mem: error: cannot read the manifest: Input/output error"));
+
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"x\"\ncommand = \"true\"\n");
+  std::string command = std::string(WP_BINARY) + " validate " + dir.str("jobs.toml") +
+                        " > /dev/full 2> " + dir.str("err");
+  int status = std::system(command.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(contains(read_file(dir / "err"), "cannot write the verdict to standard output"));
+}
+
 TEST_CASE("run --json on a bad manifest prints the validation document", "[integration]") {
   TempDir dir;
   write_file(dir / "jobs.toml", "[[job]]\nname = \"x\"\ncomand = \"true\"\n");

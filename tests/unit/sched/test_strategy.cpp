@@ -246,9 +246,8 @@ TEST_CASE("aging lifts a low priority job above a stream of higher ones within i
   CHECK(unaged.slots[0].start == 200);
   Scheduler s(jobs, capacity(1, 1024), policy(Strategy::FirstFit, 25));
   s.set_now(60);
-  CHECK(s.effective_priority(0) == 0);  // promoted only when a decision is made
+  CHECK(s.effective_priority(0) == 2);  // promoted when the clock is told
   REQUIRE(s.admit_next() == std::optional<size_t>(1));
-  CHECK(s.effective_priority(0) == 2);
 }
 
 TEST_CASE("jobs aging to the top later never take what an earlier one waits for",
@@ -287,6 +286,27 @@ TEST_CASE("jobs aging to the top later never take what an earlier one waits for"
       CHECK(sim.slots[1].start == 1.5);  // s0-1, ready at 1, waits for big
     }
   }
+}
+
+TEST_CASE("a claim is made when it is due, not at the next decision", "[sched][strategy]") {
+  // Eight cores, aging 1 s. z, x and d start at 0; c (6 cores, the
+  // shortest path) is the head from 0 and reaches the top at 1. d ends at
+  // 1.2 and h (2 cores, on a long path) becomes ready; nothing is decided
+  // until x ends at 3. By then h has reached the top too, and goes before c
+  // on its path, but c has held the head since 0 and the top since 1: its
+  // claim stands, and c starts at 3. Made at the decision only, the claim
+  // went to h, and c waited for z's 1000 s.
+  std::vector<JobDemand> jobs{job("z", need(1), 1000), job("x", need(6), 3), job("d", need(1), 1.2),
+                              job("c", need(6), 0.5), job("h", need(2), 10, 0, {2})};
+  Scheduler s(jobs, capacity(8, 4096), policy(Strategy::FirstFit, 1));
+  CHECK(s.admit() == std::vector<size_t>{0, 2, 1});
+  s.set_now(1.2);
+  s.finished(2, true);
+  s.set_now(3);
+  s.finished(1, true);
+  CHECK(s.next_in_line() == std::optional<size_t>(3));
+  CHECK(s.head() == std::optional<size_t>(4));
+  CHECK(s.admit() == std::vector<size_t>{3});
 }
 
 TEST_CASE("a reservation on room other processes hold is unknown", "[sched][strategy]") {
