@@ -288,19 +288,27 @@ Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, cons
     spare = held.spare;
     start = held.start;
   }
+  // With the reservation unknown (it waits on a job of unknown duration),
+  // anything that fits may start until patience runs out.
+  bool unknown_start = patient && start == kNever;
+  return pick(std::next(head), 1, free, [&](size_t, const Entry& e) {
+    bool ends_in_time = patient && e.spec.duration && now_ + *e.spec.duration <= start;
+    return ends_in_time || unknown_start || e.spec.demand.fits_in(spare);
+  });
+}
+
+// The job the strategy picks among those of the window from `from` (the
+// `looked` before it counted) that fit `free` and that `allowed` lets start.
+// Packing never puts a lower effective priority before a higher one.
+template <typename Allowed>
+Scheduler::Queue::iterator Scheduler::pick(Queue::iterator from, size_t looked,
+                                           const Resources& free, Allowed allowed) {
   Queue::iterator best = ready_.end();
   double best_score = 0;
-  size_t looked = 1;
-  for (auto it = std::next(head); it != ready_.end() && looked < policy_.window; ++it, ++looked) {
+  for (auto it = from; it != ready_.end() && looked < policy_.window; ++it, ++looked) {
     const Entry& e = jobs_[it->job];
-    if (!e.spec.demand.fits_in(free)) continue;
-    // With the reservation unknown (it waits on a job of unknown duration),
-    // anything that fits may start until patience runs out.
-    bool ends_in_time = patient && e.spec.duration && now_ + *e.spec.duration <= start;
-    bool unknown_start = patient && start == kNever;
-    if (!ends_in_time && !unknown_start && !e.spec.demand.fits_in(spare)) continue;
+    if (!e.spec.demand.fits_in(free) || !allowed(it->job, e)) continue;
     if (policy_.strategy == Strategy::FirstFit) return it;
-    // Packing never puts a lower effective priority before a higher one.
     if (best != ready_.end() && it->level < best->level) break;
     double s = score(e.spec.demand, free);
     if (best == ready_.end() || s > best_score) best = it, best_score = s;
@@ -324,17 +332,9 @@ Scheduler::Queue::iterator Scheduler::choose_around_claimant(const Resources& fr
   const Resources& claim = jobs_[claimant_].spec.demand;
   if (claim.fits_in(free)) return ready_.find(key_of(claimant_));
   Resources spare = saturating_minus(free, claim);
-  Queue::iterator best = ready_.end();
-  double best_score = 0;
-  size_t looked = 0;
-  for (auto it = ready_.begin(); it != ready_.end() && looked < policy_.window; ++it, ++looked) {
-    if (it->job == claimant_ || !jobs_[it->job].spec.demand.fits_in(spare)) continue;
-    if (policy_.strategy == Strategy::FirstFit) return it;
-    if (best != ready_.end() && it->level < best->level) break;
-    double s = score(jobs_[it->job].spec.demand, free);
-    if (best == ready_.end() || s > best_score) best = it, best_score = s;
-  }
-  return best;
+  return pick(ready_.begin(), 0, free, [&](size_t job, const Entry& e) {
+    return job != claimant_ && e.spec.demand.fits_in(spare);
+  });
 }
 
 void Scheduler::start(Queue::iterator it) {

@@ -183,6 +183,8 @@ class Scheduler {
   void start(Queue::iterator it);
   Queue::iterator choose(Queue::iterator head, const Resources& free);
   Queue::iterator choose_backfill(Queue::iterator head, const Resources& free);
+  template <typename Allowed>
+  Queue::iterator pick(Queue::iterator from, size_t looked, const Resources& free, Allowed allowed);
   // The claimant, if it fits, else a job that leaves it what it needs.
   Queue::iterator choose_around_claimant(const Resources& free);
   void claim_if_waited(double at);
