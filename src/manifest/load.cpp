@@ -32,7 +32,16 @@ Diagnostic syntax_error(const toml::parse_error& error, const std::filesystem::p
   return Diagnostic{path.string(), detail::pos_of(error.source()), "invalid TOML: " + description};
 }
 
-LoadResult load_tree(toml::table& root, const std::filesystem::path& path) {
+LoadResult load_text(std::string text, const std::filesystem::path& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path.string());
+  } catch (const toml::parse_error& error) {
+    return {std::nullopt, {syntax_error(error, path)}};
+  }
+  // The tree holds copies of its strings: the text (9 MB for 100,000
+  // [[job]] tables) need not lie beside what is built from it.
+  std::string().swap(text);
   detail::Sink sink(path.string());
   detail::Document doc = detail::parse_document(root, sink);
   // The document holds copies of all it needs: the tree (a node for each of
@@ -61,26 +70,11 @@ LoadResult load_file(const std::filesystem::path& path) {
         std::nullopt,
         {{path.string(), {}, fmt::format("cannot read the manifest: {}", text.error().message)}}};
   }
-  toml::table root;
-  try {
-    root = toml::parse(*text, path.string());
-  } catch (const toml::parse_error& error) {
-    return {std::nullopt, {syntax_error(error, path)}};
-  }
-  // The tree holds copies of its strings: the text (9 MB for 100,000
-  // [[job]] tables) need not lie beside what is built from it.
-  std::string().swap(*text);
-  return load_tree(root, path);
+  return load_text(std::move(*text), path);
 }
 
 LoadResult load_string(std::string_view text, const std::filesystem::path& path) {
-  toml::table root;
-  try {
-    root = toml::parse(text, path.string());
-  } catch (const toml::parse_error& error) {
-    return {std::nullopt, {syntax_error(error, path)}};
-  }
-  return load_tree(root, path);
+  return load_text(std::string(text), path);
 }
 
 }  // namespace wp::manifest
