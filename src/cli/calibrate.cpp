@@ -90,8 +90,7 @@ std::optional<MeasuredIops> stored_iops(const std::string& db_flag, DbUse use,
   }
   auto device = platform::filesystem_device(dir.empty() ? "." : dir);
   if (!device) return std::nullopt;
-  auto store =
-      use == DbUse::Writes ? profile::Store::open(*path) : profile::Store::open_read_only(*path);
+  auto store = open_store(*path, use);
   if (!store) {
     log->warn("{}; I/O is not limited", store.error().message);
     return std::nullopt;

@@ -240,7 +240,7 @@ int run_command(RunCommand& command) {
   auto ledger = open_ledger(command.ledger, capacity.total, *policy);
   if (!ledger) return kExitUsage;
   command.options.ledger = *ledger ? &**ledger : nullptr;
-  std::optional<profile::Store> store = open_history(command.db);
+  std::optional<profile::Store> store = open_history(command.db, DbUse::Writes);
   profile::Learning learning(store ? &*store : nullptr, manifest, capacity.total,
                              learn_options(command));
   learning.prepare(report::format_time(report::Clock::now()));

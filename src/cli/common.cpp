@@ -142,13 +142,17 @@ void report_stdout_error(std::string_view what, int error) {
                          std::strerror(error));
 }
 
-std::optional<profile::Store> open_history(const std::string& db_flag) {
+Result<profile::Store> open_store(const std::filesystem::path& path, DbUse use) {
+  return use == DbUse::Writes ? profile::Store::open(path) : profile::Store::open_read_only(path);
+}
+
+std::optional<profile::Store> open_history(const std::string& db_flag, DbUse use) {
   auto path = profile::resolve_db_path(db_flag);
   if (!path) {
     log::get("learn")->warn("job history not used: {}", path.error().message);
     return std::nullopt;
   }
-  auto store = profile::Store::open(*path);
+  auto store = open_store(*path, use);
   if (!store) {
     log::get("learn")->warn("job history not used: {}", store.error().message);
     return std::nullopt;

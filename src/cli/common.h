@@ -58,7 +58,10 @@ void report_stdout_error(std::string_view what, int error);
 
 // The history database, or none: a run never fails because its history
 // cannot be read or written; it says so and packs by the declarations.
-std::optional<profile::Store> open_history(const std::string& db_flag);
+std::optional<profile::Store> open_history(const std::string& db_flag, DbUse use);
+// The state database as a command uses it: read-write (and brought up to
+// date), or read-only (see DbUse).
+Result<profile::Store> open_store(const std::filesystem::path& path, DbUse use);
 
 // --learn, already checked against its choices by CLI11.
 profile::LearnMode learn_mode(const std::string& flag);

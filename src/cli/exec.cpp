@@ -173,7 +173,7 @@ int exec_command(const ExecCommand& command) {
   options.ledger = *ledger ? &**ledger : nullptr;
   options.jobserver = jobserver ? &*jobserver : nullptr;
   options.run_dir = scratch_run_dir(exec::make_run_id(report::Clock::now(), ::getpid()));
-  std::optional<profile::Store> store = open_history(command.db);
+  std::optional<profile::Store> store = open_history(command.db, DbUse::Writes);
   profile::LearnOptions learn;
   learn.mode = learn_mode(command.learn);
   profile::Learning learning(store ? &*store : nullptr, *manifest, capacity->total, learn);

@@ -100,12 +100,7 @@ std::optional<profile::Store> existing_history(const std::string& db_flag) {
     log->info("no job history at {}: planning by the declarations and timeouts", path->string());
     return std::nullopt;
   }
-  auto store = profile::Store::open_read_only(*path);
-  if (!store) {
-    log->warn("job history not used: {}", store.error().message);
-    return std::nullopt;
-  }
-  return std::move(*store);
+  return open_history(db_flag, DbUse::ReadOnly);
 }
 
 // What each job is assumed to take: its predicted wall time, else its

@@ -624,8 +624,7 @@ int profile_command(const ProfileCommand& command) {
   std::error_code ec;
   if (fs::exists(*path, ec)) {
     // Only forget writes: the others read, whatever else uses the file.
-    auto store = command.action == "forget" ? profile::Store::open(*path)
-                                            : profile::Store::open_read_only(*path);
+    auto store = open_store(*path, command.action == "forget" ? DbUse::Writes : DbUse::ReadOnly);
     if (!store) return report_failure(database_failure(store.error()));
     s.store.emplace(std::move(*store));
   }
