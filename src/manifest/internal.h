@@ -147,6 +147,35 @@ struct Document {
 
 // Walks the parsed TOML, checking keys and types.
 Document parse_document(const toml::table& root, Sink& sink);
+// Reads the tables of a [[job]] array onto `jobs`; the first is the
+// manifest's table number `jobs.size() + 1`.
+void parse_job_tables(const toml::array& tables, std::vector<JobTemplate>& jobs, Sink& sink);
+
+// A run of whole [[job]] tables in a manifest's text (with their [job.x]
+// sub-tables), starting at the line of a [[job]] header.
+struct JobPiece {
+  std::string_view text;
+  uint32_t first_line = 1;  // of text's first byte
+  size_t tables = 0;        // [[job]] headers in it
+};
+// A manifest's text with its [[job]] tables cut out in pieces of about
+// `piece_bytes` (cut only before a [[job]] header), and the rest of it, the
+// pieces' lines left empty so that every position in it is as in the file.
+struct SplitText {
+  std::vector<JobPiece> pieces;
+  std::string rest;
+  size_t tables = 0;
+};
+// Nothing where the text leaves a doubt where its headers are (an unclosed
+// string or bracket, an escape in a quoted table name, a [job.x] table away
+// from its [[job]]): it is then parsed whole.
+std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes);
+// How much of a manifest's [[job]] tables toml++ is given at once: 256 KiB
+// (a tree of some 6 MB), or a sixteenth of a larger text, as each piece is
+// parsed after as many empty lines as precede it.
+size_t piece_bytes_for(size_t text_bytes);
+// load_file and load_string: in pieces of `piece_bytes` (whole if 0).
+LoadResult load_text(std::string text, const std::filesystem::path& path, size_t piece_bytes);
 
 // Typed readers for single values; each reports a problem as "<where>: <key>:
 // ..." at the value and returns nothing.

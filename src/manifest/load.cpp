@@ -1,5 +1,6 @@
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -32,21 +33,95 @@ Diagnostic syntax_error(const toml::parse_error& error, const std::filesystem::p
   return Diagnostic{path.string(), detail::pos_of(error.source()), "invalid TOML: " + description};
 }
 
-LoadResult load_text(std::string text, const std::filesystem::path& path) {
+struct Parsed {
+  detail::Document doc;
+  detail::Sink sink;
+};
+
+// A piece's tables, parsed where the piece lies in the file: toml++ counts
+// lines from the start of what it is given, so the piece comes after as
+// many empty lines as precede it. False where it is not [[job]] tables
+// alone.
+bool parse_piece(const detail::JobPiece& piece, const std::filesystem::path& path, Parsed& out) {
+  toml::table root;
+  try {
+    std::string text(piece.first_line - 1, '\n');
+    text += piece.text;
+    root = toml::parse(text, path.string());
+  } catch (const toml::parse_error&) {
+    return false;
+  }
+  const toml::array* tables = root.get_as<toml::array>("job");
+  if (root.size() != 1 || tables == nullptr || tables->size() != piece.tables) return false;
+  detail::parse_job_tables(*tables, out.doc.jobs, out.sink);
+  return true;
+}
+
+// The tree toml++ builds for a [[job]] table is twice the size of the
+// template read from it. Parsed a piece at a time, only one piece's tree is
+// held beside the templates. Nothing where the text does not split cleanly
+// or a part of it is not valid alone: the whole text is then parsed, and
+// says what is wrong with it.
+std::optional<Parsed> parse_in_pieces(std::string_view text, const std::filesystem::path& path,
+                                      size_t piece_bytes) {
+  // Each piece is parsed after the lines before it: other tables between
+  // every few jobs would make that quadratic.
+  constexpr size_t kMaxPieces = 64;
+  std::optional<detail::SplitText> split = detail::split_jobs(text, piece_bytes);
+  if (!split || split->tables == 0 || split->pieces.size() > kMaxPieces) return std::nullopt;
+  Parsed parsed{{}, detail::Sink(path.string())};
+  {
+    toml::table root;
+    try {
+      root = toml::parse(split->rest, path.string());
+    } catch (const toml::parse_error&) {
+      return std::nullopt;
+    }
+    if (root.contains("job")) return std::nullopt;  // a second `job` besides the [[job]] tables
+    parsed.doc = detail::parse_document(root, parsed.sink);
+  }
+  parsed.doc.jobs.reserve(split->tables);
+  for (const detail::JobPiece& piece : split->pieces) {
+    if (!parse_piece(piece, path, parsed)) return std::nullopt;
+  }
+  return parsed;
+}
+
+std::optional<Parsed> parse_whole(std::string_view text, const std::filesystem::path& path,
+                                  Diagnostics& syntax) {
   toml::table root;
   try {
     root = toml::parse(text, path.string());
   } catch (const toml::parse_error& error) {
-    return {std::nullopt, {syntax_error(error, path)}};
+    syntax.push_back(syntax_error(error, path));
+    return std::nullopt;
   }
-  // The tree holds copies of its strings: the text (9 MB for 100,000
-  // [[job]] tables) need not lie beside what is built from it.
+  Parsed parsed{{}, detail::Sink(path.string())};
+  parsed.doc = detail::parse_document(root, parsed.sink);
+  return parsed;
+}
+
+}  // namespace
+
+namespace detail {
+
+size_t piece_bytes_for(size_t text_bytes) {
+  return std::max<size_t>(256 << 10, text_bytes / 16);
+}
+
+LoadResult load_text(std::string text, const std::filesystem::path& path, size_t piece_bytes) {
+  std::optional<Parsed> parsed;
+  if (piece_bytes != 0) parsed = parse_in_pieces(text, path, piece_bytes);
+  if (!parsed) {
+    Diagnostics syntax;
+    parsed = parse_whole(text, path, syntax);
+    if (!parsed) return {std::nullopt, std::move(syntax)};
+  }
+  // The templates hold copies of all they need: the text (9 MB for 100,000
+  // [[job]] tables) need not lie beside the jobs made from them.
   std::string().swap(text);
-  detail::Sink sink(path.string());
-  detail::Document doc = detail::parse_document(root, sink);
-  // The document holds copies of all it needs: the tree (a node for each of
-  // a matrix's 100,000 values) need not outlive it.
-  root.clear();
+  detail::Document& doc = parsed->doc;
+  detail::Sink& sink = parsed->sink;
   // Returned with its errors too, so that checks which need more than the
   // file (check_fits) still report in the same pass.
   Manifest manifest{path, doc.version, doc.space, doc.capacity, {}};
@@ -56,7 +131,7 @@ LoadResult load_text(std::string text, const std::filesystem::path& path) {
   return {std::move(manifest), sink.take_sorted()};
 }
 
-}  // namespace
+}  // namespace detail
 
 LoadResult load_file(const std::filesystem::path& path) {
   std::error_code ec;
@@ -70,11 +145,11 @@ LoadResult load_file(const std::filesystem::path& path) {
         std::nullopt,
         {{path.string(), {}, fmt::format("cannot read the manifest: {}", text.error().message)}}};
   }
-  return load_text(std::move(*text), path);
+  return detail::load_text(std::move(*text), path, detail::piece_bytes_for(text->size()));
 }
 
 LoadResult load_string(std::string_view text, const std::filesystem::path& path) {
-  return load_text(std::string(text), path);
+  return detail::load_text(std::string(text), path, detail::piece_bytes_for(text.size()));
 }
 
 }  // namespace wp::manifest

@@ -11,8 +11,8 @@
 #     fresh database and with every job's history. Goal: <= 150 MiB.
 #  4. `wp plan` again, with that history: its peak RSS.
 #  5. The same jobs written out as N [[job]] tables, as a generator writes
-#     them rather than as a matrix: peak RSS of `wp validate` and `wp plan`
-#     (the manifest's TOML tree is then the largest part).
+#     them rather than as a matrix: peak RSS of `wp validate`, `wp plan` and
+#     `wp run` (with the history of 3), whose TOML is parsed a piece at a time.
 # Not part of CI: timing belongs in benchmarks.
 #
 #   tests/bench/decisions.sh [N] [path/to/wp] [path/to/wp_sched_bench]
@@ -97,4 +97,7 @@ echo
 echo "== the same $n jobs as $n [[job]] tables ($(du -h "$work/tables.toml" | cut -f1) of TOML)"
 validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
 plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
-printf 'peak RSS: wp validate %s MiB, wp plan %s MiB\n' "$validate_rss" "$plan_rss"
+run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
+  --run-dir "$work/run-tables" "$work/tables.toml")
+printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validate_rss" \
+  "$plan_rss" "$run_rss"
