@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -74,6 +75,30 @@ namespace detail {
 
 SourcePos pos_of(const toml::source_region& region) {
   return SourcePos{region.begin.line, region.begin.column};
+}
+
+LineMap LineMap::from(uint32_t file_line) {
+  LineMap map;
+  map.add(1, file_line);
+  return map;
+}
+
+void LineMap::add(uint32_t text_line, uint32_t file_line) {
+  runs_.push_back({text_line, file_line});
+}
+
+uint32_t LineMap::file_line(uint32_t text_line) const {
+  auto after = std::upper_bound(runs_.begin(), runs_.end(), text_line,
+                                [](uint32_t line, const Run& run) { return line < run.text_line; });
+  if (after == runs_.begin()) return text_line;
+  const Run& run = *std::prev(after);
+  return run.file_line + (text_line - run.text_line);
+}
+
+SourcePos Sink::pos(const toml::source_region& region) const {
+  SourcePos pos = pos_of(region);
+  if (pos.line != 0) pos.line = lines_.file_line(pos.line);
+  return pos;
 }
 
 void Sink::error(SourcePos pos, std::string message) {

@@ -21,7 +21,26 @@
 
 namespace wp::manifest::detail {
 
-// Collects diagnostics for one file.
+// Where the lines of a text toml++ was given lie in the file, when the text
+// is runs of the file's lines (split_jobs): each run starts at one line of
+// the text and another of the file.
+class LineMap {
+ public:
+  LineMap() = default;  // the text is the file
+  // A text that is the file's lines from `file_line` on.
+  static LineMap from(uint32_t file_line);
+  // The next run of lines, from `text_line` on in the text (ascending).
+  void add(uint32_t text_line, uint32_t file_line);
+  uint32_t file_line(uint32_t text_line) const;
+
+ private:
+  struct Run {
+    uint32_t text_line, file_line;
+  };
+  std::vector<Run> runs_;
+};
+
+// Collects diagnostics for one file, and says where in it a node is.
 class Sink {
  public:
   explicit Sink(std::string file) : file_(std::move(file)) {}
@@ -32,24 +51,27 @@ class Sink {
   // positions) are reported once.
   Diagnostics take_sorted();
 
+  // Where a node or key of the tree being read is in the file.
+  SourcePos pos(const toml::node& node) const { return pos(node.source()); }
+  SourcePos pos(const toml::key& key) const { return pos(key.source()); }
+  // The tree being read is of a text made of the file's lines as `lines` says.
+  void reading(LineMap lines) { lines_ = std::move(lines); }
+
  private:
+  SourcePos pos(const toml::source_region& region) const;
+
   std::string file_;
   Diagnostics diagnostics_;
+  LineMap lines_;
 };
 
+// Where toml++ found a syntax error, in a text parsed whole.
 SourcePos pos_of(const toml::source_region& region);
 
 // As a TOML basic string, control characters escaped: "a\u0085".
 std::string toml_string(std::string_view text);
 // Nothing but ASCII whitespace (space, \t, \n, \v, \f, \r): no command to run.
 bool is_blank(std::string_view text);
-
-inline SourcePos pos_of(const toml::node& node) {
-  return pos_of(node.source());
-}
-inline SourcePos pos_of(const toml::key& key) {
-  return pos_of(key.source());
-}
 
 // Names the jobs one diagnostic is about: "'a'", "'a' and 'b'" or
 // "'a' ... 'z'" (first and last, in manifest order), with their count.
@@ -159,21 +181,21 @@ struct JobPiece {
   size_t tables = 0;        // [[job]] headers in it
 };
 // A manifest's text with its [[job]] tables cut out in pieces of about
-// `piece_bytes` (cut only before a [[job]] header), and the rest of it, the
-// pieces' lines left empty so that every position in it is as in the file.
+// `piece_bytes` (cut only before a [[job]] header), and the rest of it: the
+// lines outside the pieces, one after the other.
 struct SplitText {
   std::vector<JobPiece> pieces;
   std::string rest;
+  LineMap rest_lines;
   size_t tables = 0;
 };
 // Nothing where the text leaves a doubt where its headers are (an unclosed
 // string or bracket, an escape in a quoted table name, a [job.x] table away
 // from its [[job]]): it is then parsed whole.
 std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes);
-// How much of a manifest's [[job]] tables toml++ is given at once: 256 KiB
-// (a tree of some 6 MB), or a sixteenth of a larger text, as each piece is
-// parsed after as many empty lines as precede it.
-size_t piece_bytes_for(size_t text_bytes);
+// How much of a manifest's [[job]] tables toml++ is given at once: the tree
+// of 256 KiB is some 6 MB.
+inline constexpr size_t kPieceBytes = 256 << 10;
 // load_file and load_string: in pieces of `piece_bytes` (whole if 0).
 LoadResult load_text(std::string text, const std::filesystem::path& path, size_t piece_bytes);
 

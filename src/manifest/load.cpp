@@ -1,6 +1,5 @@
 #include <fcntl.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -38,21 +37,18 @@ struct Parsed {
   detail::Sink sink;
 };
 
-// A piece's tables, parsed where the piece lies in the file: toml++ counts
-// lines from the start of what it is given, so the piece comes after as
-// many empty lines as precede it. False where it is not [[job]] tables
-// alone.
+// A piece's tables, read with the file's line numbers. False where it is
+// not [[job]] tables alone.
 bool parse_piece(const detail::JobPiece& piece, const std::filesystem::path& path, Parsed& out) {
   toml::table root;
   try {
-    std::string text(piece.first_line - 1, '\n');
-    text += piece.text;
-    root = toml::parse(text, path.string());
+    root = toml::parse(piece.text, path.string());
   } catch (const toml::parse_error&) {
     return false;
   }
   const toml::array* tables = root.get_as<toml::array>("job");
   if (root.size() != 1 || tables == nullptr || tables->size() != piece.tables) return false;
+  out.sink.reading(detail::LineMap::from(piece.first_line));
   detail::parse_job_tables(*tables, out.doc.jobs, out.sink);
   return true;
 }
@@ -61,14 +57,11 @@ bool parse_piece(const detail::JobPiece& piece, const std::filesystem::path& pat
 // template read from it. Parsed a piece at a time, only one piece's tree is
 // held beside the templates. Nothing where the text does not split cleanly
 // or a part of it is not valid alone: the whole text is then parsed, and
-// says what is wrong with it.
+// says what is wrong with it (an invalid file is parsed twice).
 std::optional<Parsed> parse_in_pieces(std::string_view text, const std::filesystem::path& path,
                                       size_t piece_bytes) {
-  // Each piece is parsed after the lines before it: other tables between
-  // every few jobs would make that quadratic.
-  constexpr size_t kMaxPieces = 64;
   std::optional<detail::SplitText> split = detail::split_jobs(text, piece_bytes);
-  if (!split || split->tables == 0 || split->pieces.size() > kMaxPieces) return std::nullopt;
+  if (!split || split->tables == 0) return std::nullopt;
   Parsed parsed{{}, detail::Sink(path.string())};
   {
     toml::table root;
@@ -77,7 +70,9 @@ std::optional<Parsed> parse_in_pieces(std::string_view text, const std::filesyst
     } catch (const toml::parse_error&) {
       return std::nullopt;
     }
+    std::string().swap(split->rest);
     if (root.contains("job")) return std::nullopt;  // a second `job` besides the [[job]] tables
+    parsed.sink.reading(split->rest_lines);
     parsed.doc = detail::parse_document(root, parsed.sink);
   }
   parsed.doc.jobs.reserve(split->tables);
@@ -87,7 +82,8 @@ std::optional<Parsed> parse_in_pieces(std::string_view text, const std::filesyst
   return parsed;
 }
 
-std::optional<Parsed> parse_whole(std::string_view text, const std::filesystem::path& path,
+// The text is freed once parsed: the tree holds copies of its strings.
+std::optional<Parsed> parse_whole(std::string& text, const std::filesystem::path& path,
                                   Diagnostics& syntax) {
   toml::table root;
   try {
@@ -96,6 +92,7 @@ std::optional<Parsed> parse_whole(std::string_view text, const std::filesystem::
     syntax.push_back(syntax_error(error, path));
     return std::nullopt;
   }
+  std::string().swap(text);
   Parsed parsed{{}, detail::Sink(path.string())};
   parsed.doc = detail::parse_document(root, parsed.sink);
   return parsed;
@@ -104,10 +101,6 @@ std::optional<Parsed> parse_whole(std::string_view text, const std::filesystem::
 }  // namespace
 
 namespace detail {
-
-size_t piece_bytes_for(size_t text_bytes) {
-  return std::max<size_t>(256 << 10, text_bytes / 16);
-}
 
 LoadResult load_text(std::string text, const std::filesystem::path& path, size_t piece_bytes) {
   std::optional<Parsed> parsed;
@@ -145,11 +138,11 @@ LoadResult load_file(const std::filesystem::path& path) {
         std::nullopt,
         {{path.string(), {}, fmt::format("cannot read the manifest: {}", text.error().message)}}};
   }
-  return detail::load_text(std::move(*text), path, detail::piece_bytes_for(text->size()));
+  return detail::load_text(std::move(*text), path, detail::kPieceBytes);
 }
 
 LoadResult load_string(std::string_view text, const std::filesystem::path& path) {
-  return detail::load_text(std::string(text), path, detail::piece_bytes_for(text.size()));
+  return detail::load_text(std::string(text), path, detail::kPieceBytes);
 }
 
 }  // namespace wp::manifest

@@ -29,21 +29,22 @@ void unknown_key(const toml::key& key, std::string_view where,
                      : where.front() == '['
                          ? fmt::format("unknown key '{}' in {}", key.str(), where)
                          : fmt::format("{}: unknown key '{}'", where, key.str());
-  sink.error(pos_of(key), what + hint);
+  sink.error(sink.pos(key), what + hint);
 }
 
 const toml::table* expect_table(const toml::node& node, std::string_view key, std::string_view what,
                                 Sink& sink) {
   if (const toml::table* table = node.as_table()) return table;
-  sink.error(pos_of(node), fmt::format("{}: expected {}, got {}", key, what, describe_type(node)));
+  sink.error(sink.pos(node),
+             fmt::format("{}: expected {}, got {}", key, what, describe_type(node)));
   return nullptr;
 }
 
 void read_env(const Field& field, std::map<std::string, std::string>& env, Sink& sink) {
   const toml::table* table = field.node.as_table();
   if (table == nullptr) {
-    sink.error(pos_of(field.node), fmt::format("{}expected a table of NAME = \"value\", got {}",
-                                               field.prefix(), describe_type(field.node)));
+    sink.error(sink.pos(field.node), fmt::format("{}expected a table of NAME = \"value\", got {}",
+                                                 field.prefix(), describe_type(field.node)));
     return;
   }
   for (auto&& [name, value] : *table) {
@@ -88,14 +89,14 @@ bool read_setting(const Field& field, Settings& settings, Sink& sink) {
 
 // Where a resource was set: a request too large for the machine is reported
 // at its key, once, however many jobs it reaches.
-void note_key(const toml::key& key, ResourceKeys& keys) {
+void note_key(const toml::key& key, ResourceKeys& keys, const Sink& sink) {
   const std::string_view name = key.str();
   SourcePos* target = name == "cpu"      ? &keys.cpu
                       : name == "memory" ? &keys.memory
                       : name == "iops"   ? &keys.iops
                       : name == "gpu"    ? &keys.gpu
                                          : nullptr;
-  if (target != nullptr) *target = pos_of(key);
+  if (target != nullptr) *target = sink.pos(key);
 }
 
 void parse_defaults(const toml::node& node, Settings& defaults, Sink& sink) {
@@ -104,7 +105,7 @@ void parse_defaults(const toml::node& node, Settings& defaults, Sink& sink) {
   for (auto&& [key, value] : *table) {
     Field field{value, "[defaults]", std::string(key.str())};
     if (!read_setting(field, defaults, sink)) unknown_key(key, "[defaults]", kDefaultsKeys, sink);
-    note_key(key, defaults.keys);
+    note_key(key, defaults.keys, sink);
   }
 }
 
@@ -137,13 +138,14 @@ void read_name(const toml::table& table, JobTemplate& job, Sink& sink) {
   std::optional<std::string> name = read_string(Field{*node, job.label(), "name"}, sink);
   if (!name) return;
   if (name->empty()) {
-    sink.error(pos_of(*node), fmt::format("{}: name: is empty; give the job a name", job.label()));
+    sink.error(sink.pos(*node),
+               fmt::format("{}: name: is empty; give the job a name", job.label()));
   } else if (std::optional<char32_t> control = control_character(*name)) {
-    sink.error(pos_of(*node), fmt::format("{}: name: contains a control character ({}); use "
-                                          "printable characters only",
-                                          job.label(), code_point(*control)));
+    sink.error(sink.pos(*node), fmt::format("{}: name: contains a control character ({}); use "
+                                            "printable characters only",
+                                            job.label(), code_point(*control)));
   } else {
-    job.name = Located<std::string>{std::move(*name), pos_of(*node)};
+    job.name = Located<std::string>{std::move(*name), sink.pos(*node)};
   }
 }
 
@@ -151,7 +153,7 @@ void read_argv(const Field& field, JobTemplate& job, Sink& sink) {
   auto words = read_string_array(field, sink);
   if (!words) return;
   if (words->empty()) {
-    sink.error(pos_of(field.node),
+    sink.error(sink.pos(field.node),
                fmt::format("{}is empty; give the program and its arguments, e.g. argv = "
                            "[\"make\", \"-j4\"]",
                            field.prefix()));
@@ -168,7 +170,7 @@ void read_argv(const Field& field, JobTemplate& job, Sink& sink) {
 void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
   const toml::table* table = field.node.as_table();
   if (table == nullptr) {
-    sink.error(pos_of(field.node),
+    sink.error(sink.pos(field.node),
                fmt::format("{}expected a table of key = [values], e.g. matrix = {{ shard = [1, 2] "
                            "}}, got {}",
                            field.prefix(), describe_type(field.node)));
@@ -178,14 +180,15 @@ void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
     Field axis{value, field.where, fmt::format("matrix.{}", key.str())};
     const toml::array* array = value.as_array();
     if (array == nullptr) {
-      sink.error(pos_of(value),
+      sink.error(sink.pos(value),
                  fmt::format("{}expected an array of values such as [1, 2, 3], got {}",
                              axis.prefix(), describe_type(value)));
       continue;
     }
     if (array->empty()) {
-      sink.error(pos_of(value), fmt::format("{}is empty; give at least one value or remove the key",
-                                            axis.prefix()));
+      sink.error(
+          sink.pos(value),
+          fmt::format("{}is empty; give at least one value or remove the key", axis.prefix()));
       continue;
     }
     MatrixAxis parsed{std::string(key.str()), {}};
@@ -203,12 +206,12 @@ std::optional<std::string> read_label(const Field& field, Sink& sink) {
   std::optional<std::string> text = read_string(field, sink);
   if (!text) return std::nullopt;
   if (text->empty()) {
-    sink.error(pos_of(field.node),
+    sink.error(sink.pos(field.node),
                fmt::format("{}must be non-empty text without control characters", field.prefix()));
     return std::nullopt;
   }
   if (std::optional<char32_t> control = control_character(*text)) {
-    sink.error(pos_of(field.node),
+    sink.error(sink.pos(field.node),
                fmt::format("{}must be non-empty text without control characters; it contains {}",
                            field.prefix(), code_point(*control)));
     return std::nullopt;
@@ -219,8 +222,8 @@ std::optional<std::string> read_label(const Field& field, Sink& sink) {
 // "" and "   " both run nothing: /bin/sh -c "   " succeeds without a program.
 void check_command_text(const Field& field, std::string_view command, Sink& sink) {
   if (!is_blank(command)) return;
-  sink.error(pos_of(field.node), fmt::format("{}is {}; give the command to run", field.prefix(),
-                                             command.empty() ? "empty" : "only whitespace"));
+  sink.error(sink.pos(field.node), fmt::format("{}is {}; give the command to run", field.prefix(),
+                                               command.empty() ? "empty" : "only whitespace"));
 }
 
 void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Sink& sink) {
@@ -234,7 +237,7 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
     // Read first, for the job's label.
   } else if (field.key == "command") {
     job.command = read_string(field, sink);
-    job.command_pos = pos_of(field.node);
+    job.command_pos = sink.pos(field.node);
     if (job.command) check_command_text(field, *job.command, sink);
     if (!job.command) job.command.emplace();  // still "set" for the command/argv check
   } else if (field.key == "argv") {
@@ -243,7 +246,7 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
   } else if (field.key == "after") {
     if (auto names = read_string_array(field, sink)) job.after = std::move(*names);
   } else if (field.key == "matrix") {
-    job.matrix_pos = pos_of(field.node);
+    job.matrix_pos = sink.pos(field.node);
     read_matrix(field, job, sink);
   } else if (field.key == "inputs") {
     strings(job.inputs);
@@ -251,11 +254,11 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
     strings(job.tags);
   } else if (field.key == "profile") {
     job.profile = read_label(field, sink);
-    job.profile_pos = pos_of(field.node);
+    job.profile_pos = sink.pos(field.node);
   } else if (!read_setting(field, job.settings, sink)) {
     unknown_key(key, job.label(), kJobKeys, sink);
   } else {
-    note_key(key, job.settings.keys);
+    note_key(key, job.settings.keys, sink);
   }
 }
 
@@ -270,7 +273,7 @@ bool command_misspelt(const toml::table& table) {
 
 void check_command(const toml::table& table, const JobTemplate& job, Sink& sink) {
   if (job.command && job.argv) {
-    sink.error(pos_of(*table.get("argv")),
+    sink.error(sink.pos(*table.get("argv")),
                fmt::format("{}: both command and argv are set; keep one (command runs through "
                            "the shell, argv runs the program directly)",
                            job.label()));
@@ -284,13 +287,13 @@ void check_command(const toml::table& table, const JobTemplate& job, Sink& sink)
 void parse_job(const toml::node& node, size_t ordinal, std::vector<JobTemplate>& jobs, Sink& sink) {
   const toml::table* table = node.as_table();
   if (table == nullptr) {
-    sink.error(pos_of(node),
+    sink.error(sink.pos(node),
                fmt::format("job: expected a table ([[job]]), got {}", describe_type(node)));
     return;
   }
   JobTemplate& job = jobs.emplace_back();
   job.ordinal = ordinal;
-  job.table_pos = pos_of(*table);
+  job.table_pos = sink.pos(*table);
   read_name(*table, job, sink);
   for (auto&& [key, value] : *table) {
     read_job_key(key, Field{value, job.label(), std::string(key.str())}, job, sink);
@@ -301,9 +304,9 @@ void parse_job(const toml::node& node, size_t ordinal, std::vector<JobTemplate>&
 void parse_jobs(const toml::node& node, std::vector<JobTemplate>& jobs, Sink& sink) {
   const toml::array* array = node.as_array();
   if (array == nullptr) {
-    sink.error(pos_of(node), fmt::format("job: expected [[job]] tables, got {}; write [[job]], "
-                                         "not [job]",
-                                         describe_type(node)));
+    sink.error(sink.pos(node), fmt::format("job: expected [[job]] tables, got {}; write [[job]], "
+                                           "not [job]",
+                                           describe_type(node)));
     return;
   }
   // Once, not by doubling: 100,000 templates are 50 MB, and a doubling
@@ -319,7 +322,7 @@ void read_version(const toml::node& node, Document& doc, Sink& sink) {
   doc.version = *version;
   if (*version != 1) {
     sink.error(
-        pos_of(node),
+        sink.pos(node),
         fmt::format("version: unsupported manifest version {}; this wp reads version 1", *version));
   }
 }

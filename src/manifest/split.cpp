@@ -4,10 +4,12 @@
 // generator would hold 120 MB at once for what becomes 50 MB of templates.
 //
 // This is not a TOML parser. It only has to tell a header line from a line
-// inside a multi-line string or array, and it gives up (the text is then
-// parsed whole) on anything it is not sure of. A cut it got wrong anyway
-// would leave a string or bracket open at the end of a piece, which toml++
-// refuses; load.cpp then parses the text whole too.
+// inside a multi-line string or array, reading strings, comments and
+// brackets as TOML 1.0 does, and it gives up (the text is then parsed whole)
+// on anything it is not sure of. toml++ checks each part it is given: a cut
+// inside a string or an array leaves one open at the end of a piece, which
+// it refuses, and load.cpp then parses the text whole too. The tests load
+// thousands of made-up manifests both ways and compare.
 #include <algorithm>
 
 #include "manifest/internal.h"
@@ -87,8 +89,12 @@ class LineWalker {
       } else if (c == '"' || c == '\'') {
         if (!skip_string(i, line)) return false;
       } else {
-        if (c == '[' || c == '{') ++depth_;
-        if ((c == ']' || c == '}') && depth_-- == 0) return false;
+        if (c == '[' || c == '{') {
+          ++depth_;
+        } else if (c == ']' || c == '}') {
+          if (depth_ == 0) return false;  // closes what was never opened
+          --depth_;
+        }
         ++i;
       }
     }
@@ -172,14 +178,23 @@ std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes) {
   if (!headers) return std::nullopt;
 
   SplitText split;
-  size_t rest_from = 0;  // the text from here on is not yet in `rest` nor in a piece
+  // The text from here on is not yet in `rest` nor in a piece.
+  size_t rest_from = 0;
+  uint32_t rest_from_line = 1;
+  uint32_t rest_line = 1;  // the line of `rest` the next text goes to
+  auto to_rest = [&](size_t end, uint32_t end_line) {
+    if (end == rest_from) return;
+    split.rest.append(text.substr(rest_from, end - rest_from));
+    split.rest_lines.add(rest_line, rest_from_line);
+    rest_line += end_line - rest_from_line;
+  };
   std::optional<JobPiece> piece;
   auto close_piece = [&](size_t end, uint32_t end_line) {
     piece->text = text.substr(rest_from, end - rest_from);
-    split.rest.append(end_line - piece->first_line, '\n');
     split.pieces.push_back(*piece);
     piece.reset();
     rest_from = end;
+    rest_from_line = end_line;
   };
   for (const HeaderLine& header : *headers) {
     if (header.kind == Header::job_part && !piece) return std::nullopt;  // away from its [[job]]
@@ -188,7 +203,7 @@ std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes) {
     if (piece && (header.kind == Header::other || full)) close_piece(header.begin, header.line);
     if (header.kind == Header::other) continue;
     if (!piece) {
-      split.rest.append(text.substr(rest_from, header.begin - rest_from));
+      to_rest(header.begin, header.line);
       rest_from = header.begin;
       piece = JobPiece{{}, header.line, 0};
     }
@@ -196,7 +211,7 @@ std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes) {
     ++split.tables;
   }
   if (piece) close_piece(text.size(), last_line);
-  split.rest.append(text.substr(rest_from));
+  to_rest(text.size(), last_line);
   return split;
 }
 
