@@ -183,10 +183,13 @@ std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes) {
   uint32_t rest_from_line = 1;
   uint32_t rest_line = 1;  // the line of `rest` the next text goes to
   auto to_rest = [&](size_t end, uint32_t end_line) {
-    if (end == rest_from) return;
-    split.rest.append(text.substr(rest_from, end - rest_from));
-    split.rest_lines.add(rest_line, rest_from_line);
-    rest_line += end_line - rest_from_line;
+    if (end > rest_from) {
+      split.rest.append(text.substr(rest_from, end - rest_from));
+      split.rest_lines.add(rest_line, rest_from_line);
+      rest_line += end_line - rest_from_line;
+    }
+    rest_from = end;
+    rest_from_line = end_line;
   };
   std::optional<JobPiece> piece;
   auto close_piece = [&](size_t end, uint32_t end_line) {
@@ -204,7 +207,6 @@ std::optional<SplitText> split_jobs(std::string_view text, size_t piece_bytes) {
     if (header.kind == Header::other) continue;
     if (!piece) {
       to_rest(header.begin, header.line);
-      rest_from = header.begin;
       piece = JobPiece{{}, header.line, 0};
     }
     ++piece->tables;
