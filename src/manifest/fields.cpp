@@ -26,8 +26,8 @@ std::optional<double> as_number(const toml::node& node) {
 }
 
 void wrong_type(const Field& field, std::string_view expected, Sink& sink) {
-  sink.error(sink.pos(field.node), fmt::format("{}expected {}, got {}", field.prefix(), expected,
-                                               describe_type(field.node)));
+  sink.error(field.node, fmt::format("{}expected {}, got {}", field.prefix(), expected,
+                                     describe_type(field.node)));
 }
 
 // "<prefix>must be <rule>, got <got>[; <advice>]"
@@ -35,7 +35,7 @@ void out_of_range(const Field& field, std::string_view rule, std::string_view go
                   std::string_view advice, Sink& sink) {
   std::string message = fmt::format("{}must be {}, got {}", field.prefix(), rule, got);
   if (!advice.empty()) message += fmt::format("; {}", advice);
-  sink.error(sink.pos(field.node), std::move(message));
+  sink.error(field.node, std::move(message));
 }
 
 // A float without a fractional part, within what Bytes and int64_t hold.
@@ -141,7 +141,7 @@ std::optional<Bytes> read_bytes(const Field& field, Sink& sink) {
   if (auto text = field.node.as_string()) {
     Result<Bytes> parsed = parse_bytes(text->get());
     if (!parsed) {
-      sink.error(sink.pos(field.node), field.prefix() + parsed.error().message);
+      sink.error(field.node, field.prefix() + parsed.error().message);
       return std::nullopt;
     }
     bytes = *parsed;
@@ -177,7 +177,7 @@ std::optional<std::chrono::milliseconds> read_duration(const Field& field, Sink&
   if (auto text = field.node.as_string()) {
     auto parsed = parse_duration(text->get());
     if (!parsed) {
-      sink.error(sink.pos(field.node), field.prefix() + parsed.error().message);
+      sink.error(field.node, field.prefix() + parsed.error().message);
       return std::nullopt;
     }
     duration = *parsed;

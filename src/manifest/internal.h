@@ -46,6 +46,9 @@ class Sink {
   explicit Sink(std::string file) : file_(std::move(file)) {}
 
   void error(SourcePos pos, std::string message);
+  // At a node or key of the tree being read (see pos()).
+  void error(const toml::node& at, std::string message) { error(pos(at), std::move(message)); }
+  void error(const toml::key& at, std::string message) { error(pos(at), std::move(message)); }
   bool empty() const { return diagnostics_.empty(); }
   // In file order; identical diagnostics (matrix members sharing a template's
   // positions) are reported once.

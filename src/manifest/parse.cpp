@@ -29,22 +29,21 @@ void unknown_key(const toml::key& key, std::string_view where,
                      : where.front() == '['
                          ? fmt::format("unknown key '{}' in {}", key.str(), where)
                          : fmt::format("{}: unknown key '{}'", where, key.str());
-  sink.error(sink.pos(key), what + hint);
+  sink.error(key, what + hint);
 }
 
 const toml::table* expect_table(const toml::node& node, std::string_view key, std::string_view what,
                                 Sink& sink) {
   if (const toml::table* table = node.as_table()) return table;
-  sink.error(sink.pos(node),
-             fmt::format("{}: expected {}, got {}", key, what, describe_type(node)));
+  sink.error(node, fmt::format("{}: expected {}, got {}", key, what, describe_type(node)));
   return nullptr;
 }
 
 void read_env(const Field& field, std::map<std::string, std::string>& env, Sink& sink) {
   const toml::table* table = field.node.as_table();
   if (table == nullptr) {
-    sink.error(sink.pos(field.node), fmt::format("{}expected a table of NAME = \"value\", got {}",
-                                                 field.prefix(), describe_type(field.node)));
+    sink.error(field.node, fmt::format("{}expected a table of NAME = \"value\", got {}",
+                                       field.prefix(), describe_type(field.node)));
     return;
   }
   for (auto&& [name, value] : *table) {
@@ -138,12 +137,11 @@ void read_name(const toml::table& table, JobTemplate& job, Sink& sink) {
   std::optional<std::string> name = read_string(Field{*node, job.label(), "name"}, sink);
   if (!name) return;
   if (name->empty()) {
-    sink.error(sink.pos(*node),
-               fmt::format("{}: name: is empty; give the job a name", job.label()));
+    sink.error(*node, fmt::format("{}: name: is empty; give the job a name", job.label()));
   } else if (std::optional<char32_t> control = control_character(*name)) {
-    sink.error(sink.pos(*node), fmt::format("{}: name: contains a control character ({}); use "
-                                            "printable characters only",
-                                            job.label(), code_point(*control)));
+    sink.error(*node, fmt::format("{}: name: contains a control character ({}); use "
+                                  "printable characters only",
+                                  job.label(), code_point(*control)));
   } else {
     job.name = Located<std::string>{std::move(*name), sink.pos(*node)};
   }
@@ -153,7 +151,7 @@ void read_argv(const Field& field, JobTemplate& job, Sink& sink) {
   auto words = read_string_array(field, sink);
   if (!words) return;
   if (words->empty()) {
-    sink.error(sink.pos(field.node),
+    sink.error(field.node,
                fmt::format("{}is empty; give the program and its arguments, e.g. argv = "
                            "[\"make\", \"-j4\"]",
                            field.prefix()));
@@ -170,7 +168,7 @@ void read_argv(const Field& field, JobTemplate& job, Sink& sink) {
 void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
   const toml::table* table = field.node.as_table();
   if (table == nullptr) {
-    sink.error(sink.pos(field.node),
+    sink.error(field.node,
                fmt::format("{}expected a table of key = [values], e.g. matrix = {{ shard = [1, 2] "
                            "}}, got {}",
                            field.prefix(), describe_type(field.node)));
@@ -180,15 +178,13 @@ void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
     Field axis{value, field.where, fmt::format("matrix.{}", key.str())};
     const toml::array* array = value.as_array();
     if (array == nullptr) {
-      sink.error(sink.pos(value),
-                 fmt::format("{}expected an array of values such as [1, 2, 3], got {}",
-                             axis.prefix(), describe_type(value)));
+      sink.error(value, fmt::format("{}expected an array of values such as [1, 2, 3], got {}",
+                                    axis.prefix(), describe_type(value)));
       continue;
     }
     if (array->empty()) {
-      sink.error(
-          sink.pos(value),
-          fmt::format("{}is empty; give at least one value or remove the key", axis.prefix()));
+      sink.error(value, fmt::format("{}is empty; give at least one value or remove the key",
+                                    axis.prefix()));
       continue;
     }
     MatrixAxis parsed{std::string(key.str()), {}};
@@ -206,12 +202,12 @@ std::optional<std::string> read_label(const Field& field, Sink& sink) {
   std::optional<std::string> text = read_string(field, sink);
   if (!text) return std::nullopt;
   if (text->empty()) {
-    sink.error(sink.pos(field.node),
+    sink.error(field.node,
                fmt::format("{}must be non-empty text without control characters", field.prefix()));
     return std::nullopt;
   }
   if (std::optional<char32_t> control = control_character(*text)) {
-    sink.error(sink.pos(field.node),
+    sink.error(field.node,
                fmt::format("{}must be non-empty text without control characters; it contains {}",
                            field.prefix(), code_point(*control)));
     return std::nullopt;
@@ -222,8 +218,8 @@ std::optional<std::string> read_label(const Field& field, Sink& sink) {
 // "" and "   " both run nothing: /bin/sh -c "   " succeeds without a program.
 void check_command_text(const Field& field, std::string_view command, Sink& sink) {
   if (!is_blank(command)) return;
-  sink.error(sink.pos(field.node), fmt::format("{}is {}; give the command to run", field.prefix(),
-                                               command.empty() ? "empty" : "only whitespace"));
+  sink.error(field.node, fmt::format("{}is {}; give the command to run", field.prefix(),
+                                     command.empty() ? "empty" : "only whitespace"));
 }
 
 void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Sink& sink) {
@@ -273,7 +269,7 @@ bool command_misspelt(const toml::table& table) {
 
 void check_command(const toml::table& table, const JobTemplate& job, Sink& sink) {
   if (job.command && job.argv) {
-    sink.error(sink.pos(*table.get("argv")),
+    sink.error(*table.get("argv"),
                fmt::format("{}: both command and argv are set; keep one (command runs through "
                            "the shell, argv runs the program directly)",
                            job.label()));
@@ -287,8 +283,7 @@ void check_command(const toml::table& table, const JobTemplate& job, Sink& sink)
 void parse_job(const toml::node& node, size_t ordinal, std::vector<JobTemplate>& jobs, Sink& sink) {
   const toml::table* table = node.as_table();
   if (table == nullptr) {
-    sink.error(sink.pos(node),
-               fmt::format("job: expected a table ([[job]]), got {}", describe_type(node)));
+    sink.error(node, fmt::format("job: expected a table ([[job]]), got {}", describe_type(node)));
     return;
   }
   JobTemplate& job = jobs.emplace_back();
@@ -304,9 +299,9 @@ void parse_job(const toml::node& node, size_t ordinal, std::vector<JobTemplate>&
 void parse_jobs(const toml::node& node, std::vector<JobTemplate>& jobs, Sink& sink) {
   const toml::array* array = node.as_array();
   if (array == nullptr) {
-    sink.error(sink.pos(node), fmt::format("job: expected [[job]] tables, got {}; write [[job]], "
-                                           "not [job]",
-                                           describe_type(node)));
+    sink.error(node, fmt::format("job: expected [[job]] tables, got {}; write [[job]], "
+                                 "not [job]",
+                                 describe_type(node)));
     return;
   }
   // Once, not by doubling: 100,000 templates are 50 MB, and a doubling
@@ -322,7 +317,7 @@ void read_version(const toml::node& node, Document& doc, Sink& sink) {
   doc.version = *version;
   if (*version != 1) {
     sink.error(
-        sink.pos(node),
+        node,
         fmt::format("version: unsupported manifest version {}; this wp reads version 1", *version));
   }
 }
