@@ -234,8 +234,10 @@ struct ExpandedJob {
 
 // Applies defaults and expands matrices into `jobs` (which must be empty:
 // it is sized once, and the references returned point into it). Templates
-// without a name are skipped (parse has reported them).
-std::vector<ExpandedJob> expand_jobs(const Document& doc, const std::filesystem::path& base_dir,
+// without a name are skipped (parse has reported them). A template without
+// a matrix gives its one job what it holds: afterwards it keeps only what
+// resolve_graph reads (name, ordinal, after and positions).
+std::vector<ExpandedJob> expand_jobs(Document& doc, const std::filesystem::path& base_dir,
                                      Sink& sink, std::vector<Job>& jobs);
 // A matrix value that empties a member's name, command, argv[0] or profile,
 // or brings a control character into its name or profile: reported once for

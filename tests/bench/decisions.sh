@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The cost of scheduling with 100,000 queued jobs. Three figures:
+# The cost of scheduling with 100,000 queued jobs. Six figures:
 #  1. wp_sched_bench: the wall time of each scheduling decision (median, p99,
 #     largest) when 100,000 jobs of mixed demands, durations, priorities and
 #     chains are simulated on 2 cores and 6 GiB, per strategy, and the
@@ -13,6 +13,9 @@
 #  5. The same jobs written out as N [[job]] tables, as a generator writes
 #     them rather than as a matrix: peak RSS of `wp validate`, `wp plan` and
 #     `wp run` (with the history of 3), whose TOML is parsed a piece at a time.
+#  6. N [[job]] tables as a real batch writes them (about 300 bytes each: a
+#     long command line, tags, env, a timeout): peak RSS of `wp validate`,
+#     `wp plan` and `wp run` (the command is `true` with arguments).
 # Not part of CI: timing belongs in benchmarks.
 #
 #   tests/bench/decisions.sh [N] [path/to/wp] [path/to/wp_sched_bench]
@@ -99,5 +102,26 @@ validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$w
 plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
 run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
   --run-dir "$work/run-tables" "$work/tables.toml")
+printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validate_rss" \
+  "$plan_rss" "$run_rss"
+
+# 6: tables with what a real job carries.
+{
+  printf '[defaults]\ntimeout = "2h"\n'
+  for ((i = 1; i <= n; i++)); do
+    printf '[[job]]\nname = "sample-%06d-align"\n' "$i"
+    printf 'command = "true bwa mem -t 1 ref/genome.fa reads/s%06d_R1.fq.gz reads/s%06d_R2.fq.gz -o out/%06d.bam"\n' \
+      "$i" "$i" "$i"
+    printf 'cpu = %d\nmemory = "%dMiB"\ntags = ["align", "batch-%d", "lane-%d"]\n' \
+      $((1 + i % 2)) $((256 << (i % 3))) $((i % 50)) $((i % 8))
+    printf 'env = { SAMPLE = "%06d", REF = "ref/genome.fa" }\n' "$i"
+  done
+} > "$work/rich.toml"
+echo
+echo "== $n [[job]] tables with commands, tags and env ($(du -h "$work/rich.toml" | cut -f1) of TOML)"
+validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/rich.toml")
+plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/rich.toml")
+run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
+  --run-dir "$work/run-rich" "$work/rich.toml")
 printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validate_rss" \
   "$plan_rss" "$run_rss"
