@@ -91,9 +91,7 @@ std::optional<Fault> check_program(const JobTemplate& tmpl, const Job& job) {
       Key::argv, tmpl.program_pos, "an empty program name argv[0]", tmpl.argv->front(), {}};
 }
 
-std::vector<Fault> faults_of(const ExpandedJob& expanded) {
-  const JobTemplate& tmpl = *expanded.source;
-  const Job& job = expanded.job;
+std::vector<Fault> faults_of(const JobTemplate& tmpl, const Job& job) {
   std::vector<Fault> faults;
   auto add = [&](std::optional<Fault> fault) {
     if (fault) faults.push_back(std::move(*fault));
@@ -107,10 +105,9 @@ std::vector<Fault> faults_of(const ExpandedJob& expanded) {
   return faults;
 }
 
-// The faults of one key of one template: what the members' values gave, in
+// The faults of one key of a template: what the members' values gave, in
 // the order first found, each with the distinct values that gave it.
 struct KeyFaults {
-  const JobTemplate* source;
   Key key;
   SourcePos pos;
   std::vector<std::pair<std::string, std::vector<std::string>>> outcomes;  // gives, for
@@ -146,20 +143,18 @@ std::string describe(const KeyFaults& faults) {
 
 }  // namespace
 
-void check_expanded(const std::vector<ExpandedJob>& jobs, Sink& sink) {
-  Grouped<std::pair<const JobTemplate*, Key>, KeyFaults> grouped;
-  for (const ExpandedJob& expanded : jobs) {
-    if (expanded.source->matrix.empty()) continue;
-    for (Fault& fault : faults_of(expanded)) {
-      auto make = [&] { return KeyFaults{expanded.source, fault.key, fault.pos, {}, {}}; };
-      std::string values = culprits(fault, expanded.job);
-      grouped.at({expanded.source, fault.key}, make).add(std::move(fault.gives), std::move(values));
+void check_expanded(const JobTemplate& tmpl, std::span<const Job> members, Sink& sink) {
+  Grouped<Key, KeyFaults> grouped;
+  for (const Job& job : members) {
+    for (Fault& fault : faults_of(tmpl, job)) {
+      auto make = [&] { return KeyFaults{fault.key, fault.pos, {}, {}}; };
+      std::string values = culprits(fault, job);
+      grouped.at(fault.key, make).add(std::move(fault.gives), std::move(values));
     }
   }
   for (const KeyFaults& faults : grouped.groups()) {
-    sink.error(faults.pos,
-               fmt::format("{}: {}: matrix expansion gives {}; use other matrix values",
-                           faults.source->label(), key_name(faults.key), describe(faults)));
+    sink.error(faults.pos, fmt::format("{}: {}: matrix expansion gives {}; use other matrix values",
+                                       tmpl.label(), key_name(faults.key), describe(faults)));
   }
 }
 

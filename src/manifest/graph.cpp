@@ -65,7 +65,7 @@ void report_duplicates(const Duplicates& duplicates, Sink& sink) {
 
 std::map<std::string, size_t> index_names(const std::vector<ExpandedJob>& jobs, Sink& sink) {
   std::map<std::string, size_t> by_name;
-  Grouped<std::pair<const JobTemplate*, const JobTemplate*>, Duplicates> duplicates;
+  Grouped<std::pair<const TemplateHead*, const TemplateHead*>, Duplicates> duplicates;
   for (size_t i = 0; i < jobs.size(); ++i) {
     auto [it, inserted] = by_name.emplace(jobs[i].job.name, i);
     if (inserted) continue;
@@ -102,7 +102,7 @@ class Suggestions {
 
   // Never a job of the asking table: for an entry its members share, the
   // member of that name would wait for itself, a cycle.
-  const std::string& hint(const std::string& word, const JobTemplate* asking) {
+  const std::string& hint(const std::string& word, const TemplateHead* asking) {
     constexpr size_t kMaxLookups = 20;
     auto key = std::make_pair(word, asking);
     if (auto found = hints_.find(key); found != hints_.end()) return found->second;
@@ -120,10 +120,10 @@ class Suggestions {
  private:
   struct Candidate {
     std::string_view name;  // a key of the maps given, which outlive this
-    const JobTemplate* source;
+    const TemplateHead* source;
   };
   std::vector<Candidate> candidates_;
-  std::map<std::pair<std::string, const JobTemplate*>, std::string> hints_;
+  std::map<std::pair<std::string, const TemplateHead*>, std::string> hints_;
 };
 
 // The jobs of one table whose same `after` entry makes no edge: it names no
@@ -283,11 +283,11 @@ class CycleFinder {
 
 // A [[job]] without a valid name makes no job, but what its `after` names
 // is still checked: one pass should report every problem of the file.
-void check_nameless_after(const std::vector<JobTemplate>& templates,
+void check_nameless_after(const std::deque<TemplateHead>& tables,
                           const std::map<std::string, size_t>& by_name,
                           const std::map<std::string, std::vector<size_t>>& families,
                           Suggestions& suggestions, Sink& sink) {
-  for (const JobTemplate& tmpl : templates) {
+  for (const TemplateHead& tmpl : tables) {
     if (tmpl.name) continue;
     for (const Located<std::string>& after : tmpl.after) {
       if (by_name.count(after.value) || families.count(after.value)) continue;
@@ -348,7 +348,7 @@ class AfterResolver {
   const EdgePositions& edges() const { return edges_; }
 
  private:
-  using Entries = Grouped<std::pair<const JobTemplate*, size_t>, EntryJobs>;
+  using Entries = Grouped<std::pair<const TemplateHead*, size_t>, EntryJobs>;
 
   // A job's name is one job, a family's every member; neither is none.
   std::span<const size_t> targets_of(const std::string& name) const {
@@ -373,7 +373,7 @@ class AfterResolver {
 
 }  // namespace
 
-void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate>& templates,
+void resolve_graph(std::vector<ExpandedJob>& jobs, const std::deque<TemplateHead>& tables,
                    Sink& sink) {
   const std::map<std::string, size_t> by_name = index_names(jobs, sink);
   const std::map<std::string, std::vector<size_t>> families = index_families(jobs);
@@ -384,7 +384,7 @@ void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate
       resolver.resolve(i, k);
   }
   resolver.report(suggestions, sink);
-  check_nameless_after(templates, by_name, families, suggestions, sink);
+  check_nameless_after(tables, by_name, families, suggestions, sink);
   CycleFinder(jobs, resolver.edges(), sink).run();
 }
 

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -140,26 +142,31 @@ struct Settings {
 
 using MatrixAxis = std::pair<std::string, std::vector<std::string>>;
 
-// One [[job]] table as written, before defaults and matrix expansion.
-struct JobTemplate {
+// What resolve_graph reports a [[job]] table's jobs with: all a table
+// keeps once its jobs are made.
+struct TemplateHead {
   size_t ordinal = 0;  // 1-based among [[job]] tables, names jobs without a name
   SourcePos table_pos;
   std::optional<Located<std::string>> name;
+  std::vector<Located<std::string>> after;
+
+  // "job 'build'" or "job #3" for messages.
+  std::string label() const;
+};
+
+// One [[job]] table as written, before defaults and matrix expansion.
+struct JobTemplate : TemplateHead {
   std::optional<std::string> command;
   SourcePos command_pos;
   std::optional<std::vector<std::string>> argv;
   SourcePos program_pos;  // argv[0]
   Settings settings;
-  std::vector<Located<std::string>> after;
   std::vector<MatrixAxis> matrix;  // in toml++ iteration order (sorted keys)
   SourcePos matrix_pos;
   std::vector<std::string> inputs;
   std::vector<std::string> tags;
   std::optional<std::string> profile;
   SourcePos profile_pos;
-
-  // "job 'build'" or "job #3" for messages.
-  std::string label() const;
 };
 
 struct Document {
@@ -167,14 +174,15 @@ struct Document {
   std::string space;  // `namespace`; empty when not set
   CapacityLimits capacity;
   Settings defaults;
-  std::vector<JobTemplate> jobs;
+  std::vector<JobTemplate> jobs;  // empty when parsed in pieces (each piece's go to Expansion)
 };
 
 // Walks the parsed TOML, checking keys and types.
 Document parse_document(const toml::table& root, Sink& sink);
 // Reads the tables of a [[job]] array onto `jobs`; the first is the
-// manifest's table number `jobs.size() + 1`.
-void parse_job_tables(const toml::array& tables, std::vector<JobTemplate>& jobs, Sink& sink);
+// manifest's table number `first_ordinal`.
+void parse_job_tables(const toml::array& tables, size_t first_ordinal,
+                      std::vector<JobTemplate>& jobs, Sink& sink);
 
 // A run of whole [[job]] tables in a manifest's text (with their [job.x]
 // sub-tables), starting at the line of a [[job]] header.
@@ -223,33 +231,55 @@ std::optional<std::string> read_scalar(const Field& field, Sink& sink);
 std::optional<std::vector<Located<std::string>>> read_string_array(const Field& field, Sink& sink);
 std::string describe_type(const toml::node& node);
 
-// A job with the template it came from, for diagnostics about names and
+// A job with the table it came from, for diagnostics about names and
 // `after`. The job itself is an element of the manifest's vector, made in
 // place: 100,000 jobs are not built in one vector and moved to another.
 struct ExpandedJob {
   Job& job;
-  const JobTemplate* source = nullptr;
+  const TemplateHead* source = nullptr;
   std::vector<Located<std::string>> after_names;  // substituted, with template positions
 };
 
-// Applies defaults and expands matrices into `jobs` (which must be empty:
-// it is sized once, and the references returned point into it). Templates
-// without a name are skipped (parse has reported them). A template without
-// a matrix gives its one job what it holds: afterwards it keeps only what
-// resolve_graph reads (name, ordinal, after and positions).
-std::vector<ExpandedJob> expand_jobs(Document& doc, const std::filesystem::path& base_dir,
-                                     Sink& sink, std::vector<Job>& jobs);
+// Templates -> jobs, as the templates are read: a piece's templates are made
+// into jobs (defaults applied, matrices expanded) and dropped before the
+// next piece is parsed, so 100,000 templates are never held beside the
+// jobs made of them. A template without a matrix gives its one job what it
+// holds rather than copies; each leaves its TemplateHead. Templates without
+// a name make no job (parse has reported them).
+class Expansion {
+ public:
+  explicit Expansion(std::filesystem::path base_dir) : base_dir_(std::move(base_dir)) {}
+
+  // Appends the jobs of `templates` to `jobs`, and frees `templates`.
+  // `tables_after`: how many [[job]] tables are still to come, so that
+  // `jobs` grows once rather than by doubling (which holds both copies).
+  void add(std::vector<JobTemplate>& templates, size_t tables_after, const Settings& defaults,
+           Sink& sink, std::vector<Job>& jobs);
+  // Every job made, in order, with its table; `jobs` must not change after.
+  std::vector<ExpandedJob> finish(std::vector<Job>& jobs);
+  const std::deque<TemplateHead>& heads() const { return heads_; }
+
+ private:
+  struct Made {
+    size_t head = 0;  // into heads_
+    std::vector<Located<std::string>> after_names;
+  };
+  std::filesystem::path base_dir_;
+  std::deque<TemplateHead> heads_;  // every table's, in file order; never moved
+  std::vector<Made> made_;          // one a job, in order
+};
+
 // A matrix value that empties a member's name, command, argv[0] or profile,
 // or brings a control character into its name or profile: reported once for
-// each key of a template, with the values that did it.
-void check_expanded(const std::vector<ExpandedJob>& jobs, Sink& sink);
+// each key of `tmpl`, with the values that did it. `members`: its jobs.
+void check_expanded(const JobTemplate& tmpl, std::span<const Job> members, Sink& sink);
 // Replaces `{key}` for each key of `values`; other braces are left alone.
 std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
 
 // Reports duplicate names, resolves `after` to indices and reports unknown
-// names and cycles. `templates` are all the [[job]] tables: those that made
+// names and cycles. `tables` are all the [[job]] tables: those that made
 // no job (no valid name) still have their `after` names checked.
-void resolve_graph(std::vector<ExpandedJob>& jobs, const std::vector<JobTemplate>& templates,
+void resolve_graph(std::vector<ExpandedJob>& jobs, const std::deque<TemplateHead>& tables,
                    Sink& sink);
 
 // The candidate `word` most likely means: another tool's name for it

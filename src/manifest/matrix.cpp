@@ -107,15 +107,16 @@ void apply_settings(Settings& job, const Settings& defaults, bool take, Job& out
 // A template without a matrix has one member, in which `{key}` stands for
 // itself: that job takes the template's strings instead of copies of them
 // (for 100,000 [[job]] tables with commands, env and tags, copies held 40 MB
-// at once). Its name and `after` stay, for resolve_graph.
-ExpandedJob make_job(JobTemplate& tmpl, const Settings& defaults, Values values,
-                     const std::filesystem::path& base_dir, Job& job) {
+// at once). Its head stays, for resolve_graph. Returns the job's `after`
+// names, substituted.
+std::vector<Located<std::string>> make_job(JobTemplate& tmpl, const Settings& defaults,
+                                           Values values, const std::filesystem::path& base_dir,
+                                           Job& job) {
   const bool take = tmpl.matrix.empty();
   auto text = [&](std::string& from) { return take ? std::move(from) : substitute(from, values); };
   auto texts = [&](std::vector<std::string>& from) {
     return take ? std::move(from) : substitute_all(from, values);
   };
-  ExpandedJob expanded{job, &tmpl, {}};
   job.family = tmpl.name->value;
   job.name = take ? job.family : substitute(job.family, values);
   job.pos = tmpl.name->pos;
@@ -132,11 +133,12 @@ ExpandedJob make_job(JobTemplate& tmpl, const Settings& defaults, Values values,
   job.inputs = texts(tmpl.inputs);
   job.tags = take ? std::move(tmpl.tags) : tmpl.tags;
   if (tmpl.profile) job.profile = text(*tmpl.profile);
-  for (const auto& after : tmpl.after) {
-    expanded.after_names.push_back({substitute(after.value, values), after.pos});
-  }
+  std::vector<Located<std::string>> after_names;
+  after_names.reserve(tmpl.after.size());
+  for (const auto& after : tmpl.after)
+    after_names.push_back({substitute(after.value, values), after.pos});
   job.matrix = std::move(values);
-  return expanded;
+  return after_names;
 }
 
 }  // namespace
@@ -162,27 +164,41 @@ std::string substitute(std::string_view text, const std::map<std::string, std::s
   return out;
 }
 
-std::vector<ExpandedJob> expand_jobs(Document& doc, const std::filesystem::path& base_dir,
-                                     Sink& sink, std::vector<Job>& jobs) {
+void Expansion::add(std::vector<JobTemplate>& templates, size_t tables_after,
+                    const Settings& defaults, Sink& sink, std::vector<Job>& jobs) {
   std::vector<size_t> members;
-  size_t total = 0;
-  for (const JobTemplate& tmpl : doc.jobs) {
+  members.reserve(templates.size());
+  size_t total = jobs.size();
+  for (const JobTemplate& tmpl : templates) {
     members.push_back(tmpl.name ? member_count(tmpl, sink) : 0);
     total += members.back();
   }
-  // Sized once: the ExpandedJobs refer to the jobs.
-  jobs.reserve(total);
-  std::vector<ExpandedJob> expanded;
-  expanded.reserve(total);
-  for (size_t t = 0; t < doc.jobs.size(); ++t) {
-    JobTemplate& tmpl = doc.jobs[t];
-    if (members[t] == 0) continue;
-    for (Values& values : combinations(tmpl.matrix)) {
-      expanded.push_back(
-          make_job(tmpl, doc.defaults, std::move(values), base_dir, jobs.emplace_back()));
-    }
+  // A job or none a table to come: a matrix among them grows it again.
+  if (jobs.capacity() < total + tables_after) {
+    jobs.reserve(total + tables_after);
+    made_.reserve(total + tables_after);
   }
-  check_expanded(expanded, sink);
+  for (size_t t = 0; t < templates.size(); ++t) {
+    JobTemplate& tmpl = templates[t];
+    const size_t first = jobs.size();
+    if (members[t] > 0) {
+      for (Values& values : combinations(tmpl.matrix)) {
+        auto after = make_job(tmpl, defaults, std::move(values), base_dir_, jobs.emplace_back());
+        made_.push_back({heads_.size(), std::move(after)});
+      }
+      if (!tmpl.matrix.empty()) check_expanded(tmpl, std::span(jobs).subspan(first), sink);
+    }
+    heads_.push_back(std::move(static_cast<TemplateHead&>(tmpl)));
+  }
+  std::vector<JobTemplate>().swap(templates);
+}
+
+std::vector<ExpandedJob> Expansion::finish(std::vector<Job>& jobs) {
+  std::vector<ExpandedJob> expanded;
+  expanded.reserve(jobs.size());
+  for (size_t i = 0; i < jobs.size(); ++i)
+    expanded.push_back({jobs[i], &heads_[made_[i].head], std::move(made_[i].after_names)});
+  std::vector<Made>().swap(made_);
   return expanded;
 }
 

@@ -307,7 +307,7 @@ void parse_jobs(const toml::node& node, std::vector<JobTemplate>& jobs, Sink& si
   // Once, not by doubling: 100,000 templates are 50 MB, and a doubling
   // holds the old copy beside the new.
   jobs.reserve(array->size());
-  parse_job_tables(*array, jobs, sink);
+  parse_job_tables(*array, 1, jobs, sink);
 }
 
 void read_version(const toml::node& node, Document& doc, Sink& sink) {
@@ -324,14 +324,14 @@ void read_version(const toml::node& node, Document& doc, Sink& sink) {
 
 }  // namespace
 
-std::string JobTemplate::label() const {
+std::string TemplateHead::label() const {
   return name ? fmt::format("job '{}'", name->value) : fmt::format("job #{}", ordinal);
 }
 
-void parse_job_tables(const toml::array& tables, std::vector<JobTemplate>& jobs, Sink& sink) {
-  const size_t first = jobs.size() + 1;
+void parse_job_tables(const toml::array& tables, size_t first_ordinal,
+                      std::vector<JobTemplate>& jobs, Sink& sink) {
   for (size_t i = 0; i < tables.size(); ++i)
-    parse_job(*tables.get(i), first + i, jobs, sink);
+    parse_job(*tables.get(i), first_ordinal + i, jobs, sink);
 }
 
 Document parse_document(const toml::table& root, Sink& sink) {
