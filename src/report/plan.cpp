@@ -29,7 +29,10 @@ std::string plural(size_t n, std::string_view one, std::string_view many) {
 
 char ramp(double share) {
   if (!(share > 0)) return kRamp[0];
-  auto level = static_cast<size_t>(std::ceil(std::min(share, 1.0) * 9));
+  // Less a hair: a column's share is a sum of time-weighted parts, and a
+  // steady 6/9 comes out a little over or under it from column to column.
+  constexpr double kRounding = 1e-9;
+  auto level = static_cast<size_t>(std::ceil(std::min(share, 1.0) * 9 - kRounding));
   return kRamp[std::clamp<size_t>(level, 1, kRamp.size() - 1)];
 }
 

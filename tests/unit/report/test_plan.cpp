@@ -278,3 +278,25 @@ TEST_CASE("plan chart: each bar shows where its job's run time comes from", "[re
   CHECK(lines[6] == std::string(8, ' ') + "# predicted  = timeout");
   CHECK(lines[7] == std::string(8, ' ') + "? assumed");
 }
+
+TEST_CASE("plan: a steady load draws one character all along its strip", "[report][plan]") {
+  // Two of three cores held for the whole plan: two thirds in every column,
+  // which floating point makes a hair more or less than 6/9 from one column
+  // to the next; each must still draw the same character.
+  PlanJobs jobs = jobs_of({"a", "b"});
+  jobs.capacity.cpu = wp::Cores::from_double(3);
+  for (double makespan : {7.0, 10.0, 13.0, 99.0}) {
+    CAPTURE(makespan);
+    Simulation simulation = simulation_of({{0, makespan}, {0, makespan}}, makespan);
+    simulation.cores = 3;
+    wp::Resources held = jobs.capacity;
+    held.cpu = wp::Cores::from_double(2);
+    simulation.usage = {{0, held, 2}};
+    std::string text = wp::report::plan_text(jobs, simulation, {false, 80});
+    std::string strip = text.substr(text.find("  cpu "));
+    strip = strip.substr(strip.find('[') + 1);
+    strip = strip.substr(0, strip.find(']'));
+    REQUIRE(strip.size() > 10);
+    CHECK(strip.find_first_not_of(strip[0]) == std::string::npos);
+  }
+}
