@@ -146,7 +146,8 @@ class ThreadChildren {
 };
 
 // Opens /dev/null on any of fds 0-2 that is closed, so that no pipe or log
-// can land there and be clobbered by a child's dup2.
+// can land there and be clobbered by a child's dup2: for writing on 2 only,
+// so that what wp writes to a closed standard output still fails.
 void ensure_standard_fds();
 // A reader closing wp's output (`wp plan --json | head`) makes a write fail
 // with EPIPE, which each command turns into the exit status its man page

@@ -126,7 +126,11 @@ void stop_orphans(const std::filesystem::path& proc_root) {
 
 void ensure_standard_fds() {
   for (int fd = 0; fd <= 2; ++fd) {
-    if (::fcntl(fd, F_GETFD) == -1) ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (::fcntl(fd, F_GETFD) != -1) continue;
+    // Standard output for reading only: a write to it still fails (EBADF),
+    // as on the closed descriptor, so `wp run --json >&-` says it could not
+    // write rather than throwing the document away with status 0.
+    ::open("/dev/null", fd == 2 ? O_WRONLY : O_RDONLY);
   }
 }
 

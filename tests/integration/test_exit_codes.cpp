@@ -198,6 +198,27 @@ TEST_CASE("run: JSON that cannot be written to stdout fails the run", "[integrat
   CHECK(contains(read_file(dir / "err"), "cannot write JSON to standard output"));
 }
 
+TEST_CASE("run and plan: JSON for a closed stdout fails as it does on a full disk",
+          "[integration]") {
+  // wp keeps a descriptor on a closed fd 1 (no pipe may land there), but
+  // one a write fails on: the document is not thrown away with status 0.
+  TempDir dir;
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"x\"\ncommand = \"true\"\n");
+  const std::string wp = WP_BINARY;
+  for (const std::string& args :
+       {" run --json --db " + dir.str("wp.db") + " --run-dir " + dir.str("run"),
+        " plan --json --db " + dir.str("none.db")}) {
+    CAPTURE(args);
+    std::string command = wp + args + " " + dir.str("jobs.toml") + " >&- 2> " + dir.str("err");
+    int status = std::system(command.c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(contains(read_file(dir / "err"),
+                   "cannot write JSON to standard output: Bad file descriptor"));
+  }
+  CHECK(fs::exists(dir / "run"));  // the run itself went ahead
+}
+
 TEST_CASE("plan: a reader that stops reading gets status 1, without a word", "[integration]") {
   TempDir dir;
   // 2,000 jobs: a plan in JSON far larger than a pipe holds, so wp is still
