@@ -63,6 +63,11 @@ struct Manifest {
   std::vector<Job> jobs;  // manifest order, matrix members in expansion order
 };
 
+// The most `retries` a job may have: enough for any flaky job, and few
+// enough that one that times out every time cannot keep a run (or a plan's
+// simulation of it) going for years.
+inline constexpr int kMaxRetries = 100;
+
 // Built-in defaults for keys neither the job nor [defaults] sets.
 inline constexpr double kDefaultCpu = 1.0;
 inline constexpr Bytes kDefaultMemory = 256ull << 20;

@@ -73,7 +73,7 @@ bool read_setting(const Field& field, Settings& settings, Sink& sink) {
   } else if (key == "timeout") {
     settings.timeout = read_duration(field, sink);
   } else if (key == "retries") {
-    assign(settings.retries, read_integer(field, 0, std::numeric_limits<int>::max(), sink));
+    assign(settings.retries, read_integer(field, 0, kMaxRetries, sink));
   } else if (key == "priority") {
     settings.priority = read_integer(field, kMinInt64, kMaxInt64, sink);
   } else if (key == "env") {

@@ -514,6 +514,21 @@ TEST_CASE("jobs are slowed by the CPU they use, on the cores they run on", "[sch
   CHECK(wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, sleeping).failed == 0);
 }
 
+TEST_CASE("a timeout late in a long plan is no less a timeout", "[sched][strategy][retries]") {
+  // long runs 1e9 s; then late needs 0.6 s with a timeout of 0.3 s, and
+  // times out on each of its two attempts. Judged within 1e-9 of the clock
+  // (a whole second by then), its overrun was taken for rounding and it
+  // succeeded.
+  std::vector<JobDemand> jobs{job("long", need(2), 1e9), job("late", need(1), 0.6, 0, {0})};
+  double none = std::numeric_limits<double>::infinity();
+  Simulation sim = plan_with(jobs, limits({none, 0.3}, {0, 1}));
+  const wp::sched::Slot& late = sim.slots[1];
+  CHECK(late.attempts == 2);
+  CHECK(late.timed_out);
+  CHECK(late.failed);
+  CHECK(sim.failed == 1);
+}
+
 TEST_CASE("a timed-out job is retried after its backoff, alone and at full speed",
           "[sched][strategy][retries]") {
   // As above: a times out at 10.5 s, and b and idle end at 10.5 + left. With
