@@ -96,14 +96,20 @@ plan_summary "$plan_rss"
       "$i"
   done
 } > "$work/tables.toml"
+
+tables_rss() {  # prints the peak RSS of wp validate, plan and run of manifest $1
+  local validate_rss plan_rss run_rss
+  validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$1")
+  plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$1")
+  run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
+    --run-dir "$work/run-$(basename "$1" .toml)" "$1")
+  printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validate_rss" \
+    "$plan_rss" "$run_rss"
+}
+
 echo
 echo "== the same $n jobs as $n [[job]] tables ($(du -h "$work/tables.toml" | cut -f1) of TOML)"
-validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
-plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/tables.toml")
-run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
-  --run-dir "$work/run-tables" "$work/tables.toml")
-printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validate_rss" \
-  "$plan_rss" "$run_rss"
+tables_rss "$work/tables.toml"
 
 # 6: tables with what a real job carries.
 {
@@ -119,9 +125,4 @@ printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validat
 } > "$work/rich.toml"
 echo
 echo "== $n [[job]] tables with commands, tags and env ($(du -h "$work/rich.toml" | cut -f1) of TOML)"
-validate_rss=$(peak "$wp" validate --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/rich.toml")
-plan_rss=$(peak "$wp" plan --json --cpus 2 --memory 6GiB --db "$work/wp.db" "$work/rich.toml")
-run_rss=$(peak "$wp" run -q --cgroup off --cpus 2 --memory 6GiB --db "$work/wp.db" \
-  --run-dir "$work/run-rich" "$work/rich.toml")
-printf 'peak RSS: wp validate %s MiB, wp plan %s MiB, wp run %s MiB\n' "$validate_rss" \
-  "$plan_rss" "$run_rss"
+tables_rss "$work/rich.toml"
