@@ -115,19 +115,13 @@ void Scheduler::compute_paths(const std::vector<JobDemand>& jobs) {
 
 bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) const {
   if (a.level != b.level) return a.level > b.level;  // higher priority first
-  if (a.since != b.since) return a.since < b.since;  // at the top: there longer
   if (a.path != b.path) return a.path > b.path;      // then the longer way to go
   return a.job < b.job;                              // then manifest order
 }
 
-// Only jobs aged to the top level are ordered by when they got there: below
-// it a job that waited longer is already a level higher. Ordered by path
-// there too, a job with a short path could be passed for ever by jobs on
-// longer ones that keep aging in after it.
 Scheduler::QueueKey Scheduler::key_of(size_t job) const {
   const Entry& e = jobs_[job];
-  bool aged_to_top = e.level >= top_level_ && e.level > e.spec.priority;
-  return {e.level, aged_to_top ? e.top_since : 0.0, e.path, job};
+  return {e.level, e.path, job};
 }
 
 // Promotions due by now are made at once, so that a job made ready next
@@ -189,7 +183,6 @@ void Scheduler::promote_waiting() {
     // lost meanwhile.
     ready_.erase(key_of(due.job));
     ++e.level;
-    e.top_since = due.due;  // counts only once at the top
     ready_.insert(key_of(due.job));
     if (e.level < top_level_) promotions_.push({due.due + policy_.aging, due.job, e.ticket});
     if (ready_.begin()->job != head_job_) {

@@ -4,10 +4,8 @@
 //
 // The queue of ready jobs is ordered by effective priority (the declared
 // priority, raised one step for every Policy::aging seconds waited, up to one
-// above the highest declared), at that top level by when each job aged to
-// it (first come, first served: no job that gets there later goes before),
-// then by the longest path of expected run time from the job to the end of
-// the graph (critical path), then manifest order.
+// above the highest declared), then by the longest path of expected run time
+// from the job to the end of the graph (critical path), then manifest order.
 // When the head fits, it starts, or (with a packing strategy) another job of
 // its effective priority in the window that packs better. While the head
 // does not fit, it holds a reservation: the earliest time enough will be
@@ -16,9 +14,9 @@
 // only what the head will leave free (EASY backfilling). A head at the top
 // level (which only aging reaches) that has waited an aging interval at the
 // head becomes the claimant: until it starts, no other job may take what it
-// needs, not even one that reached the top at the same moment on a longer
-// path and so goes before it. Among the jobs allowed to start, the Strategy
-// chooses.
+// needs, even one that ages in on a longer path and goes before it, so a
+// stream of such jobs cannot pass it again and again. Among the jobs allowed
+// to start, the Strategy chooses.
 #pragma once
 
 #include <chrono>
@@ -147,7 +145,6 @@ class Scheduler {
  private:
   struct QueueKey {
     int64_t level;  // effective priority
-    double since;   // when it aged to the top level; 0 below it
     double path;    // critical path
     size_t job;     // manifest order
   };
@@ -171,7 +168,6 @@ class Scheduler {
     std::string reason;
     double path = 0;          // critical path
     int64_t level = 0;        // effective priority while ready
-    double top_since = 0;     // when aging raised it to top_level_
     double ready_at = 0;      // when it last became ready
     double ends_at = kNever;  // while running: expected end
     uint64_t ticket = 0;      // counts its entries into the queue
