@@ -88,7 +88,6 @@ Result<manifest::Manifest> one_job(const ExecCommand& command) {
   }
   manifest::Job job;
   job.name = command.name.empty() ? derived_name(command.command) : command.name;
-  job.family = job.name;
   job.argv = command.command;
   job.request = *demand;
   job.priority = command.priority;

@@ -94,8 +94,9 @@ EnvMap inherited_environment() {
   return env;
 }
 
-// One ordered merge of three sorted maps, a later one winning a key: no
-// copy of the inherited environment for every job.
+// One ordered merge of three lists sorted by name (two maps and the job's
+// env), a later one winning a name: no copy of the inherited environment
+// for every job.
 std::vector<std::string> job_environment(const EnvMap& inherited, const manifest::Job& job,
                                          const EnvMap& wp_vars) {
   std::vector<std::string> env;

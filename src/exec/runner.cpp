@@ -288,9 +288,8 @@ void Runner::fail_to_start(Active& active, const std::string& message) {
 
 Status Runner::launch(Active& active) {
   const manifest::Job& spec = manifest_.jobs[active.job];
-  auto job_path = spec.env.find("PATH");
-  auto plan =
-      plan_launch(spec, job_path != spec.env.end() ? job_path->second : path_var_, &executables_);
+  const std::string* job_path = manifest::find_value(spec.env, "PATH");
+  auto plan = plan_launch(spec, job_path != nullptr ? *job_path : path_var_, &executables_);
   if (!plan) return plan.error();
   auto out_pipe = platform::make_pipe();
   if (!out_pipe) return out_pipe.error();

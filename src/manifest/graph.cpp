@@ -142,8 +142,8 @@ void report_unknown(const EntryJobs& unknown, Suggestions& suggestions, Sink& si
   // Matrix members share the template's entry: name the family unless
   // substitution made each member's entry its own.
   if (after.value == first.source->after[unknown.entry].value) {
-    sink.error(after.pos, fmt::format("job '{}': after: unknown job '{}'{}", first.job.family,
-                                      after.value, hint));
+    sink.error(after.pos, fmt::format("job '{}': after: unknown job '{}'{}",
+                                      first.source->name->value, after.value, hint));
     return;
   }
   const JobRange& missing = unknown.named;

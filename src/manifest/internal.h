@@ -164,7 +164,6 @@ struct JobTemplate : TemplateHead {
   std::vector<MatrixAxis> matrix;  // in toml++ iteration order (sorted keys)
   SourcePos matrix_pos;
   std::vector<std::string> inputs;
-  std::vector<std::string> tags;
   std::optional<std::string> profile;
   SourcePos profile_pos;
 };
@@ -274,7 +273,7 @@ class Expansion {
 // each key of `tmpl`, with the values that did it. `members`: its jobs.
 void check_expanded(const JobTemplate& tmpl, std::span<const Job> members, Sink& sink);
 // Replaces `{key}` for each key of `values`; other braces are left alone.
-std::string substitute(std::string_view text, const std::map<std::string, std::string>& values);
+std::string substitute(std::string_view text, const NamedValues& values);
 
 // Reports duplicate names, resolves `after` to indices and reports unknown
 // names and cycles. `tables` are all the [[job]] tables: those that made

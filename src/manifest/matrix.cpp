@@ -1,15 +1,26 @@
 // Templates -> jobs: defaults applied, matrices expanded, `{key}` substituted.
 #include <algorithm>
+#include <cassert>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "manifest/internal.h"
 
-namespace wp::manifest::detail {
+namespace wp::manifest {
+
+const std::string* find_value(const NamedValues& values, std::string_view name) {
+  auto it =
+      std::lower_bound(values.begin(), values.end(), name,
+                       [](const auto& entry, std::string_view key) { return entry.first < key; });
+  return it != values.end() && it->first == name ? &it->second : nullptr;
+}
+
+namespace detail {
 
 namespace {
 
-using Values = std::map<std::string, std::string>;
+using Values = NamedValues;
 
 // A typo in a matrix can ask for billions of jobs; refuse before allocating them.
 constexpr size_t kMaxMembers = 100'000;
@@ -30,17 +41,21 @@ size_t member_count(const JobTemplate& tmpl, Sink& sink) {
 }
 
 // The cartesian product of the axes; the first axis varies slowest, so
-// {os = [a, b], py = [1, 2]} gives a1, a2, b1, b2.
+// {os = [a, b], py = [1, 2]} gives a1, a2, b1, b2. The axes come sorted by
+// key, so each member's values are too.
 std::vector<Values> combinations(const std::vector<MatrixAxis>& axes) {
+  assert(std::is_sorted(axes.begin(), axes.end(),
+                        [](const auto& a, const auto& b) { return a.first < b.first; }));
   std::vector<Values> out{Values{}};
   for (const auto& [key, values] : axes) {
     std::vector<Values> next;
     next.reserve(out.size() * values.size());
     for (const Values& partial : out) {
       for (const std::string& value : values) {
-        Values combined = partial;
-        combined[key] = value;
-        next.push_back(std::move(combined));
+        Values& combined = next.emplace_back();
+        combined.reserve(axes.size());
+        combined = partial;
+        combined.emplace_back(key, value);
       }
     }
     out = std::move(next);
@@ -81,6 +96,24 @@ RequestSources sources_of(const Settings& job, const Settings& defaults) {
       source_of(job.gpu.has_value(), own.gpu, defaults.gpu.has_value(), fallback.gpu)};
 }
 
+// [defaults] env under the job's own, both sorted by name, into one vector
+// of exactly their size. `take`: the job's strings are moved.
+void merge_env(const std::map<std::string, std::string>& defaults,
+               std::map<std::string, std::string>& own, bool take, NamedValues& out) {
+  size_t size = own.size();
+  for (const auto& entry : defaults)
+    size += own.contains(entry.first) ? 0 : 1;
+  out.reserve(size);
+  auto d = defaults.begin();
+  for (auto& [name, value] : own) {
+    for (; d != defaults.end() && d->first < name; ++d)
+      out.push_back(*d);
+    if (d != defaults.end() && d->first == name) ++d;
+    out.emplace_back(name, take ? std::move(value) : value);
+  }
+  out.insert(out.end(), d, defaults.end());
+}
+
 // `take`: the job's own settings are not needed again, so their strings
 // are moved rather than copied.
 void apply_settings(Settings& job, const Settings& defaults, bool take, Job& out) {
@@ -95,13 +128,7 @@ void apply_settings(Settings& job, const Settings& defaults, bool take, Job& out
   out.priority = pick(job.priority, defaults.priority, int64_t{0});
   out.retries = pick(job.retries, defaults.retries, 0);
   out.timeout = job.timeout ? job.timeout : defaults.timeout;
-  if (take && defaults.env.empty()) {
-    out.env = std::move(job.env);
-    return;
-  }
-  out.env = defaults.env;
-  for (auto& [name, value] : job.env)
-    out.env[name] = take ? std::move(value) : value;
+  merge_env(defaults.env, job.env, take, out.env);
 }
 
 // A template without a matrix has one member, in which `{key}` stands for
@@ -117,8 +144,12 @@ std::vector<Located<std::string>> make_job(JobTemplate& tmpl, const Settings& de
   auto texts = [&](std::vector<std::string>& from) {
     return take ? std::move(from) : substitute_all(from, values);
   };
-  job.family = tmpl.name->value;
-  job.name = take ? job.family : substitute(job.family, values);
+  if (take) {
+    job.name = tmpl.name->value;  // the head keeps its own, for resolve_graph
+  } else {
+    job.family = tmpl.name->value;
+    job.name = substitute(job.family, values);
+  }
   job.pos = tmpl.name->pos;
   job.table_pos = tmpl.table_pos;
   job.command = tmpl.command ? text(*tmpl.command) : std::string();
@@ -131,7 +162,6 @@ std::vector<Located<std::string>> make_job(JobTemplate& tmpl, const Settings& de
   const std::optional<std::string>& cwd = tmpl.settings.cwd ? tmpl.settings.cwd : defaults.cwd;
   job.cwd = resolve_cwd(substitute(cwd.value_or(""), values), base_dir);
   job.inputs = texts(tmpl.inputs);
-  job.tags = take ? std::move(tmpl.tags) : tmpl.tags;
   if (tmpl.profile) job.profile = text(*tmpl.profile);
   std::vector<Located<std::string>> after_names;
   after_names.reserve(tmpl.after.size());
@@ -143,7 +173,7 @@ std::vector<Located<std::string>> make_job(JobTemplate& tmpl, const Settings& de
 
 }  // namespace
 
-std::string substitute(std::string_view text, const std::map<std::string, std::string>& values) {
+std::string substitute(std::string_view text, const NamedValues& values) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
@@ -151,12 +181,12 @@ std::string substitute(std::string_view text, const std::map<std::string, std::s
     size_t close = open == std::string_view::npos ? open : text.find('}', open + 1);
     if (close == std::string_view::npos) break;
     out.append(text, i, open - i);
-    auto found = values.find(std::string(text.substr(open + 1, close - open - 1)));
-    if (found == values.end()) {
+    const std::string* found = find_value(values, text.substr(open + 1, close - open - 1));
+    if (found == nullptr) {
       out += '{';  // not a matrix key: keep it and look again from the next character
       i = open + 1;
     } else {
-      out += found->second;
+      out += *found;
       i = close + 1;
     }
   }
@@ -202,4 +232,5 @@ std::vector<ExpandedJob> Expansion::finish(std::vector<Job>& jobs) {
   return expanded;
 }
 
-}  // namespace wp::manifest::detail
+}  // namespace detail
+}  // namespace wp::manifest

@@ -194,6 +194,10 @@ void read_matrix(const Field& field, JobTemplate& job, Sink& sink) {
     }
     if (parsed.second.size() == array->size()) job.matrix.push_back(std::move(parsed));
   }
+  // toml++ gives the keys sorted already; expansion relies on it (the first
+  // key varies slowest, and each member's values come out sorted by key).
+  std::sort(job.matrix.begin(), job.matrix.end(),
+            [](const MatrixAxis& a, const MatrixAxis& b) { return a.first < b.first; });
 }
 
 // A name for history (`namespace`, `profile`): text a person reads in `wp
@@ -247,7 +251,7 @@ void read_job_key(const toml::key& key, const Field& field, JobTemplate& job, Si
   } else if (field.key == "inputs") {
     strings(job.inputs);
   } else if (field.key == "tags") {
-    strings(job.tags);
+    read_string_array(field, sink);  // labels for people and other tools: checked, not kept
   } else if (field.key == "profile") {
     job.profile = read_label(field, sink);
     job.profile_pos = sink.pos(field.node);

@@ -46,7 +46,7 @@ command = "echo hello"
   REQUIRE(m.jobs.size() == 1);
   const Job& job = m.jobs[0];
   CHECK(job.name == "hello");
-  CHECK(job.family == "hello");
+  CHECK(job.family.empty());  // not a matrix member
   CHECK(job.matrix.empty());
   CHECK(job.command == "echo hello");
   CHECK(job.argv.empty());
@@ -104,8 +104,8 @@ cwd = "/abs/dir"
   CHECK(a.timeout == std::chrono::milliseconds(10min));
   CHECK(a.retries == 2);
   CHECK(a.priority == -3);
-  CHECK(a.env == std::map<std::string, std::string>{
-                     {"LANG", "C"}, {"CI", "true"}, {"LEVEL", "3"}, {"RATIO", "0.25"}});
+  // Sorted by name.
+  CHECK(a.env == NamedValues{{"CI", "true"}, {"LANG", "C"}, {"LEVEL", "3"}, {"RATIO", "0.25"}});
   CHECK(a.cwd == fs::path("/srv/project/work"));
 
   const Job& b = m.jobs[1];
@@ -117,11 +117,11 @@ cwd = "/abs/dir"
   CHECK(b.retries == 0);
   CHECK(b.priority == 7);
   // The job's env is merged over [defaults].env, key by key.
-  CHECK(b.env == std::map<std::string, std::string>{{"LANG", "en_US.UTF-8"},
-                                                    {"CI", "true"},
-                                                    {"LEVEL", "3"},
-                                                    {"RATIO", "0.25"},
-                                                    {"EXTRA", "x"}});
+  CHECK(b.env == NamedValues{{"CI", "true"},
+                             {"EXTRA", "x"},
+                             {"LANG", "en_US.UTF-8"},
+                             {"LEVEL", "3"},
+                             {"RATIO", "0.25"}});
   CHECK(b.cwd == fs::path("/abs/dir"));
 }
 
@@ -153,12 +153,11 @@ env = { WHOLE = 2.0 }
   CHECK(a.request.iops == 2);
   CHECK(a.timeout == std::chrono::milliseconds(90min));
   CHECK(a.inputs == std::vector<std::string>{"src/**/*.cpp"});
-  CHECK(a.tags == std::vector<std::string>{"slow", "nightly"});
   const Job& b = m.jobs[1];
   CHECK(b.request.cpu == Cores::from_millis(1001));  // nearest milli-core
   CHECK(b.request.memory == 1'500'000'000ull);
   CHECK(b.timeout == std::chrono::milliseconds(500));
-  CHECK(b.env.at("WHOLE") == "2.0");
+  CHECK(b.env == NamedValues{{"WHOLE", "2.0"}});
 }
 
 TEST_CASE("[capacity] and version are read", "[manifest][load]") {
@@ -227,6 +226,25 @@ cpu = -1
   CHECK(errors[1].format() ==
         "/srv/project/jobs.toml:5:7: error: job 'build': cpu: must be greater than 0, got -1; "
         "write e.g. cpu = 0.5 or cpu = 2");
+}
+
+TEST_CASE("tags are checked though wp keeps none", "[manifest][load]") {
+  Diagnostics errors = load_errors(R"([[job]]
+name = "a"
+command = "true"
+tags = "slow"
+[[job]]
+name = "b"
+command = "true"
+tags = ["slow", 3]
+)");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].format() ==
+        "/srv/project/jobs.toml:4:8: error: job 'a': tags: expected an array of strings, got a "
+        "string");
+  CHECK(errors[1].format() ==
+        "/srv/project/jobs.toml:8:17: error: job 'b': tags[1]: expected a string, got an "
+        "integer");
 }
 
 TEST_CASE("unknown keys suggest the nearest valid key", "[manifest][load]") {

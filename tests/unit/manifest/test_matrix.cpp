@@ -50,7 +50,7 @@ command = "true"
                                              "test-bsd-py3.11", "test-bsd-py3.12", "after"});
   const Job& member = m.jobs[3];
   CHECK(member.family == "test-{os}-py{py}");
-  CHECK(member.matrix == std::map<std::string, std::string>{{"os", "mac"}, {"py", "3.11"}});
+  CHECK(member.matrix == NamedValues{{"os", "mac"}, {"py", "3.11"}});
 }
 
 TEST_CASE("matrix values replace {key} everywhere the spec lists", "[manifest][matrix]") {
@@ -82,12 +82,10 @@ matrix = { flag = [true, false], ratio = [0.5] }
   const Job& t2 = m.jobs[3];
   CHECK(t2.name == "test-2");
   CHECK(t2.command == "make test SHARD=2 {not_a_key} ${HOME} {}");
-  CHECK(t2.env == std::map<std::string, std::string>{
-                      {"FROM_DEFAULTS", "d-2"}, {"SHARD", "2"}, {"FIXED", "x"}});
+  CHECK(t2.env == NamedValues{{"FIXED", "x"}, {"FROM_DEFAULTS", "d-2"}, {"SHARD", "2"}});
   CHECK(t2.cwd == std::filesystem::path("/m/shards/2"));
   CHECK(t2.inputs == std::vector<std::string>{"data/2/*.csv"});
-  CHECK(t2.tags == std::vector<std::string>{"{shard}"});  // tags are not substituted
-  CHECK(t2.after == std::vector<size_t>{1});              // prep-2
+  CHECK(t2.after == std::vector<size_t>{1});  // prep-2
 
   CHECK(m.jobs[4].name == "run-true-0.5");
   CHECK(m.jobs[4].argv == std::vector<std::string>{"tool", "--flag=true", "--ratio=0.5"});
@@ -237,10 +235,12 @@ matrix = { v = [1e20, 0.5, 1e-7, -3.25, 2.0, 0.1, 1.7976931348623157e308, 5e-324
                         "f-16",
                     });
   CHECK(m.jobs[0].argv == std::vector<std::string>{"tool", "100000000000000000000.0"});
-  CHECK(m.jobs[2].env.at("V") == "0.0000001");
+  CHECK(m.jobs[2].env == NamedValues{{"V", "0.0000001"}});
   // The text reads back as the same number.
-  CHECK(std::strtod(m.jobs[6].matrix.at("v").c_str(), nullptr) == 1.7976931348623157e308);
-  CHECK(std::strtod(m.jobs[7].matrix.at("v").c_str(), nullptr) == 5e-324);
+  REQUIRE(m.jobs[6].matrix.size() == 1);
+  REQUIRE(m.jobs[7].matrix.size() == 1);
+  CHECK(std::strtod(m.jobs[6].matrix[0].second.c_str(), nullptr) == 1.7976931348623157e308);
+  CHECK(std::strtod(m.jobs[7].matrix[0].second.c_str(), nullptr) == 5e-324);
 }
 
 TEST_CASE("an empty expanded name is an error", "[manifest][matrix]") {
@@ -349,7 +349,7 @@ matrix = { v = ["ok", "\u009b31m"], n = [1, 2] }
 
 TEST_CASE("substitute replaces only matrix keys", "[manifest][matrix]") {
   using detail::substitute;
-  std::map<std::string, std::string> values{{"a", "1"}, {"b", "{a}"}};
+  NamedValues values{{"a", "1"}, {"b", "{a}"}};
   CHECK(substitute("x{a}y{b}z", values) == "x1y{a}z");  // one pass: values are not rescanned
   CHECK(substitute("{{a}}", values) == "{1}");
   CHECK(substitute("{c} {a", values) == "{c} {a");

@@ -37,12 +37,12 @@ std::string describe(const LoadResult& result) {
   for (const Job& j : m.jobs) {
     out += fmt::format(
         "{} ({}) {} cmd '{}' argv {} cpu {} mem {} iops {} gpu {} after {} prio {} timeout {} "
-        "retries {} env {} cwd {} inputs {} tags {} profile '{}' at {}:{} table {}:{} from "
+        "retries {} env {} cwd {} inputs {} profile '{}' at {}:{} table {}:{} from "
         "{}:{}:{}\n",
         j.name, j.family, j.matrix, j.command, j.argv, j.request.cpu.millis(), j.request.memory,
         j.request.iops, j.request.gpu, j.after, j.priority, j.timeout ? j.timeout->count() : -1,
-        j.retries, j.env, j.cwd, j.inputs, j.tags, j.profile, j.pos.line, j.pos.column,
-        j.table_pos.line, j.table_pos.column, static_cast<int>(j.request_from.memory.from),
+        j.retries, j.env, j.cwd, j.inputs, j.profile, j.pos.line, j.pos.column, j.table_pos.line,
+        j.table_pos.column, static_cast<int>(j.request_from.memory.from),
         j.request_from.memory.pos.line, j.request_from.memory.pos.column);
   }
   return out;
@@ -198,9 +198,9 @@ name = "c"
 comand = "typo"
 after = ["nope"]
 )");
-    CHECK_THAT(whole, Catch::Contains("jobs.toml:22:1: error:"));      // comand
-    CHECK_THAT(whole, Catch::Contains("jobs.toml:23:10: error:"));     // nope
-    CHECK_THAT(whole, Catch::Contains("b-2 (b-{i}) {\"i\": \"2\"}"));  // expanded
+    CHECK_THAT(whole, Catch::Contains("jobs.toml:22:1: error:"));        // comand
+    CHECK_THAT(whole, Catch::Contains("jobs.toml:23:10: error:"));       // nope
+    CHECK_THAT(whole, Catch::Contains("b-2 (b-{i}) [(\"i\", \"2\")]"));  // expanded
   }
   SECTION("invalid TOML in a piece is reported as the whole file's") {
     const std::string text = "[[job]]\nname = \"a\"\ncommand = \"x\"\n[[job]]\nname = = 1\n";
