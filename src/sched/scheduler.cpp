@@ -57,6 +57,7 @@ Resources packing_capacity(const Resources& capacity, const Policy& policy) {
 
 Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Policy policy)
     : tracker_(packing_capacity(capacity, policy)), policy_(policy) {
+  static_assert(sizeof(Entry) <= 128 || sizeof(void*) > 8, "see Entry");
   policy_.window = std::max<size_t>(policy_.window, 1);
   jobs_.resize(jobs.size());
   size_t name_bytes = 0;
@@ -135,7 +136,6 @@ void Scheduler::make_ready(size_t job) {
   Entry& e = jobs_[job];
   e.state = JobState::Ready;
   e.level = e.spec.priority;
-  e.ready_at = now_;
   ++e.ticket;
   ready_.insert(key_of(job));
   note_head();
@@ -424,7 +424,8 @@ void Scheduler::skip(size_t job, const std::string& reason) {
   Entry& e = jobs_[job];
   if (e.state == JobState::Ready) unqueue(job);
   e.state = JobState::Skipped;
-  e.reason = reason;
+  if (reasons_.back() != reason) reasons_.push_back(reason);
+  e.reason = static_cast<uint32_t>(reasons_.size() - 1);
   --unfinished_;
 }
 

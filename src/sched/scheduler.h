@@ -57,7 +57,7 @@ struct JobDemand {
   std::optional<double> duration;
 };
 
-enum class JobState {
+enum class JobState : uint8_t {
   Waiting,  // dependencies have not all succeeded yet
   Ready,    // queued for admission
   Running,  // admitted: holds its demand in the tracker
@@ -129,7 +129,7 @@ class Scheduler {
   bool all_done() const { return unfinished_ == 0; }
   bool stopped() const { return stopped_; }
   JobState state(size_t job) const { return jobs_[job].state; }
-  const std::string& reason(size_t job) const { return jobs_[job].reason; }
+  const std::string& reason(size_t job) const { return reasons_[jobs_[job].reason]; }
   const ResourceTracker& tracker() const { return tracker_; }
   const Policy& policy() const { return policy_; }
 
@@ -159,16 +159,16 @@ class Scheduler {
     int64_t priority = 0;
     std::optional<double> duration;
   };
+  // 128 bytes: the largest part of a plan of 100,000 jobs after the jobs.
   struct Entry {
     Spec spec;
     JobState state = JobState::Waiting;
-    size_t unmet = 0;      // dependencies not yet succeeded
     bool started = false;  // has had at least one attempt
+    uint32_t reason = 0;   // into reasons_
+    size_t unmet = 0;      // dependencies not yet succeeded
     std::vector<size_t> dependents;
-    std::string reason;
     double path = 0;          // critical path
     int64_t level = 0;        // effective priority while ready
-    double ready_at = 0;      // when it last became ready
     double ends_at = kNever;  // while running: expected end
     uint64_t ticket = 0;      // counts its entries into the queue
   };
@@ -201,6 +201,9 @@ class Scheduler {
   // reasons given to skipped dependents. As 100,000 strings they took 3.2 MB.
   std::string names_;
   std::vector<uint32_t> name_ends_;
+  // Why jobs were skipped; the first is none. One stop() or failure skips
+  // many jobs for one reason, which is kept once.
+  std::vector<std::string> reasons_{std::string()};
   Queue ready_;
   // Jobs due one more step of priority, earliest first; entries whose job
   // has since started or been promoted are dropped when they come up.
