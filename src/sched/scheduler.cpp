@@ -57,7 +57,7 @@ Resources packing_capacity(const Resources& capacity, const Policy& policy) {
 
 Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Policy policy)
     : tracker_(packing_capacity(capacity, policy)), policy_(policy) {
-  static_assert(sizeof(Entry) <= 128 || sizeof(void*) > 8, "see Entry");
+  static_assert(sizeof(Entry) <= 128, "see Entry");
   policy_.window = std::max<size_t>(policy_.window, 1);
   jobs_.resize(jobs.size());
   size_t name_bytes = 0;
