@@ -191,7 +191,10 @@ void Scheduler::promote_waiting() {
     }
   }
   note_head();
-  claim_if_waited(now_);
+  // Promotions left due for the next call may yet take the head from the
+  // job that holds it: the queue is known only up to the first of them.
+  bool behind = !promotions_.empty() && promotions_.top().due <= now_;
+  claim_if_waited(behind ? promotions_.top().due : now_);
 }
 
 void Scheduler::set_demand(size_t job, const Resources& demand) {

@@ -309,6 +309,33 @@ TEST_CASE("a claim is made when it is due, not at the next decision", "[sched][s
   CHECK(s.admit() == std::vector<size_t>{3});
 }
 
+TEST_CASE("a claim waits for the promotions due before it", "[sched][strategy]") {
+  // Two cores, aging 10 s. r, d and e start at 0; h (2 cores, path 1)
+  // waits. e ends at 0.5 and 1,100 fillers (2 cores, path 0.1) become
+  // ready, due at the top at 10.5; d ends at 1 and x (2 cores, path 100)
+  // becomes ready, due at 11. The clock then jumps to 25. h reaches the top
+  // at 10 and holds the head until x goes before it at 11, so h never
+  // waited an interval there: x has, and x claims. A call promotes at most
+  // 1,024 jobs: the first stops among the fillers, before x, and claimed
+  // for h as of 25 on a queue known only up to 10.5.
+  std::vector<JobDemand> jobs{job("r", need(1), 1000), job("d", need(0.5), 1),
+                              job("e", need(0.5), 0.5), job("h", need(2), 1),
+                              job("x", need(2), 100, 0, {1})};
+  for (int i = 0; i < 1100; ++i)
+    jobs.push_back(job("f" + std::to_string(i), need(2), 0.1, 0, {2}));
+  Scheduler s(jobs, capacity(2, 4096), policy(Strategy::FirstFit, 10));
+  CHECK(s.admit() == std::vector<size_t>{0, 1, 2});
+  s.set_now(0.5);
+  s.finished(2, true);
+  s.set_now(1);
+  s.finished(1, true);
+  CHECK(s.admit().empty());
+  s.set_now(25);  // h and 1,023 fillers
+  s.set_now(25);  // the other 77 and x
+  CHECK(s.head() == std::optional<size_t>(4));
+  CHECK(s.next_in_line() == std::optional<size_t>(4));
+}
+
 TEST_CASE("a reservation on room other processes hold is unknown", "[sched][strategy]") {
   // Two cores; another wp holds one in the ledger, so the room this run may
   // use is one core, though its own capacity is free. h (1.5 cores,
