@@ -100,7 +100,7 @@ Result<manifest::Manifest> one_job(const ExecCommand& command) {
     job.timeout = *timeout;
   }
   manifest::Manifest manifest;
-  manifest.path = fs::path(job.cwd) / "wp-exec";
+  manifest.path = fs::path(job.cwd.str()) / "wp-exec";
   manifest.jobs.push_back(std::move(job));
   return manifest;
 }
@@ -111,7 +111,7 @@ Result<Capacity> exec_capacity(const ExecCommand& command, const manifest::Job& 
   auto caps = caps_from_flags(flags);
   if (!caps) return caps.error();
   Capacity capacity = resolve_capacity(probe_host(), CapacityCaps{}, *caps,
-                                       stored_iops(command.db, DbUse::Writes, job.cwd));
+                                       stored_iops(command.db, DbUse::Writes, job.cwd.str()));
   if (!job.request.fits_in(capacity.total)) {
     return make_error("the command asks for {}, more than the capacity ({})",
                       format_resources(job.request), format_capacity(capacity.total));

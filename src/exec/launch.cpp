@@ -76,8 +76,9 @@ Result<LaunchPlan> plan_launch(const manifest::Job& job, const std::string& path
   } else {
     plan.argv = split_blanks(job.command);
   }
-  auto executable = cache ? cache->find(plan.argv.front(), path_var, job.cwd)
-                          : platform::resolve_executable(plan.argv.front(), path_var, job.cwd);
+  auto executable = cache
+                        ? cache->find(plan.argv.front(), path_var, job.cwd)
+                        : platform::resolve_executable(plan.argv.front(), path_var, job.cwd.str());
   if (!executable) return executable.error();
   plan.executable = std::move(*executable);
   return plan;

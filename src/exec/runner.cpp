@@ -313,7 +313,7 @@ Status Runner::launch(Active& active) {
   platform::SpawnRequest request{plan->executable,
                                  plan->argv,
                                  job_environment(inherited_env_, spec, wp_vars),
-                                 spec.cwd,
+                                 spec.cwd.str(),
                                  through ? STDOUT_FILENO : out_pipe->write.get(),
                                  through ? STDERR_FILENO : err_pipe->write.get(),
                                  {},

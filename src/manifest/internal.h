@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -259,13 +260,18 @@ class Expansion {
   const std::deque<TemplateHead>& heads() const { return heads_; }
 
  private:
+  // The directory `written` (a job's cwd with no matrix value in it) names:
+  // one copy for the jobs that write the same.
+  SharedText working_dir(std::string written);
+
   struct Made {
     size_t head = 0;  // into heads_
     std::vector<Located<std::string>> after_names;
   };
   std::filesystem::path base_dir_;
-  std::deque<TemplateHead> heads_;  // every table's, in file order; never moved
-  std::vector<Made> made_;          // one a job, in order
+  std::deque<TemplateHead> heads_;                    // every table's, in file order; never moved
+  std::vector<Made> made_;                            // one a job, in order
+  std::unordered_map<std::string, SharedText> dirs_;  // working_dir's, by what was written
 };
 
 // A matrix value that empties a member's name, command, argv[0] or profile,

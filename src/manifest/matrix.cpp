@@ -137,8 +137,7 @@ void apply_settings(Settings& job, const Settings& defaults, bool take, Job& out
 // at once). Its head stays, for resolve_graph. Returns the job's `after`
 // names, substituted.
 std::vector<Located<std::string>> make_job(JobTemplate& tmpl, const Settings& defaults,
-                                           Values values, const std::filesystem::path& base_dir,
-                                           Job& job) {
+                                           Values values, Job& job) {
   const bool take = tmpl.matrix.empty();
   auto text = [&](std::string& from) { return take ? std::move(from) : substitute(from, values); };
   auto texts = [&](std::vector<std::string>& from) {
@@ -159,8 +158,6 @@ std::vector<Located<std::string>> make_job(JobTemplate& tmpl, const Settings& de
     for (auto& [name, value] : job.env)
       value = substitute(value, values);
   }
-  const std::optional<std::string>& cwd = tmpl.settings.cwd ? tmpl.settings.cwd : defaults.cwd;
-  job.cwd = resolve_cwd(substitute(cwd.value_or(""), values), base_dir);
   job.inputs = texts(tmpl.inputs);
   if (tmpl.profile) job.profile = text(*tmpl.profile);
   std::vector<Located<std::string>> after_names;
@@ -212,8 +209,14 @@ void Expansion::add(std::vector<JobTemplate>& templates, size_t tables_after,
     JobTemplate& tmpl = templates[t];
     const size_t first = jobs.size();
     if (members[t] > 0) {
+      const std::string cwd = tmpl.settings.cwd ? *tmpl.settings.cwd : defaults.cwd.value_or("");
       for (Values& values : combinations(tmpl.matrix)) {
-        auto after = make_job(tmpl, defaults, std::move(values), base_dir_, jobs.emplace_back());
+        Job& job = jobs.emplace_back();
+        std::string dir = substitute(cwd, values);
+        // One a member when a matrix value is in it: nothing to share, or to keep.
+        job.cwd =
+            dir == cwd ? working_dir(std::move(dir)) : SharedText(resolve_cwd(dir, base_dir_));
+        auto after = make_job(tmpl, defaults, std::move(values), job);
         made_.push_back({heads_.size(), std::move(after)});
       }
       if (!tmpl.matrix.empty()) check_expanded(tmpl, std::span(jobs).subspan(first), sink);
@@ -221,6 +224,12 @@ void Expansion::add(std::vector<JobTemplate>& templates, size_t tables_after,
     heads_.push_back(std::move(static_cast<TemplateHead&>(tmpl)));
   }
   std::vector<JobTemplate>().swap(templates);
+}
+
+SharedText Expansion::working_dir(std::string written) {
+  auto [it, added] = dirs_.try_emplace(std::move(written));
+  if (added) it->second = resolve_cwd(it->first, base_dir_);
+  return it->second;
 }
 
 std::vector<ExpandedJob> Expansion::finish(std::vector<Job>& jobs) {

@@ -152,7 +152,7 @@ std::optional<uint64_t> input_bytes(const manifest::Job& job) {
   std::set<fs::path> seen;
   for (const std::string& pattern : job.inputs) {
     fs::path full =
-        fs::path(pattern).is_absolute() ? fs::path(pattern) : fs::path(job.cwd) / pattern;
+        fs::path(pattern).is_absolute() ? fs::path(pattern) : fs::path(job.cwd.str()) / pattern;
     glob_t matches{};
     if (::glob(full.c_str(), GLOB_NOSORT | GLOB_BRACE, nullptr, &matches) == 0) {
       for (size_t i = 0; i < matches.gl_pathc; ++i)

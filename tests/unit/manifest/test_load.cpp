@@ -59,7 +59,7 @@ command = "echo hello"
   CHECK(job.retries == 0);
   CHECK_FALSE(job.timeout);
   CHECK(job.env.empty());
-  CHECK(job.cwd == fs::path("/srv/project"));
+  CHECK(fs::path(job.cwd.str()) == fs::path("/srv/project"));
   CHECK(job.after.empty());
   CHECK_FALSE(m.capacity.cpu);
   CHECK_FALSE(m.capacity.memory);
@@ -106,7 +106,7 @@ cwd = "/abs/dir"
   CHECK(a.priority == -3);
   // Sorted by name.
   CHECK(a.env == NamedValues{{"CI", "true"}, {"LANG", "C"}, {"LEVEL", "3"}, {"RATIO", "0.25"}});
-  CHECK(a.cwd == fs::path("/srv/project/work"));
+  CHECK(fs::path(a.cwd.str()) == fs::path("/srv/project/work"));
 
   const Job& b = m.jobs[1];
   CHECK(b.request.cpu == Cores::from_millis(3000));
@@ -122,7 +122,7 @@ cwd = "/abs/dir"
                              {"LANG", "en_US.UTF-8"},
                              {"LEVEL", "3"},
                              {"RATIO", "0.25"}});
-  CHECK(b.cwd == fs::path("/abs/dir"));
+  CHECK(fs::path(b.cwd.str()) == fs::path("/abs/dir"));
 }
 
 TEST_CASE("values take every documented form", "[manifest][load]") {
@@ -188,14 +188,40 @@ command = "true"
 cwd = "."
 )";
   Manifest m = load_ok(text);
-  CHECK(m.jobs[0].cwd == fs::path("/srv/project/other"));
-  CHECK(m.jobs[1].cwd == fs::path("/srv/project"));
+  CHECK(fs::path(m.jobs[0].cwd.str()) == fs::path("/srv/project/other"));
+  CHECK(fs::path(m.jobs[1].cwd.str()) == fs::path("/srv/project"));
 
   // A relative manifest path is made absolute against the working directory.
   Manifest relative = load_ok(text, "dir/jobs.toml");
-  CHECK(relative.jobs[0].cwd == (fs::current_path() / "dir/other").lexically_normal());
-  CHECK(fs::path(relative.jobs[1].cwd).is_absolute());
+  CHECK(fs::path(relative.jobs[0].cwd.str()) ==
+        (fs::current_path() / "dir/other").lexically_normal());
+  CHECK(fs::path(relative.jobs[1].cwd.str()).is_absolute());
   CHECK(relative.path == fs::path("dir/jobs.toml"));
+}
+
+TEST_CASE("jobs that write the same cwd share one copy of it", "[manifest][load]") {
+  Manifest m = load_ok(R"(
+[defaults]
+cwd = "work"
+[[job]]
+name = "a"
+command = "true"
+[[job]]
+name = "t-{i}"
+matrix = { i = [1, 2] }
+command = "true"
+[[job]]
+name = "s-{i}"
+matrix = { i = [1, 2] }
+command = "true"
+cwd = "shard-{i}"
+)");
+  REQUIRE(m.jobs.size() == 5);
+  for (size_t i : {1, 2})
+    CHECK(&m.jobs[i].cwd.str() == &m.jobs[0].cwd.str());
+  CHECK(m.jobs[0].cwd.str() == "/srv/project/work");
+  CHECK(m.jobs[3].cwd.str() == "/srv/project/shard-1");
+  CHECK(m.jobs[4].cwd.str() == "/srv/project/shard-2");
 }
 
 TEST_CASE("a job's position is its name's value", "[manifest][load]") {

@@ -83,7 +83,7 @@ matrix = { flag = [true, false], ratio = [0.5] }
   CHECK(t2.name == "test-2");
   CHECK(t2.command == "make test SHARD=2 {not_a_key} ${HOME} {}");
   CHECK(t2.env == NamedValues{{"FIXED", "x"}, {"FROM_DEFAULTS", "d-2"}, {"SHARD", "2"}});
-  CHECK(t2.cwd == std::filesystem::path("/m/shards/2"));
+  CHECK(std::filesystem::path(t2.cwd.str()) == std::filesystem::path("/m/shards/2"));
   CHECK(t2.inputs == std::vector<std::string>{"data/2/*.csv"});
   CHECK(t2.after == std::vector<size_t>{1});  // prep-2
 

@@ -41,8 +41,8 @@ std::string describe(const LoadResult& result) {
         "{}:{}:{}\n",
         j.name, j.family, j.matrix, j.command, j.argv, j.request.cpu.millis(), j.request.memory,
         j.request.iops, j.request.gpu, j.after, j.priority, j.timeout ? j.timeout->count() : -1,
-        j.retries, j.env, j.cwd, j.inputs, j.profile, j.pos.line, j.pos.column, j.table_pos.line,
-        j.table_pos.column, static_cast<int>(j.request_from.memory.from),
+        j.retries, j.env, j.cwd.str(), j.inputs, j.profile, j.pos.line, j.pos.column,
+        j.table_pos.line, j.table_pos.column, static_cast<int>(j.request_from.memory.from),
         j.request_from.memory.pos.line, j.request_from.memory.pos.column);
   }
   return out;

@@ -117,7 +117,7 @@ TEST_CASE("identity: input size sums matched files and directories once", "[prof
   write(dir / "data/b.csv", std::string(500, 'b'));
   write(dir / "data/nested/c.bin", std::string(250, 'c'));
   manifest::Job job;
-  job.cwd = dir / "";
+  job.cwd = (dir / "").string();
   CHECK_FALSE(input_bytes(job).has_value());
   job.inputs = {"data/*.csv"};
   CHECK(input_bytes(job) == 1500);
