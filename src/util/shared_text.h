@@ -17,7 +17,6 @@ class SharedText {
 
   const std::string& str() const { return text_ ? *text_ : empty(); }
   operator const std::string&() const { return str(); }
-  friend bool operator==(const SharedText& a, const SharedText& b) { return a.str() == b.str(); }
 
  private:
   static const std::string& empty() {
