@@ -77,7 +77,7 @@ Result<LaunchPlan> plan_launch(const manifest::Job& job, const std::string& path
     plan.argv = split_blanks(job.command);
   }
   auto executable = cache
-                        ? cache->find(plan.argv.front(), path_var, job.cwd)
+                        ? cache->find(plan.argv.front(), path_var, job.cwd.str())
                         : platform::resolve_executable(plan.argv.front(), path_var, job.cwd.str());
   if (!executable) return executable.error();
   plan.executable = std::move(*executable);

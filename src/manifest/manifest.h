@@ -54,8 +54,8 @@ struct Job {
   NamedValues env;  // on top of the inherited environment
   // Absolute; default the manifest's directory. Text, not a path: a path's
   // parsed components would cost every matrix member 200 bytes. Shared by
-  // the jobs that write the same one: 100,000 copies of a 40-character
-  // path took 8 MB.
+  // the jobs that write the same one: 100,000 copies of a 19-character
+  // path took 5 MB.
   SharedText cwd;
   std::vector<std::string> inputs;  // glob patterns, relative to cwd
   // `tags` are checked and not kept: wp does nothing with them, and 100,000
