@@ -1,14 +1,20 @@
 #include "profile/learn.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "profile/handover.h"
 #include "profile/identity.h"
 #include "report/summary.h"
 #include "util/log.h"
@@ -26,6 +32,10 @@ constexpr double kRegressionMinMemory = 16.0 * kMiB;
 constexpr double kRegressionMinSeconds = 1.0;
 // Per-job lines at info level before the rest go to debug.
 constexpr size_t kLoggedChanges = 20;
+// Profiles handed from the thread that reads them to the one that learns
+// from them at a time, and at most waiting (30 attempts each: a few MiB).
+constexpr size_t kProfilesABatch = 64;
+constexpr size_t kProfilesWaiting = 512;
 
 std::string why(const Prediction& p, double scale) {
   return fmt::format("{} of {} runs, confidence {:.2f}", to_string(p.predictor), p.samples,
@@ -109,6 +119,48 @@ std::optional<double> input_of(const JobPlan& plan) {
 // Whether `history` has enough usable attempts to predict from.
 bool enough(std::span<const AttemptRecord> history) {
   return usable_count(history) >= PredictOptions{}.min_samples;
+}
+
+// Hands `learn` every profile of `space`, on this thread, while another
+// reads the next ones from SQLite: the two took about the same time, one
+// after the other, before the first job of a run with a long history could
+// start (see Store::namespace_attempts for what a profile holds).
+Status read_histories(Store& store, const std::string& space,
+                      const std::function<void(const Store::ProfileHistory&)>& learn) {
+  Handover<Store::ProfileHistory> handover(kProfilesABatch, kProfilesWaiting);
+  Status read = Ok{};
+  std::thread reader([&] {
+    // Signals are the main thread's.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    try {
+      read = store.namespace_attempts(space, kHistoryLimit, [&](Store::ProfileHistory profile) {
+        handover.put(std::move(profile));
+      });
+    } catch (const std::exception& e) {
+      read = make_error("reading the job history: {}", e.what());
+    }
+    handover.close();
+  });
+  // However this thread leaves the loop, the reader is joined; one left
+  // waiting for room is told to keep nothing more.
+  struct Join {
+    std::thread& thread;
+    Handover<Store::ProfileHistory>& handover;
+    ~Join() {
+      if (!thread.joinable()) return;
+      handover.abandon();
+      thread.join();
+    }
+  } join{reader, handover};
+  for (std::vector<Store::ProfileHistory> batch = handover.take(); !batch.empty();
+       batch = handover.take()) {
+    for (const Store::ProfileHistory& profile : batch)
+      learn(profile);
+  }
+  reader.join();
+  return read;
 }
 
 }  // namespace
@@ -331,15 +383,14 @@ bool Learning::load_own_histories() {
   };
   std::sort(by_name.begin(), by_name.end(),
             [&](size_t a, size_t b) { return name_of(a) < name_of(b); });
-  Status read =
-      store_->namespace_attempts(space_, kHistoryLimit, [&](std::vector<AttemptRecord> profile) {
-        std::string_view name = profile.front().key.name;
-        auto first =
-            std::lower_bound(by_name.begin(), by_name.end(), name,
-                             [&](size_t job, std::string_view n) { return name_of(job) < n; });
-        for (auto it = first; it != by_name.end() && name_of(*it) == name; ++it)
-          learn_from_own(*it, profile);
-      });
+  auto learn = [&](const Store::ProfileHistory& profile) {
+    std::string_view name = profile.key.name;
+    auto first = std::lower_bound(by_name.begin(), by_name.end(), name,
+                                  [&](size_t job, std::string_view n) { return name_of(job) < n; });
+    for (auto it = first; it != by_name.end() && name_of(*it) == name; ++it)
+      learn_from_own(*it, profile.attempts);
+  };
+  Status read = read_histories(*store_, space_, learn);
   if (!read) store_failed(read.error());
   return static_cast<bool>(read);
 }
@@ -351,7 +402,16 @@ void Learning::learn_from_own(size_t job, std::span<const AttemptRecord> profile
   // design, a matrix's members above all: they pool their samples.
   bool shared = !spec.profile.empty();
   std::string fingerprint = fingerprint_of(spec);
-  std::vector<AttemptRecord> own = of_command(profile, fingerprint, shared);
+  // Copied only when some attempts ran another command: most jobs' history
+  // is all of the command they run now.
+  std::vector<AttemptRecord> same_command;
+  std::span<const AttemptRecord> own = profile;
+  if (!shared && std::any_of(profile.begin(), profile.end(), [&](const AttemptRecord& a) {
+        return a.fingerprint != fingerprint;
+      })) {
+    same_command = of_command(profile, fingerprint, shared);
+    own = same_command;
+  }
   size_t earlier = profile.size() - own.size();
   bool changed = !shared && profile.back().fingerprint != fingerprint;
   OwnPlan said{memory_after_oom(own, options_.memory_margin), std::nullopt};
@@ -360,14 +420,14 @@ void Learning::learn_from_own(size_t job, std::span<const AttemptRecord> profile
     if (baseline.memory || baseline.wall) said.baseline = baseline;
   }
   if (said.memory_floor || said.baseline) plan.own = std::make_unique<const OwnPlan>(said);
-  std::vector<AttemptRecord> history;
+  std::span<const AttemptRecord> history;
   if (enough(own)) {
-    history = std::move(own);
+    history = own;
     plan.source = Source::Own;
   } else if (enough(profile)) {
     // A changed command is noted, not silently merged: its earlier runs are
     // the best guess there is, at half the confidence.
-    history.assign(profile.begin(), profile.end());
+    history = profile;
     plan.source = Source::EarlierCommand;
   }
   if (changed) {
@@ -387,7 +447,8 @@ void Learning::learn_from_own(size_t job, std::span<const AttemptRecord> profile
   plan.outlook = std::move(outlook);
   adopt(job, decision);
   if (plan.inputs) {
-    plan.inputs->history = std::make_shared<const std::vector<AttemptRecord>>(std::move(history));
+    plan.inputs->history =
+        std::make_shared<const std::vector<AttemptRecord>>(history.begin(), history.end());
   }
 }
 

@@ -85,29 +85,25 @@ AttemptRecord read_attempt(const sqlite::Statement& s) {
 // them: every one is in the attempt_history index, so that a query of these
 // alone never reads the table.
 constexpr std::string_view kLearningColumns =
-    "started, fingerprint, wall_seconds, exit_code, signal, timed_out, requeued, oom_killed, "
+    "fingerprint, wall_seconds, exit_code, signal, timed_out, requeued, oom_killed, "
     "admitted_memory, peak_memory, average_cores, peak_cores, read_ops, write_ops, input_bytes";
 
-AttemptRecord read_learning(const sqlite::Statement& s, const ProfileKey& key,
-                            const std::string& family) {
+AttemptRecord read_learning(const sqlite::Statement& s) {
   AttemptRecord a;
-  a.key = key;
-  a.family = family;
-  a.started = s.column_text(0);
-  a.fingerprint = s.column_text(1);
-  a.wall_seconds = s.column_double(2);
-  a.exit_code = optional_int<int>(s, 3);
-  a.signal = optional_int<int>(s, 4);
-  a.timed_out = s.column_int(5) != 0;
-  a.requeued = s.column_int(6) != 0;
-  a.usage.oom_killed = s.column_int(7) != 0;
-  a.admitted.memory = static_cast<Bytes>(s.column_int(8));
-  a.usage.peak_memory = optional_int<Bytes>(s, 9);
-  a.usage.average_cores = s.column_optional_double(10);
-  a.usage.peak_cores = s.column_optional_double(11);
-  a.usage.read_ops = optional_int<uint64_t>(s, 12);
-  a.usage.write_ops = optional_int<uint64_t>(s, 13);
-  a.input_bytes = optional_int<uint64_t>(s, 14);
+  a.fingerprint = s.column_text(0);
+  a.wall_seconds = s.column_double(1);
+  a.exit_code = optional_int<int>(s, 2);
+  a.signal = optional_int<int>(s, 3);
+  a.timed_out = s.column_int(4) != 0;
+  a.requeued = s.column_int(5) != 0;
+  a.usage.oom_killed = s.column_int(6) != 0;
+  a.admitted.memory = static_cast<Bytes>(s.column_int(7));
+  a.usage.peak_memory = optional_int<Bytes>(s, 8);
+  a.usage.average_cores = s.column_optional_double(9);
+  a.usage.peak_cores = s.column_optional_double(10);
+  a.usage.read_ops = optional_int<uint64_t>(s, 11);
+  a.usage.write_ops = optional_int<uint64_t>(s, 12);
+  a.input_bytes = optional_int<uint64_t>(s, 13);
   return a;
 }
 
@@ -119,10 +115,12 @@ void bind_resources(sqlite::Statement& s, int index, const Resources& r) {
 }
 
 // Every row of `select`, each made a record by `read` (whole rows:
-// read_attempt).
+// read_attempt); `expected` rows are made room for at once.
 template <typename Read = AttemptRecord (*)(const sqlite::Statement&)>
-Result<std::vector<AttemptRecord>> collect(sqlite::Statement& select, Read read = read_attempt) {
+Result<std::vector<AttemptRecord>> collect(sqlite::Statement& select, Read read = read_attempt,
+                                           size_t expected = 0) {
   std::vector<AttemptRecord> attempts;
+  attempts.reserve(expected);
   for (;;) {
     auto row = select.step();
     if (!row) return row.error();
@@ -394,7 +392,7 @@ Result<std::vector<AttemptRecord>> Store::family_attempts(const std::string& spa
 }
 
 Status Store::namespace_attempts(const std::string& space, size_t per_profile,
-                                 const std::function<void(std::vector<AttemptRecord>)>& each) {
+                                 const std::function<void(ProfileHistory)>& each) {
   // One walk down attempt_history a profile, newest first, stopping after
   // `per_profile` entries: the cost follows what is read, never what is
   // kept (up to --keep a profile), and no row of the table is read. (A
@@ -413,14 +411,15 @@ Status Store::namespace_attempts(const std::string& space, size_t per_profile,
     auto row = profiles->step();
     if (!row) return row.error();
     if (!*row) break;
-    ProfileKey key{space, profiles->column_text(1)};
-    std::string family = profiles->column_text(2);
     newest->reset();
     newest->bind(1, profiles->column_int(0)).bind(2, as_limit(per_profile));
-    auto attempts =
-        collect(*newest, [&](const sqlite::Statement& s) { return read_learning(s, key, family); });
+    // Room for what learning reads back (30), not for a limit of "all".
+    constexpr size_t kRoomFor = 32;
+    auto attempts = collect(*newest, read_learning, std::min(per_profile, kRoomFor));
     if (!attempts) return attempts.error();
-    if (!attempts->empty()) each(std::move(*attempts));
+    if (attempts->empty()) continue;
+    each(ProfileHistory{
+        {space, profiles->column_text(1)}, profiles->column_text(2), std::move(*attempts)});
   }
   return Ok{};
 }

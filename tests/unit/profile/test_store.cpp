@@ -12,6 +12,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "manifest/manifest.h"
+#include "profile/identity.h"
+#include "profile/learn.h"
 #include "profile/sqlite.h"
 #include "profile/store.h"
 
@@ -310,23 +313,63 @@ TEST_CASE("store: a namespace's attempts come one profile at a time, newest kept
   AttemptRecord other = attempt("build", 6, 1u << 30);
   other.key.space = "elsewhere";
   REQUIRE(store->add_attempt(other));
-  std::vector<std::vector<AttemptRecord>> handed;
+  std::vector<Store::ProfileHistory> handed;
   Status read = store->namespace_attempts(
       "github.com/acme/app:jobs.toml", 3,
-      [&](std::vector<AttemptRecord> profile) { handed.push_back(std::move(profile)); });
+      [&](Store::ProfileHistory profile) { handed.push_back(std::move(profile)); });
   REQUIRE(read);
   REQUIRE(handed.size() == 2);
-  REQUIRE(handed[0].size() == 1);
-  CHECK(handed[0][0].key.name == "build");
-  CHECK(handed[0][0].usage.peak_memory == 9u << 20);
-  REQUIRE(handed[1].size() == 3);
-  for (size_t i = 0; i < 3; ++i) {
-    CHECK(handed[1][i].key.name == "lint");
-    CHECK(handed[1][i].usage.peak_memory == static_cast<Bytes>(i + 2) << 20);  // oldest first
+  CHECK(handed[0].key.name == "build");
+  REQUIRE(handed[0].attempts.size() == 1);
+  CHECK(handed[0].attempts[0].usage.peak_memory == 9u << 20);
+  CHECK(handed[1].key.name == "lint");
+  REQUIRE(handed[1].attempts.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {  // oldest first
+    CHECK(handed[1].attempts[i].usage.peak_memory == static_cast<Bytes>(i + 2) << 20);
   }
   Status none = store->namespace_attempts(
-      "nowhere", 3, [&](std::vector<AttemptRecord>) { FAIL("no profile in that namespace"); });
+      "nowhere", 3, [&](Store::ProfileHistory) { FAIL("no profile in that namespace"); });
   CHECK(none);
+}
+
+TEST_CASE("store: learning predicts each job from its own profile, however many there are",
+          "[profile]") {
+  // More profiles than the reading thread hands over at a time (64), each
+  // with a run time of its own: a profile matched to the wrong job, or one
+  // lost between the threads, shows in that job's prediction.
+  ScratchDir dir;
+  constexpr int kJobs = 300;
+  std::string text = "namespace = \"many\"\n";
+  for (int job = 0; job < kJobs; ++job)
+    text += fmt::format("[[job]]\nname = \"j{:03}\"\ncommand = \"true {}\"\n", job, job);
+  auto loaded = wp::manifest::load_string(text, dir.path() / "jobs.toml");
+  REQUIRE(loaded.manifest);
+  REQUIRE(loaded.errors.empty());
+  const wp::manifest::Manifest& manifest = *loaded.manifest;
+  auto store = Store::open(dir.path() / "wp.db");
+  REQUIRE(store);
+  std::vector<AttemptRecord> history;
+  for (int job = 0; job < kJobs; ++job) {
+    for (int run = 0; run < 10; ++run) {  // ten: full confidence
+      AttemptRecord a = attempt(fmt::format("j{:03}", job), run, 64u << 20);
+      a.key = key_of("many", manifest.jobs[static_cast<size_t>(job)]);
+      a.uid = fmt::format("run{}/j{:03}/1", run, job);
+      a.fingerprint = fingerprint_of(manifest.jobs[static_cast<size_t>(job)]);
+      a.wall_seconds = 1.0 + job;
+      history.push_back(a);
+    }
+  }
+  REQUIRE(store->add_attempts(history, 100).value() == history.size());
+  Resources capacity;
+  capacity.cpu = Cores::from_double(8);
+  capacity.memory = 16ull << 30;
+  Learning learning(&*store, manifest, capacity, LearnOptions{});
+  learning.decide();
+  for (size_t job = 0; job < kJobs; ++job) {
+    INFO(manifest.jobs[job].name);
+    REQUIRE(learning.predicted_wall(job).has_value());
+    CHECK(*learning.predicted_wall(job) == Approx(1.0 + static_cast<double>(job)));
+  }
 }
 
 TEST_CASE("store: a namespace's attempts carry what learning reads, and only that", "[profile]") {
@@ -346,15 +389,15 @@ TEST_CASE("store: a namespace's attempts carry what learning reads, and only tha
   a.usage.write_ops = 11;
   a.input_bytes = 4096;
   REQUIRE(store->add_attempt(a));
-  std::vector<AttemptRecord> handed;
+  std::optional<Store::ProfileHistory> handed;
   REQUIRE(store->namespace_attempts(
-      a.key.space, 30, [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
-  REQUIRE(handed.size() == 1);
-  const AttemptRecord& b = handed.front();
-  CHECK(b.key == a.key);
-  CHECK(b.family == a.family);
+      a.key.space, 30, [&](Store::ProfileHistory profile) { handed = std::move(profile); }));
+  REQUIRE(handed);
+  CHECK(handed->key == a.key);
+  CHECK(handed->family == a.family);
+  REQUIRE(handed->attempts.size() == 1);
+  const AttemptRecord& b = handed->attempts.front();
   CHECK(b.fingerprint == a.fingerprint);
-  CHECK(b.started == a.started);
   CHECK(b.wall_seconds == a.wall_seconds);
   CHECK(b.exit_code == 3);
   CHECK(b.signal == 15);
@@ -368,7 +411,11 @@ TEST_CASE("store: a namespace's attempts carry what learning reads, and only tha
   CHECK(b.usage.read_ops == 7u);
   CHECK(b.usage.write_ops == 11u);
   CHECK(b.input_bytes == 4096u);
-  // The rest is not in attempt_history and is not read (store.h).
+  // The profile's own fields come once, beside the attempts; the rest is
+  // not in attempt_history, or not what learning reads, and is not read.
+  CHECK(b.key.name.empty());
+  CHECK(b.family.empty());
+  CHECK(b.started.empty());
   CHECK(b.uid.empty());
   CHECK(b.command.empty());
   CHECK(b.usage.method.empty());
@@ -395,7 +442,7 @@ TEST_CASE("store: attempts started at the same moment are kept and read newest l
   std::vector<AttemptRecord> handed;
   REQUIRE(store->namespace_attempts(
       "github.com/acme/app:jobs.toml", 2,
-      [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
+      [&](Store::ProfileHistory profile) { handed = std::move(profile.attempts); }));
   REQUIRE(handed.size() == 2);
   CHECK(handed.front().usage.peak_memory == 3u << 20);
   CHECK(handed.back().usage.peak_memory == 4u << 20);
@@ -497,7 +544,7 @@ TEST_CASE("store: a version 3 file gets the attempt_history index in place of th
   std::vector<AttemptRecord> handed;
   REQUIRE(store->namespace_attempts(
       "github.com/acme/app:jobs.toml", 30,
-      [&](std::vector<AttemptRecord> profile) { handed = std::move(profile); }));
+      [&](Store::ProfileHistory profile) { handed = std::move(profile.attempts); }));
   REQUIRE(handed.size() == 3);
   CHECK(handed.back().usage.peak_memory == 3u << 20);
 }
@@ -509,7 +556,7 @@ Result<size_t> attempts_read(Store& store) {
   size_t count = 0;
   Status status = store.namespace_attempts(
       "github.com/acme/app:jobs.toml", 30,
-      [&](std::vector<AttemptRecord> profile) { count += profile.size(); });
+      [&](Store::ProfileHistory profile) { count += profile.attempts.size(); });
   if (!status) return status.error();
   return count;
 }
