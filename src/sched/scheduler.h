@@ -5,7 +5,8 @@
 // The queue of ready jobs is ordered by effective priority (the declared
 // priority, raised one step for every Policy::aging seconds waited, up to one
 // above the highest declared), then by the longest path of expected run time
-// from the job to the end of the graph (critical path), then manifest order.
+// from the job to the end of the graph (critical path, to a hundredth of a
+// second), then manifest order.
 // When the head fits, it starts, or (with a packing strategy) another job of
 // its effective priority in the window that packs better. While the head
 // does not fit, it holds a reservation: the earliest time enough will be
@@ -145,7 +146,7 @@ class Scheduler {
  private:
   struct QueueKey {
     int64_t level;  // effective priority
-    double path;    // critical path
+    double path;    // critical path, in steps (path_order)
     size_t job;     // manifest order
   };
   struct QueueOrder {
