@@ -413,11 +413,15 @@ Status Store::namespace_attempts(const std::string& space, size_t per_profile,
     if (!*row) break;
     newest->reset();
     newest->bind(1, profiles->column_int(0)).bind(2, as_limit(per_profile));
-    // Room for what learning reads back (30), not for a limit of "all".
+    // Room for what learning reads back (30), not for a limit of "all";
+    // given back when a profile has few, as most do after a first run: a
+    // hundred thousand of them, a few hundred at a time on their way to
+    // learning, held 5 MiB of room.
     constexpr size_t kRoomFor = 32;
     auto attempts = collect(*newest, read_learning, std::min(per_profile, kRoomFor));
     if (!attempts) return attempts.error();
     if (attempts->empty()) continue;
+    if (attempts->capacity() > 2 * attempts->size()) attempts->shrink_to_fit();
     each(ProfileHistory{
         {space, profiles->column_text(1)}, profiles->column_text(2), std::move(*attempts)});
   }
