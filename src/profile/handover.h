@@ -5,6 +5,7 @@
 // items wait, so a reader ahead of its taker holds a bounded amount.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
