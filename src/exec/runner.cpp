@@ -500,7 +500,8 @@ bool Runner::release_early(Active& active, int status) {
   // Its process group is empty too, or on_exit() kills what is left.
   if (active.meter->kill_all(/*only_group=*/true) > 0) return false;
   sentinel_->forget(active.pid);
-  if (options_.ledger != nullptr) options_.ledger->release(active.attempt.admitted);
+  // Given back with the lock that admits what it frees (finish_reaped).
+  if (options_.ledger != nullptr) options_.ledger->release_later(active.attempt.admitted);
   gpu_pool_.release(active.gpus);
   active.gpus.clear();
   // What the user sees of the job comes before what starts next: its last
@@ -520,7 +521,7 @@ bool Runner::release_early(Active& active, int status) {
 // group forgotten before a new job could be given its pid. Then what the
 // released resources admit starts, and only then are the released jobs
 // accounted for: reading a job's cgroup counters and readying its cgroup
-// for another job (on cgroup v1, five reads and a write) cost the event
+// for another job (on cgroup v1, four reads and a write) cost the event
 // loop about as much as starting a job, and meanwhile a core would wait.
 // So the pool holds one cgroup more than the jobs running at once. A signal
 // that interrupts the run was handled before: nothing new starts then.
@@ -534,6 +535,8 @@ void Runner::finish_reaped() {
     }
   }
   if (released && interrupted_by_ == 0 && admission_open_) start_admitted();
+  // Nothing admitted took the ledger's lock: what was released goes back now.
+  if (options_.ledger != nullptr) options_.ledger->flush();
   for (Reaped& ended : reaped_) {
     if (ended.released) on_exit(ended);
   }

@@ -50,6 +50,7 @@ Ledger::Ledger(Ledger&& other) noexcept
       slot_(other.slot_),
       open_(std::exchange(other.open_, false)),
       waiting_(other.waiting_),
+      pending_(std::exchange(other.pending_, Resources{})),
       last_reclaim_(other.last_reclaim_) {}
 
 Ledger::~Ledger() {
@@ -69,15 +70,27 @@ void Ledger::wake_others() {
 }
 
 void Ledger::release(const Resources& demand) {
+  release_later(demand);
+  flush();
+}
+
+void Ledger::flush() {
+  if (pending_ == Resources{}) return;
   file_.lock();
-  Table t = table();
-  t.give_back(slot_, demand);
-  if (t.anyone_waiting()) wake_others();
+  if (give_back_pending() && table().anyone_waiting()) wake_others();
   file_.unlock();
+}
+
+bool Ledger::give_back_pending() {
+  if (pending_ == Resources{}) return false;
+  table().give_back(slot_, std::exchange(pending_, Resources{}));
+  return true;
 }
 
 Ledger::Session::Session(Ledger& ledger) : ledger_(ledger) {
   ledger_.file_.lock();
+  // What it gave back may be what a waiter waits for.
+  if (ledger_.give_back_pending()) wake_others_ = true;
 }
 
 Ledger::Session::~Session() {

@@ -65,6 +65,12 @@ class Ledger {
 
   // Gives back a lease taken with Session::take.
   void release(const Resources& demand);
+  // The same, with the ledger's next lock: the next Session's, or flush()'s.
+  // A job ended and what it frees admits another, all in one turn of the
+  // event loop: one lock for both instead of two.
+  void release_later(const Resources& demand) { pending_ += demand; }
+  // Gives back what release_later() kept, if anything.
+  void flush();
 
   // Readable when another process changed what it holds or waits for; -1
   // when changes cannot be watched: poll every recheck_interval().
@@ -84,12 +90,16 @@ class Ledger {
   Ledger(platform::SharedTable file, Resources capacity, uint32_t slot);
   Table table() const { return Table(file_.data(), kSlots); }
   void wake_others();
+  // Under the lock: gives back what release_later() kept. True when it gave
+  // back anything.
+  bool give_back_pending();
 
   platform::SharedTable file_;
   Resources capacity_;
   uint32_t slot_ = 0;
   bool open_ = false;
   bool waiting_ = false;
+  Resources pending_;  // released, not yet given back (release_later)
   std::chrono::steady_clock::time_point last_reclaim_{};
 };
 

@@ -148,6 +148,17 @@ TEST_CASE("ledger: two ledgers on one file see each other's leases", "[ledger]")
     CHECK(Ledger::Session(*two).available() == cores(0.5, 7 * kGiB));
     one->release(cores(1.5));
     CHECK(Ledger::Session(*two).available() == kCapacity);
+
+    // Released for later: held until the releaser's next lock.
+    Ledger::Session(*one).take(cores(1.5));
+    one->release_later(cores(1.5));
+    CHECK(Ledger::Session(*two).available() == cores(0.5, 7 * kGiB));
+    one->flush();
+    CHECK(Ledger::Session(*two).available() == kCapacity);
+    Ledger::Session(*one).take(cores(2));
+    one->release_later(cores(2));
+    CHECK(Ledger::Session(*one).available() == kCapacity);  // its own lock gives it back
+    CHECK(Ledger::Session(*two).available() == kCapacity);
   }
   std::filesystem::remove_all(pattern);
 }
