@@ -36,8 +36,10 @@ Result<Database> Database::open(const std::filesystem::path& path, Access access
   // a Database at a time (profile::Recorder hands it over and back), and
   // serialized mode took and released that mutex for every column read,
   // 6% of reading a long history back.
-  int flags = access == Access::ReadWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                          : SQLITE_OPEN_READONLY;
+  int flags = SQLITE_OPEN_READONLY;
+  if (access == Access::ReadWrite) flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  // SQLite itself falls back to read-only when the file is not writable.
+  if (access == Access::ReadOnly) flags = SQLITE_OPEN_READWRITE;
   std::string name = path.string();
   if (access == Access::Immutable) {
     flags |= SQLITE_OPEN_URI;
@@ -52,6 +54,9 @@ Result<Database> Database::open(const std::filesystem::path& path, Access access
     return database.error();
   }
   sqlite3_extended_result_codes(db, 1);
+  if (access == Access::ReadOnly) {
+    if (auto status = database.exec("PRAGMA query_only=ON"); !status) return status.error();
+  }
   return database;
 }
 

@@ -24,7 +24,11 @@ class Database {
  public:
   enum class Access {
     ReadWrite,  // the file is created if missing
-    ReadOnly,   // an existing file, never written (nor created)
+    // An existing file, never written (nor created). Opened for writing
+    // with `query_only` on where the user may write it, so that its last
+    // close removes the -wal and -shm files as a writer's does (a read-only
+    // connection cannot, and left them behind after every `wp profile`).
+    ReadOnly,
     // ReadOnly where the shared-memory index (the -shm file) cannot be made:
     // the file is read as it is on disk, with no lock, so commits a writer
     // has not yet checkpointed into it are not seen.

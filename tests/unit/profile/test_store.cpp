@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -566,6 +567,14 @@ std::string file_bytes(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 }  // namespace
 
 TEST_CASE("store: opening to read creates, migrates and waits for nothing", "[profile]") {
@@ -613,6 +622,49 @@ TEST_CASE("store: opening to read creates, migrates and waits for nothing", "[pr
     REQUIRE(read);
     CHECK(*read == 3);
   }
+  SECTION("a reader writes nothing and, closed last, leaves only the file behind") {
+    {
+      auto writer = Store::open(path);
+      REQUIRE(writer);
+      REQUIRE(writer->add_attempt(attempt("build", 1, 1 << 20)));
+    }
+    REQUIRE(names_in(dir.path()) == std::vector<std::string>{"wp.db"});
+    std::string before = file_bytes(path);
+    {
+      auto reader = Store::open_read_only(path);
+      REQUIRE(reader);
+      CHECK(attempts_read(*reader).value() == 1);
+      CHECK(names_in(dir.path()) == std::vector<std::string>{"wp.db", "wp.db-shm", "wp.db-wal"});
+      CHECK(!reader->add_attempt(attempt("build", 2, 1 << 20)));
+    }
+    CHECK(names_in(dir.path()) == std::vector<std::string>{"wp.db"});
+    CHECK(file_bytes(path) == before);
+  }
+  SECTION("what a killed writer left in the log goes into the file as the last reader closes") {
+    REQUIRE(Store::open(path));
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      auto writer = Store::open(path);
+      ::_exit(writer && writer->add_attempt(attempt("build", 1, 1 << 20)) ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(status == 0);
+    REQUIRE(fs::file_size(dir.path() / "wp.db-wal") > 0);
+    {
+      auto reader = Store::open_read_only(path);
+      REQUIRE(reader);
+      CHECK(attempts_read(*reader).value() == 1);
+    }
+    CHECK(names_in(dir.path()) == std::vector<std::string>{"wp.db"});
+    auto on_disk = sqlite::Database::open(path, sqlite::Database::Access::Immutable);
+    REQUIRE(on_disk);
+    auto count = sqlite::Statement::prepare(*on_disk, "SELECT count(*) FROM attempt");
+    REQUIRE(count);
+    REQUIRE(count->step().value());
+    CHECK(count->column_int(0) == 1);
+  }
 }
 
 TEST_CASE("store: a reader who may not write the file's directory still reads it", "[profile]") {
@@ -647,8 +699,5 @@ TEST_CASE("store: a reader who may not write the file's directory still reads it
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 2);
-  std::vector<std::string> left;
-  for (const auto& entry : fs::directory_iterator(dir.path()))
-    left.push_back(entry.path().filename().string());
-  CHECK(left == std::vector<std::string>{"wp.db"});
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"wp.db"});
 }
