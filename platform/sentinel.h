@@ -2,7 +2,9 @@
 // groups of running jobs and, if wp dies without saying goodbye (SIGKILL, a
 // crash), stops them, so a killed wp leaves no orphaned jobs behind. Given
 // the run's cgroup directories, it then kills whatever is left in them (a
-// daemon that left its job's process group) and removes them.
+// daemon that left its job's process group) and removes them; given the
+// mark every job's processes carry in their environment, it stops those
+// too, which is how such a daemon is found without cgroups.
 // Implemented per platform (platform/linux/sentinel.cpp).
 #pragma once
 
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -29,9 +32,12 @@ class Sentinel {
  public:
   // Forks the sentinel. Call before wp opens any other fd it would inherit.
   // `grace` is the time between SIGTERM and SIGKILL it gives orphaned jobs;
-  // `cgroup_dirs` are the run's cgroup directories (CgroupRun::dirs).
+  // `cgroup_dirs` are the run's cgroup directories (CgroupRun::dirs);
+  // `mark` an environment entry (NAME=value) unique to the run that every
+  // job's process inherits, or empty.
   static Result<Sentinel> start(std::chrono::milliseconds grace,
-                                std::vector<std::filesystem::path> cgroup_dirs = {});
+                                std::vector<std::filesystem::path> cgroup_dirs = {},
+                                std::string mark = {});
 
   Sentinel(Sentinel&& other) noexcept;
   Sentinel& operator=(Sentinel&&) = delete;

@@ -3,9 +3,11 @@
 #include "platform/job_cgroup.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +17,10 @@
 #include <cstring>
 #include <ctime>
 #include <set>
+#include <string_view>
 #include <utility>
+
+#include "platform/linux/host_internal.h"
 
 namespace wp::platform {
 
@@ -48,15 +53,101 @@ bool any_alive(const std::set<pid_t>& groups) {
   return false;
 }
 
-void stop_groups(const std::set<pid_t>& groups, int64_t grace_ms) {
+// A process that carries the run's mark, held by a pidfd where the kernel
+// has them (Linux 5.3): a signal then reaches that process, never one that
+// took its pid after it ended.
+struct Marked {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+
+bool has_entry(std::string_view environment, std::string_view mark) {
+  for (size_t at = environment.find(mark); at != std::string_view::npos;
+       at = environment.find(mark, at + 1)) {
+    size_t end = at + mark.size();
+    if ((at == 0 || environment[at - 1] == '\0') &&
+        (end == environment.size() || environment[end] == '\0'))
+      return true;
+  }
+  return false;
+}
+
+// Every process whose environment holds `mark` as an entry: the one it was
+// started with, which /proc shows whatever it did since, so a job's daemon
+// carries the mark however it left its group (unless it exec'd with another
+// environment). A zombie shows none. Not this sentinel, nor the sentinel of
+// a wp that one of the jobs runs: that one still has its own jobs to stop.
+std::vector<Marked> find_marked(const std::string& mark) {
+  std::vector<Marked> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == ::getpid()) continue;
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd && errno == ESRCH) continue;
+    auto environment = detail::read_text(entry.path() / "environ");
+    if (!environment || !has_entry(*environment, mark)) continue;
+    if (detail::read_text(entry.path() / "comm") == "wp-sentinel\n") continue;
+    found.push_back({pid, std::move(pidfd)});
+  }
+  return found;
+}
+
+void send_signal(const Marked& process, int sig) {
+  if (process.pidfd) {
+    ::syscall(SYS_pidfd_send_signal, process.pidfd.get(), sig, nullptr, 0);
+  } else {
+    ::kill(process.pid, sig);
+  }
+}
+
+// A pidfd becomes readable when its process has ended.
+bool any_alive(const std::vector<Marked>& processes) {
+  for (const Marked& process : processes) {
+    if (process.pidfd) {
+      pollfd ended{process.pidfd.get(), POLLIN, 0};
+      if (::poll(&ended, 1, 0) == 0) return true;
+    } else if (::kill(process.pid, 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// SIGKILL to every process that carries the mark, until none is left: one
+// that forked meanwhile left a child the next round finds. Bounded, as the
+// run's processes could fork faster than they are killed.
+void kill_marked(const std::string& mark) {
+  timespec pause{0, 10'000'000};
+  for (int round = 0; round < 100; ++round) {
+    std::vector<Marked> left = find_marked(mark);
+    if (left.empty()) return;
+    for (const Marked& process : left)
+      send_signal(process, SIGKILL);
+    ::nanosleep(&pause, nullptr);
+  }
+}
+
+// The jobs' groups, and the processes that carry the mark but left their
+// group (a daemon that called setsid), get SIGTERM, the grace period to end,
+// and SIGKILL.
+void stop_jobs(const std::set<pid_t>& groups, const std::string& mark, int64_t grace_ms) {
+  std::vector<Marked> strays;
+  if (!mark.empty()) strays = find_marked(mark);
   for (pid_t pgid : groups)
     ::kill(-pgid, SIGTERM);
+  for (const Marked& process : strays)
+    send_signal(process, SIGTERM);
   timespec tick{0, 100'000'000};
-  for (int64_t waited = 0; waited < grace_ms && any_alive(groups); waited += 100) {
+  for (int64_t waited = 0; waited < grace_ms && (any_alive(groups) || any_alive(strays));
+       waited += 100) {
     ::nanosleep(&tick, nullptr);
   }
   for (pid_t pgid : groups)
     ::kill(-pgid, SIGKILL);
+  if (!mark.empty()) kill_marked(mark);
 }
 
 void add_table(Table* table, std::set<pid_t>& groups) {
@@ -72,7 +163,8 @@ void add_table(Table* table, std::set<pid_t>& groups) {
 // normally) or end of file (wp died), and in the latter case stop every job,
 // those in the table and those sent.
 [[noreturn]] void sentinel_main(int64_t grace_ms, Table* table,
-                                const std::vector<std::filesystem::path>& cgroup_dirs) {
+                                const std::vector<std::filesystem::path>& cgroup_dirs,
+                                const std::string& mark) {
   std::set<pid_t> groups;
   Message m{};
   while (true) {
@@ -84,7 +176,7 @@ void add_table(Table* table, std::set<pid_t>& groups) {
     if (m.op == '-') groups.erase(m.pgid);
   }
   add_table(table, groups);
-  stop_groups(groups, grace_ms);
+  stop_jobs(groups, mark, grace_ms);
   if (!cgroup_dirs.empty()) kill_and_remove_cgroup_dirs(cgroup_dirs);
   ::_exit(0);
 }
@@ -113,7 +205,7 @@ void detach_child(int channel) {
 }  // namespace
 
 Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace,
-                                 std::vector<std::filesystem::path> cgroup_dirs) {
+                                 std::vector<std::filesystem::path> cgroup_dirs, std::string mark) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return make_error("pipe: {}", std::strerror(errno));
   UniqueFd read_end(fds[0]);
@@ -130,7 +222,7 @@ Result<Sentinel> Sentinel::start(std::chrono::milliseconds grace,
   }
   if (pid == 0) {
     detach_child(read_end.get());
-    sentinel_main(grace.count(), table, cgroup_dirs);
+    sentinel_main(grace.count(), table, cgroup_dirs, mark);
   }
   return Sentinel(std::move(write_end), pid, table);
 }

@@ -32,6 +32,12 @@
 #include "util/log.h"
 
 namespace wp::exec {
+namespace {
+
+// Every job's processes have the run's id in this variable.
+constexpr std::string_view kRunIdVariable = "WP_RUN_ID";
+
+}  // namespace
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
                                          const std::function<Admission(size_t)>& admission) {
@@ -302,7 +308,7 @@ Status Runner::launch(Active& active) {
   int64_t whole_cores = (spec.request.cpu.millis() + 999) / 1000;
   EnvMap wp_vars{{"WP_JOB_NAME", spec.name},
                  {"WP_JOB_ATTEMPT", std::to_string(attempt)},
-                 {"WP_RUN_ID", report_.run_id},
+                 {std::string(kRunIdVariable), report_.run_id},
                  {"WP_RUN_DIR", run_dir_.path().string()},
                  {"WP_CPUS", std::to_string(std::max<int64_t>(1, whole_cores))}};
   if (!active.gpus.empty()) {
@@ -838,7 +844,10 @@ Result<report::RunReport> run(const manifest::Manifest& manifest, const Capacity
   // Cgroups before the sentinel, which cleans them if wp dies; the sentinel
   // before the signalfd, so that it inherits neither the fd nor the mask.
   JobControl control(options.control, run_dir->path());
-  auto sentinel = platform::Sentinel::start(options.grace, control.cgroup_dirs());
+  // The run's id, in every job's environment, is the mark by which the
+  // sentinel finds a job's process that left its group.
+  auto sentinel = platform::Sentinel::start(options.grace, control.cgroup_dirs(),
+                                            std::string(kRunIdVariable) + "=" + report.run_id);
   if (!sentinel) return sentinel.error();
   auto signals = platform::SignalChannel::open(options.progress.enabled);
   if (!signals) return signals.error();

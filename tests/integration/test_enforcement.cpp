@@ -235,6 +235,26 @@ TEST_CASE("enforcement: an interrupted run leaves no daemon and no cgroup",
   CHECK(wp_cgroup_dirs_of(wp.pid()).empty());
 }
 
+TEST_CASE(
+    "enforcement: without cgroups, a kill -9 of wp: its sentinel finds the daemon by the "
+    "run's id",
+    "[integration][enforcement]") {
+  // Out of its job's process group and, once its job ended, a child of
+  // init: only the WP_RUN_ID in its environment still ties it to the run.
+  TempDir dir;
+  const std::string pidfile = dir.str("daemon.pid");
+  write_file(dir / "jobs.toml", "[[job]]\nname = \"forks\"\nargv = " +
+                                    usejob_argv({"--daemon", pidfile, "--hold-ms", "60000"}) +
+                                    "\n");
+  WpProcess wp({"run", "--cgroup", "off", "--grace", "200ms", dir.str("jobs.toml")});
+  REQUIRE(wait_for_file(pidfile, milliseconds(10'000)));
+  pid_t daemon = pid_from_file(pidfile);
+  REQUIRE(alive(daemon));
+  wp.send(SIGKILL);
+  wp.finish(milliseconds(5'000));
+  CHECK(dies(daemon, milliseconds(10'000)));
+}
+
 TEST_CASE("enforcement: no cgroup is left behind after a run or a kill -9 of wp",
           "[integration][enforcement]") {
   SKIP_WITHOUT_JOB_CGROUPS();
