@@ -87,8 +87,9 @@ void add_policy_flags(CLI::App* command, wp::cli::PolicyFlags& flags, bool with_
       ->capture_default_str();
   command
       ->add_option("--aging", flags.aging,
-                   "Waiting worth one step of priority, and how long the head of the queue "
-                   "lets backfill take what it waits for (0: off)")
+                   "Waiting worth one step of priority to the jobs of a priority that start "
+                   "none, and how long the head of the queue lets backfill take what it waits "
+                   "for (0: off)")
       ->capture_default_str();
   command
       ->add_option("--cpu-overcommit", flags.cpu_overcommit,

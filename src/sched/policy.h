@@ -33,9 +33,10 @@ struct Policy {
   // How many queued jobs one decision looks at, from the head of the queue:
   // a decision costs O(window), whatever the length of the queue.
   size_t window = 64;
-  // Seconds of waiting worth one step of priority. A job at the head of the
-  // queue for this long also stops backfill that would take what it waits
-  // for. 0 turns both off.
+  // Seconds of waiting worth one step of priority to the ready jobs of a
+  // priority that start none (see scheduler.h). A job at the head of the
+  // queue for this long also claims what it waits for, which no backfill
+  // takes then. 0 turns both off.
   double aging = 300;
   // How far the declared CPU of the running jobs may exceed the cores, as a
   // factor (1: never). CPU is shared in time: too much of it slows the jobs

@@ -78,7 +78,6 @@ Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Pol
     name_bytes += job.name.size();
   names_.reserve(name_bytes);
   name_ends_.reserve(jobs.size());
-  int64_t highest = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const JobDemand& job = jobs[i];
     jobs_[i].spec = {job.demand, job.priority, job.duration};
@@ -87,9 +86,7 @@ Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Pol
     jobs_[i].unmet = job.after.size();
     for (size_t dep : job.after)
       jobs_[dep].dependents.push_back(i);
-    highest = i == 0 ? job.priority : std::max(highest, job.priority);
   }
-  top_level_ = highest == std::numeric_limits<int64_t>::max() ? highest : highest + 1;
   compute_paths(jobs);
   unfinished_ = jobs_.size();
   for (size_t i = 0; i < jobs_.size(); ++i) {
@@ -128,38 +125,81 @@ void Scheduler::compute_paths(const std::vector<JobDemand>& jobs) {
 }
 
 bool Scheduler::QueueOrder::operator()(const QueueKey& a, const QueueKey& b) const {
-  if (a.level != b.level) return a.level > b.level;  // higher priority first
-  if (a.path != b.path) return a.path > b.path;      // then the longer way to go
-  return a.job < b.job;                              // then manifest order
+  if (a.path != b.path) return a.path > b.path;  // the longer way to go first
+  return a.job < b.job;                          // then manifest order
+}
+
+// Ranks are kept, not computed in the comparison, so the order of the bands
+// cannot change while they are queued. A long double (64 bits of mantissa
+// on x86) holds any priority exactly, and the time in a rank to the second
+// up to priorities of 2^64 / aging (6 x 10^16 at 5 minutes). Of two bands
+// of one rank (with aging on), the lower priority has waited longer.
+bool Scheduler::BandOrder::operator()(const Band* a, const Band* b) const {
+  if (a->rank != b->rank) return a->rank > b->rank;
+  return a->priority < b->priority;
 }
 
 Scheduler::QueueKey Scheduler::key_of(size_t job) const {
-  const Entry& e = jobs_[job];
-  return {e.level, path_order(e.path), job};
+  return {path_order(jobs_[job].path), job};
 }
 
-// Promotions due by now are made at once, so that a job made ready next
-// queues against the levels of the moment, and a claim is not missed.
+long double Scheduler::rank_of(int64_t priority, double since) const {
+  auto rank = static_cast<long double>(priority);
+  if (policy_.aging > 0) rank = rank * policy_.aging - since;
+  return rank;
+}
+
+Scheduler::Cursor Scheduler::queue_begin() const {
+  if (queue_.empty()) return queue_end();
+  return {queue_.begin(), (*queue_.begin())->jobs.begin()};
+}
+
+void Scheduler::advance(Cursor& at) const {
+  if (++at.job != (*at.band)->jobs.end()) return;
+  if (++at.band != queue_.end()) at.job = (*at.band)->jobs.begin();
+}
+
+Scheduler::Cursor Scheduler::find(size_t job) {
+  Band& band = bands_.at(jobs_[job].spec.priority);
+  return {queue_.find(&band), band.jobs.find(key_of(job))};
+}
+
+// A head that has waited an aging interval at the head claims, as of the
+// moment the clock is told: the queue does not change between two events.
 void Scheduler::set_now(double seconds) {
-  now_ = std::max(now_, seconds);
-  promote_waiting();
+  double at = std::max(now_, seconds);
+  claim_if_waited(at);
+  now_ = at;
 }
 
+// A band that had no job ready enters the queue as if it had just started
+// one.
 void Scheduler::make_ready(size_t job) {
   Entry& e = jobs_[job];
   e.state = JobState::Ready;
-  e.level = e.spec.priority;
-  ++e.ticket;
-  ready_.insert(key_of(job));
-  note_head();
-  if (policy_.aging > 0 && e.level < top_level_) {
-    promotions_.push({now_ + policy_.aging, job, e.ticket});
+  Band& band = bands_[e.spec.priority];
+  if (band.jobs.empty()) {
+    band.priority = e.spec.priority;
+    band.rank = rank_of(band.priority, now_);
+    band.jobs.insert(key_of(job));
+    queue_.insert(&band);
+  } else {
+    band.jobs.insert(key_of(job));
   }
+  note_head();
+}
+
+void Scheduler::drop_band(Band* band) {
+  queue_.erase(band);
+  int64_t priority = band->priority;  // not a reference into the node erased
+  bands_.erase(priority);
 }
 
 void Scheduler::unqueue(size_t job) {
   if (job == claimant_) claimant_ = SIZE_MAX;
-  ready_.erase(key_of(job));
+  Band& band = bands_.at(jobs_[job].spec.priority);
+  band.jobs.erase(key_of(job));
+  if (band.jobs.empty()) drop_band(&band);
   note_head();
 }
 
@@ -167,47 +207,10 @@ void Scheduler::unqueue(size_t job) {
 // later gets it back starts its patience again, as wp-run(1) promises ("at
 // the head of the queue for one --aging interval").
 void Scheduler::note_head() {
-  size_t now_head = ready_.empty() ? SIZE_MAX : ready_.begin()->job;
+  size_t now_head = queue_.empty() ? SIZE_MAX : queue_begin().id();
   if (now_head == head_job_) return;
   head_job_ = now_head;
   head_since_ = now_;
-}
-
-// Raises each job that has waited another aging interval by one step,
-// oldest first. A promotion is stale once its job left the queue, even if it
-// came back since: the job's ticket has moved on. Promotions are made when
-// the clock is told or a decision is made, not when due, but count from when
-// due: the head as it stood then may have waited its claim out, and a job
-// promoted to the head has been the head since. A thousand at most a call:
-// a hundred thousand jobs queued at once come due at once, and promoting
-// them all in one decision would stall the event loop for a tenth of a
-// second; a thousand take about half a millisecond, and the rest wait a few
-// decisions more.
-void Scheduler::promote_waiting() {
-  constexpr size_t kMostPerDecision = 1024;
-  for (size_t done = 0;
-       done < kMostPerDecision && !promotions_.empty() && promotions_.top().due <= now_; ++done) {
-    Promotion due = promotions_.top();
-    promotions_.pop();
-    Entry& e = jobs_[due.job];
-    if (e.state != JobState::Ready || e.ticket != due.ticket || e.level >= top_level_) continue;
-    claim_if_waited(due.due);
-    // Out and back in with its new level: the head it may have been is not
-    // lost meanwhile.
-    ready_.erase(key_of(due.job));
-    ++e.level;
-    ready_.insert(key_of(due.job));
-    if (e.level < top_level_) promotions_.push({due.due + policy_.aging, due.job, e.ticket});
-    if (ready_.begin()->job != head_job_) {
-      head_job_ = ready_.begin()->job;
-      head_since_ = due.due;
-    }
-  }
-  note_head();
-  // Promotions left due for the next call may yet take the head from the
-  // job that holds it: the queue is known only up to the first of them.
-  bool behind = !promotions_.empty() && promotions_.top().due <= now_;
-  claim_if_waited(behind ? promotions_.top().due : now_);
 }
 
 void Scheduler::set_demand(size_t job, const Resources& demand) {
@@ -220,8 +223,8 @@ void Scheduler::set_demand(size_t job, const Resources& demand) {
 }
 
 std::optional<Reservation> Scheduler::reservation() const {
-  if (ready_.empty()) return std::nullopt;
-  size_t head = ready_.begin()->job;
+  if (queue_.empty()) return std::nullopt;
+  size_t head = queue_begin().id();
   if (jobs_[head].spec.demand.fits_in(tracker_.free())) return std::nullopt;
   return reserve(head, tracker_.free());
 }
@@ -274,16 +277,16 @@ double Scheduler::score(const Resources& demand, const Resources& free) const {
 }
 
 // The head fits: it starts, unless a packing strategy prefers another job of
-// its effective priority within the window. Jobs of lower priority never go
-// first while one of higher priority fits.
-Scheduler::Queue::iterator Scheduler::choose(Queue::iterator head, const Resources& free) {
+// its band within the window. Jobs of a lower band never go first while one
+// of a higher band fits.
+Scheduler::Cursor Scheduler::choose(Cursor head, const Resources& free) {
   if (policy_.strategy == Strategy::FirstFit) return head;
-  Queue::iterator best = head;
-  double best_score = score(jobs_[head->job].spec.demand, free);
+  Cursor best = head;
+  double best_score = score(jobs_[head.id()].spec.demand, free);
   size_t looked = 1;
-  for (auto it = std::next(head); it != ready_.end() && looked < policy_.window; ++it, ++looked) {
-    if (it->level != head->level) break;
-    const Resources& demand = jobs_[it->job].spec.demand;
+  for (Cursor it = head;
+       advance(it), !at_end(it) && it.band == head.band && looked < policy_.window; ++looked) {
+    const Resources& demand = jobs_[it.id()].spec.demand;
     if (!demand.fits_in(free)) continue;
     double s = score(demand, free);
     if (s > best_score) best = it, best_score = s;
@@ -291,70 +294,64 @@ Scheduler::Queue::iterator Scheduler::choose(Queue::iterator head, const Resourc
   return best;
 }
 
-// The head does not fit: EASY backfilling behind its reservation.
-Scheduler::Queue::iterator Scheduler::choose_backfill(Queue::iterator head, const Resources& free) {
-  const Entry& first = jobs_[head->job];
-  // After waiting an aging interval at the head, it stops trusting expected
-  // durations: only what it will leave free may be used.
-  bool patient = policy_.aging <= 0 || now_ - head_since_ < policy_.aging;
-  Resources spare = saturating_minus(free, first.spec.demand);
-  double start = now_;
-  if (patient) {
-    Reservation held = reserve(head->job, free);
-    spare = held.spare;
-    start = held.start;
-  }
+// The head does not fit: EASY backfilling behind its reservation. (Once it
+// has waited an aging interval at the head it claims, and
+// choose_around_claimant decides instead.)
+Scheduler::Cursor Scheduler::choose_backfill(Cursor head, const Resources& free) {
+  Reservation held = reserve(head.id(), free);
   // With the reservation unknown (it waits on a job of unknown duration),
-  // anything that fits may start until patience runs out.
-  bool unknown_start = patient && start == kNever;
-  return pick(std::next(head), 1, free, [&](size_t, const Entry& e) {
-    bool ends_in_time = patient && e.spec.duration && now_ + *e.spec.duration <= start;
-    return ends_in_time || unknown_start || e.spec.demand.fits_in(spare);
+  // anything that fits may start until the head claims.
+  bool unknown_start = held.start == kNever;
+  Cursor from = head;
+  advance(from);
+  return pick(from, 1, free, [&](size_t, const Entry& e) {
+    bool ends_in_time = e.spec.duration && now_ + *e.spec.duration <= held.start;
+    return ends_in_time || unknown_start || e.spec.demand.fits_in(held.spare);
   });
 }
 
 // The job the strategy picks among those of the window from `from` (the
 // `looked` before it counted) that fit `free` and that `allowed` lets start.
-// Packing never puts a lower effective priority before a higher one.
+// Packing never puts a job of a lower band before one of a higher band.
 template <typename Allowed>
-Scheduler::Queue::iterator Scheduler::pick(Queue::iterator from, size_t looked,
-                                           const Resources& free, Allowed allowed) {
-  Queue::iterator best = ready_.end();
+Scheduler::Cursor Scheduler::pick(Cursor from, size_t looked, const Resources& free,
+                                  Allowed allowed) {
+  Cursor best = queue_end();
   double best_score = 0;
-  for (auto it = from; it != ready_.end() && looked < policy_.window; ++it, ++looked) {
-    const Entry& e = jobs_[it->job];
-    if (!e.spec.demand.fits_in(free) || !allowed(it->job, e)) continue;
+  for (Cursor it = from; !at_end(it) && looked < policy_.window; advance(it), ++looked) {
+    const Entry& e = jobs_[it.id()];
+    if (!e.spec.demand.fits_in(free) || !allowed(it.id(), e)) continue;
     if (policy_.strategy == Strategy::FirstFit) return it;
-    if (best != ready_.end() && it->level < best->level) break;
+    if (!at_end(best) && it.band != best.band) break;
     double s = score(e.spec.demand, free);
-    if (best == ready_.end() || s > best_score) best = it, best_score = s;
+    if (at_end(best) || s > best_score) best = it, best_score = s;
   }
   return best;
 }
 
-// The head becomes the claimant once it has waited out its patience at the
-// top level, as of time `at`: the bound wp-run(1) states. Until it starts, it
+// The head becomes the claimant once it has waited an aging interval at the
+// head, as of time `at`: the bound wp-run(1) states. Until it starts, it
 // starts as soon as it fits (a packing strategy does not pick another
 // first), and only a job that leaves it what it needs may start before,
 // whether behind it in the queue or gone before it since.
 void Scheduler::claim_if_waited(double at) {
   if (claimant_ != SIZE_MAX || head_job_ == SIZE_MAX || policy_.aging <= 0) return;
-  if (jobs_[head_job_].level == top_level_ && at - head_since_ >= policy_.aging) {
-    claimant_ = head_job_;
-  }
+  if (at - head_since_ >= policy_.aging) claimant_ = head_job_;
 }
 
-Scheduler::Queue::iterator Scheduler::choose_around_claimant(const Resources& free) {
+Scheduler::Cursor Scheduler::choose_around_claimant(const Resources& free) {
   const Resources& claim = jobs_[claimant_].spec.demand;
-  if (claim.fits_in(free)) return ready_.find(key_of(claimant_));
+  if (claim.fits_in(free)) return find(claimant_);
   Resources spare = saturating_minus(free, claim);
-  return pick(ready_.begin(), 0, free, [&](size_t job, const Entry& e) {
+  return pick(queue_begin(), 0, free, [&](size_t job, const Entry& e) {
     return job != claimant_ && e.spec.demand.fits_in(spare);
   });
 }
 
-void Scheduler::start(Queue::iterator it) {
-  size_t job = it->job;
+// Starting a job puts its band back: it ranks as if it had just got its
+// first job ready.
+void Scheduler::start(Cursor at) {
+  size_t job = at.id();
   if (job == claimant_) claimant_ = SIZE_MAX;
   Entry& e = jobs_[job];
   tracker_.acquire(e.spec.demand);
@@ -362,13 +359,21 @@ void Scheduler::start(Queue::iterator it) {
   e.started = true;
   e.ends_at = e.spec.duration ? now_ + *e.spec.duration : kNever;
   running_.insert({e.ends_at, job});
-  ready_.erase(it);
+  Band* band = *at.band;
+  band->jobs.erase(at.job);
+  if (band->jobs.empty()) {
+    drop_band(band);
+  } else {
+    queue_.erase(at.band);  // before its rank changes
+    band->rank = rank_of(band->priority, now_);
+    queue_.insert(band);
+  }
   note_head();
 }
 
 std::optional<size_t> Scheduler::head() const {
-  if (ready_.empty()) return std::nullopt;
-  return ready_.begin()->job;
+  if (queue_.empty()) return std::nullopt;
+  return queue_begin().id();
 }
 
 std::optional<size_t> Scheduler::next_in_line() const {
@@ -380,19 +385,19 @@ std::optional<size_t> Scheduler::admit_next(const Resources* limit) {
   Resources free = limit != nullptr ? min_each(tracker_.free(), *limit) : tracker_.free();
   // Once not even the smallest demand of every dimension fits, no job can:
   // a saturated machine costs one comparison per event, not a queue scan.
-  if (ready_.empty() || !smallest_.fits_in(free)) return std::nullopt;
-  promote_waiting();
-  Queue::iterator head = ready_.begin();
-  Queue::iterator chosen;
+  if (queue_.empty() || !smallest_.fits_in(free)) return std::nullopt;
+  claim_if_waited(now_);
+  Cursor head = queue_begin();
+  Cursor chosen;
   if (claimant_ != SIZE_MAX) {
     chosen = choose_around_claimant(free);
-  } else if (jobs_[head->job].spec.demand.fits_in(free)) {
+  } else if (jobs_[head.id()].spec.demand.fits_in(free)) {
     chosen = choose(head, free);
   } else {
     chosen = choose_backfill(head, free);
   }
-  if (chosen == ready_.end()) return std::nullopt;
-  size_t job = chosen->job;
+  if (at_end(chosen)) return std::nullopt;
+  size_t job = chosen.id();
   start(chosen);
   return job;
 }

@@ -2,30 +2,34 @@
 // own: the runner (or the simulator) says what time it is and what happened,
 // and asks what to start, which is also how the tests drive it.
 //
-// The queue of ready jobs is ordered by effective priority (the declared
-// priority, raised one step for every Policy::aging seconds waited, up to one
-// above the highest declared), then by the longest path of expected run time
-// from the job to the end of the graph (critical path, to a hundredth of a
-// second), then manifest order.
+// The ready jobs of one declared priority form a band. Bands are queued by
+// rank: the priority times Policy::aging, minus the time the band last
+// started a job (or, if it has started none since it last had none ready,
+// the time it got one). So a band that waits gains one step of priority for
+// every aging interval, starting one of its jobs puts it back, and a band
+// that has started none for (P - p) intervals goes before every band that
+// has started one since. Within a band, jobs go by the longest path of
+// expected run time to the end of the graph (critical path, to a hundredth
+// of a second), then manifest order: aging never reorders the jobs of one
+// priority, so a pipeline's critical path goes first however long other
+// jobs of its priority have waited.
 // When the head fits, it starts, or (with a packing strategy) another job of
-// its effective priority in the window that packs better. While the head
-// does not fit, it holds a reservation: the earliest time enough will be
-// free, from the expected ends of the running jobs. Other jobs start past it
-// (backfill) only if they fit now and are expected to end by then, or use
-// only what the head will leave free (EASY backfilling). A head at the top
-// level (which only aging reaches) that has waited an aging interval at the
-// head becomes the claimant: until it starts, no other job may take what it
-// needs, even one that ages in on a longer path and goes before it, so a
-// stream of such jobs cannot pass it again and again. Among the jobs allowed
-// to start, the Strategy chooses.
+// its band in the window that packs better. While the head does not fit, it
+// holds a reservation: the earliest time enough will be free, from the
+// expected ends of the running jobs. Other jobs start past it (backfill)
+// only if they fit now and are expected to end by then, or use only what the
+// head will leave free (EASY backfilling). A head that has waited an aging
+// interval at the head becomes the claimant: until it starts, no other job
+// may take what it needs, even one that goes before it in the queue since.
+// Among the jobs allowed to start, the Strategy chooses.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
-#include <queue>
 #include <set>
 #include <string>
 #include <string_view>
@@ -97,7 +101,7 @@ class Scheduler {
   std::optional<size_t> admit_next(const Resources* limit = nullptr);
   // False when admit_next() would surely admit nothing: no ready job, or not
   // even the smallest demand fits what is free. Costs one comparison.
-  bool could_admit() const { return !ready_.empty() && smallest_.fits_in(tracker_.free()); }
+  bool could_admit() const { return !queue_.empty() && smallest_.fits_in(tracker_.free()); }
   // The job at the head of the queue, if any.
   std::optional<size_t> head() const;
   // The job nothing may take the room of: the claimant (see above) while
@@ -138,19 +142,34 @@ class Scheduler {
   // depends on it, through its longest chain of dependents. Unknown
   // durations count as the median of the known ones (1 s if none is known).
   double critical_path(size_t job) const { return jobs_[job].path; }
-  // The declared priority plus what waiting has added.
-  int64_t effective_priority(size_t job) const { return jobs_[job].level; }
   // The head's reservation, when the head does not fit now.
   std::optional<Reservation> reservation() const;
 
  private:
+  // A job's place in its band.
   struct QueueKey {
-    int64_t level;  // effective priority
-    double path;    // critical path, in steps (path_order)
-    size_t job;     // manifest order
+    double path;  // critical path, in steps (path_order)
+    size_t job;   // manifest order
   };
   struct QueueOrder {
     bool operator()(const QueueKey& a, const QueueKey& b) const;
+  };
+  using JobQueue = std::set<QueueKey, QueueOrder>;
+  // The ready jobs of one declared priority; never empty while it exists.
+  struct Band {
+    int64_t priority = 0;
+    long double rank = 0;  // see the top of this file; the higher goes first
+    JobQueue jobs;
+  };
+  struct BandOrder {
+    bool operator()(const Band* a, const Band* b) const;
+  };
+  using BandQueue = std::set<Band*, BandOrder>;
+  // A place in the queue: a job of a band, or the end (no band).
+  struct Cursor {
+    BandQueue::const_iterator band;
+    JobQueue::const_iterator job;
+    size_t id() const { return job->job; }
   };
   // What an entry keeps of its JobDemand: its name is in names_, and
   // `after` is read once, into the dependents lists. Entries of 100,000 jobs
@@ -169,25 +188,29 @@ class Scheduler {
     size_t unmet = 0;      // dependencies not yet succeeded
     std::vector<size_t> dependents;
     double path = 0;          // critical path
-    int64_t level = 0;        // effective priority while ready
     double ends_at = kNever;  // while running: expected end
-    uint64_t ticket = 0;      // counts its entries into the queue
   };
-  using Queue = std::set<QueueKey, QueueOrder>;
 
   void compute_paths(const std::vector<JobDemand>& jobs);
   QueueKey key_of(size_t job) const;
+  long double rank_of(int64_t priority, double since) const;
+  Cursor queue_begin() const;
+  Cursor queue_end() const { return {queue_.end(), {}}; }
+  bool at_end(const Cursor& at) const { return at.band == queue_.end(); }
+  void advance(Cursor& at) const;
+  Cursor find(size_t job);
   void make_ready(size_t job);
   void unqueue(size_t job);
+  // Takes a band that has no job left out of the queue, and lets it go.
+  void drop_band(Band* band);
   void note_head();
-  void promote_waiting();
-  void start(Queue::iterator it);
-  Queue::iterator choose(Queue::iterator head, const Resources& free);
-  Queue::iterator choose_backfill(Queue::iterator head, const Resources& free);
+  void start(Cursor at);
+  Cursor choose(Cursor head, const Resources& free);
+  Cursor choose_backfill(Cursor head, const Resources& free);
   template <typename Allowed>
-  Queue::iterator pick(Queue::iterator from, size_t looked, const Resources& free, Allowed allowed);
+  Cursor pick(Cursor from, size_t looked, const Resources& free, Allowed allowed);
   // The claimant, if it fits, else a job that leaves it what it needs.
-  Queue::iterator choose_around_claimant(const Resources& free);
+  Cursor choose_around_claimant(const Resources& free);
   void claim_if_waited(double at);
   // When `head`, which does not fit in `free`, is expected to (see
   // Reservation), as the running jobs end and give their demand back.
@@ -205,29 +228,19 @@ class Scheduler {
   // Why jobs were skipped; the first is none. One stop() or failure skips
   // many jobs for one reason, which is kept once.
   std::vector<std::string> reasons_{std::string()};
-  Queue ready_;
-  // Jobs due one more step of priority, earliest first; entries whose job
-  // has since started or been promoted are dropped when they come up.
-  struct Promotion {
-    double due;
-    size_t job;
-    uint64_t ticket;  // the job's, when this was due
-    bool operator>(const Promotion& other) const { return due > other.due; }
-  };
-  std::priority_queue<Promotion, std::vector<Promotion>, std::greater<>> promotions_;
+  std::map<int64_t, Band> bands_;                // by priority
+  BandQueue queue_;                              // the bands, by rank
   std::set<std::pair<double, size_t>> running_;  // (expected end, job)
   ResourceTracker tracker_;
   Policy policy_;
-  // The job at the head of the queue and since when, without a break: its
-  // patience (see choose_backfill) runs from then.
+  // The job at the head of the queue and since when, without a break: an
+  // aging interval from then, it claims.
   size_t head_job_ = SIZE_MAX;
   double head_since_ = 0;
-  // A head at the top level that ran out of patience (see choose_backfill),
-  // until it starts: its claim outlives being overtaken by jobs that age in
-  // on longer paths. SIZE_MAX: none.
+  // A head that waited an aging interval there, until it starts: its claim
+  // outlives being overtaken. SIZE_MAX: none.
   size_t claimant_ = SIZE_MAX;
-  Resources smallest_;     // the least any job asks for, in each dimension
-  int64_t top_level_ = 0;  // one above the highest declared priority
+  Resources smallest_;  // the least any job asks for, in each dimension
   double now_ = 0;
   size_t unfinished_ = 0;
   bool stopped_ = false;

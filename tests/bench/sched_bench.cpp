@@ -1,7 +1,8 @@
-// wp_sched_bench [JOBS] [SEED]: the cost of one scheduling decision with a
-// long queue. Simulates JOBS jobs (default 100000) of mixed demands (1 in 4
-// memory-heavy, a few with IOPS), durations (1 in 5 unknown), priorities
-// and dependency chains on a 2-core, 6 GiB machine with every strategy, and
+// wp_sched_bench [JOBS] [SEED] [OVERCOMMIT]: the cost of one scheduling
+// decision with a long queue. Simulates JOBS jobs (default 100000) of mixed
+// demands (1 in 4 memory-heavy, a few with IOPS), durations (1 in 5
+// unknown), priorities and dependency chains on a 2-core, 6 GiB machine
+// with every strategy, at a CPU overcommit (default wp run's), and
 // prints per strategy the decisions made, their median, p99 and largest
 // wall time, the makespan against its lower bound, and this process's peak
 // RSS. Not a test: timing belongs in benchmarks (tests/bench/decisions.sh).
@@ -65,6 +66,7 @@ long peak_rss_kib() {
 int main(int argc, char** argv) {
   size_t count = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   unsigned seed = argc > 2 ? static_cast<unsigned>(std::strtoul(argv[2], nullptr, 10)) : 1;
+  double overcommit = argc > 3 ? std::strtod(argv[3], nullptr) : wp::sched::Policy{}.cpu_overcommit;
   Workload w = generate(count, seed);
   Resources capacity;
   capacity.cpu = Cores::from_double(2);
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
   for (wp::sched::Strategy strategy : wp::sched::kStrategies) {
     wp::sched::Policy policy;
     policy.strategy = strategy;
+    policy.cpu_overcommit = overcommit;
     wp::sched::Simulation sim = wp::sched::simulate(w.jobs, w.actual, capacity, policy);
     std::printf("%-10s %10zu %10.2f %10.2f %10.1f %12.0f %8.3f %10.1f\n",
                 std::string(wp::sched::to_string(strategy)).c_str(), sim.decisions.count,
