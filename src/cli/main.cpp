@@ -284,7 +284,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run_app
       ->add_option("--memory-headroom", run.memory_headroom,
-                   "A job's memory limit is its admitted memory times this (at least 1)")
+                   "A job's memory limit is its declared or admitted memory, the larger, times "
+                   "this (1 to 100)")
       ->capture_default_str();
   run_app
       ->add_option("--cgroup", run.cgroup,

@@ -216,12 +216,20 @@ std::optional<size_t> Runner::admit_by_ledger(ledger::Ledger& ledger) {
   Resources room = session.available();
   if (std::optional<size_t> job = scheduler_.admit_next(&room)) {
     session.take(scheduler_.demand(*job));
+    said_waiting_ = false;
     return job;
   }
   std::optional<size_t> next = scheduler_.next_in_line();
   if (next && scheduler_.demand(*next).fits_in(scheduler_.tracker().free())) {
     session.wait_for(scheduler_.demand(*next), manifest_.jobs[*next].priority);
-    log_->debug("{} waits for room in the ledger", manifest_.jobs[*next].name);
+    // With nothing of its own running, a silent run looks stuck: say why,
+    // once for each such wait.
+    bool stalled = active_.empty() && !said_waiting_;
+    log_->log(stalled ? spdlog::level::info : spdlog::level::debug,
+              "{} waits for room that other wp processes of this user hold (see LEDGER in "
+              "wp-run(1))",
+              manifest_.jobs[*next].name);
+    said_waiting_ = said_waiting_ || stalled;
   } else {
     session.stop_waiting();
   }

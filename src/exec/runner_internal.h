@@ -200,6 +200,7 @@ class Runner {
   PressureWatch pressure_;
   bool admission_open_ = true;  // the memory-pressure guard's say
   bool token_wanted_ = false;   // a job waits for a token from make's jobserver
+  bool said_waiting_ = false;   // told the user this run waits on other wp processes
   sched::PressureLevel pressure_level_ = sched::PressureLevel::Normal;
   SteadyTime next_proc_scan_{};            // jobs measured from /proc: not before this
   SteadyTime began_ = SteadyClock::now();  // the scheduler's time zero

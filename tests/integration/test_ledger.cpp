@@ -105,6 +105,35 @@ TEST_CASE("wp run and wp exec processes never together exceed the capacity",
   CHECK(peak_millicores(ran) >= 1000);
 }
 
+TEST_CASE("a run with nothing running that waits for other wp processes says so, once",
+          "[integration][ledger]") {
+  TempDir dir;
+  write_file(dir / "hog.toml", "[[job]]\nname = \"hog\"\ncpu = 2\nargv = " +
+                                   job_argv({"--touch", dir.str("hog.pid"), "--sleep-ms", "1500"}) +
+                                   "\n");
+  write_file(dir / "wide.toml",
+             "[[job]]\nname = \"wide\"\ncpu = 2\nargv = " + job_argv({"--sleep-ms", "10"}) +
+                 "\n[[job]]\nname = \"wider\"\ncpu = 2\nargv = " + job_argv({"--sleep-ms", "10"}) +
+                 "\n");
+  std::vector<std::string> caps = {"--cpus", "2", "--cpu-overcommit", "1"};
+  WpProcess hog({"run", caps[0], caps[1], caps[2], caps[3], dir.str("hog.toml")}, shared(dir));
+  REQUIRE(wait_for_file(dir / "hog.pid", milliseconds(20'000)));
+  RunResult waiter =
+      run_wp({"run", caps[0], caps[1], caps[2], caps[3], dir.str("wide.toml")}, shared(dir));
+  INFO(waiter.describe());
+  CHECK(waiter.exit_code == 0);
+  const std::string said =
+      "wide waits for room that other wp processes of this user hold (see LEDGER in wp-run(1))";
+  CHECK(contains(waiter.err, said));
+  // Once: not again for each look while it waits, nor for `wider`, which
+  // waits only for `wide`, this run's own job.
+  CHECK(waiter.err.find(said) == waiter.err.rfind(said));
+  CHECK_FALSE(contains(waiter.err, "wider waits"));
+  RunResult first = hog.finish(milliseconds(20'000));
+  CHECK(first.exit_code == 0);
+  CHECK_FALSE(contains(first.err, "waits for room"));
+}
+
 TEST_CASE("a SIGKILLed wp's leases are reclaimed", "[integration][ledger]") {
   TempDir dir;
   write_file(dir / "hog.toml",
