@@ -27,17 +27,24 @@ std::string plural(size_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+// A hair: a column's share is a sum of time-weighted parts, and a steady
+// 6/9 comes out a little over or under it from column to column.
+constexpr double kRounding = 1e-9;
+
+// The last character is for a full resource alone; the eight before it
+// part the rest in eighths.
 char ramp(double share) {
   if (!(share > 0)) return kRamp[0];
-  // Less a hair: a column's share is a sum of time-weighted parts, and a
-  // steady 6/9 comes out a little over or under it from column to column.
-  constexpr double kRounding = 1e-9;
-  auto level = static_cast<size_t>(std::ceil(std::min(share, 1.0) * 9 - kRounding));
-  return kRamp[std::clamp<size_t>(level, 1, kRamp.size() - 1)];
+  if (share >= 1 - kRounding) return kRamp.back();
+  auto level = static_cast<size_t>(std::ceil(share * 8 - kRounding));
+  return kRamp[std::clamp<size_t>(level, 1, kRamp.size() - 2)];
 }
 
+// Only a full resource reads 100%: 99.7% of the cores is not all of them.
 std::string percent(double share) {
-  return fmt::format("{:.0f}%", share * 100);
+  double shown = std::round(share * 100);
+  if (shown >= 100 && share < 1 - kRounding) shown = 99;
+  return fmt::format("{:.0f}%", shown);
 }
 
 // Whether the cores kept busy would draw otherwise than the CPU held: jobs

@@ -63,7 +63,9 @@ struct Inputs {
   const RunModel& rules;
   double cores;  // that the jobs share
 
-  double cpu_use(size_t job) const { return rules.cpu_use_of(job, jobs[job]); }
+  // No job keeps more cores busy than there are: a prediction above them
+  // was measured elsewhere, or is noise.
+  double cpu_use(size_t job) const { return std::min(rules.cpu_use_of(job, jobs[job]), cores); }
   double timeout(size_t job) const { return rules.timeout_of(job); }
   int retries(size_t job) const { return rules.retries_of(job); }
 };
@@ -297,11 +299,12 @@ LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<dou
                        const Resources& capacity, double cpu_overcommit, const RunModel& model) {
   LowerBound bound;
   double cpu_area = 0, used_area = 0, memory_area = 0, iops_area = 0, gpu_area = 0;
+  double cores = model.cores > 0 ? model.cores : seconds_of(capacity.cpu);
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Resources& d = jobs[i].demand;
     double t = durations[i];
     cpu_area += seconds_of(d.cpu) * t;
-    used_area += model.cpu_use_of(i, jobs[i]) * t;
+    used_area += std::min(model.cpu_use_of(i, jobs[i]), cores) * t;  // as Inputs::cpu_use
     memory_area += static_cast<double>(d.memory) * t;
     iops_area += static_cast<double>(d.iops) * t;
     gpu_area += static_cast<double>(d.gpu) * t;
@@ -309,7 +312,6 @@ LowerBound lower_bound(const std::vector<JobDemand>& jobs, const std::vector<dou
   }
   bound.path = longest_chain(jobs, durations);
   if (capacity.cpu.millis() > 0) {
-    double cores = model.cores > 0 ? model.cores : seconds_of(capacity.cpu);
     double admitted = seconds_of(capacity.cpu) * std::max(1.0, cpu_overcommit);
     bound.cpu = std::max(used_area / cores, cpu_area / admitted);
   }

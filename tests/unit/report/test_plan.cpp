@@ -1,6 +1,7 @@
 // The text of `wp plan` from hand-made simulations: the chart's rows and
 // axis, the note on assumed durations, and which strategy is best.
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -214,7 +215,7 @@ TEST_CASE("plan: a cpu used strip only where predictions of use differ from the 
   std::vector<std::string> light = strips(0.5);
   REQUIRE(light.size() == 3);
   CHECK(light[0].rfind("  cpu held  [@", 0) == 0);
-  CHECK(light[1].rfind("  cpu used  [-", 0) == 0);  // a quarter of the cores: '-'
+  CHECK(light[1].rfind("  cpu used  [:", 0) == 0);  // a quarter of the cores: 2 eighths, ':'
   CHECK(light[1].substr(light[1].size() - 6) == "]  25%");
   CHECK(light[2].rfind("  memory    [", 0) == 0);
   for (const std::string& line : light)
@@ -277,6 +278,27 @@ TEST_CASE("plan chart: each bar shows where its job's run time comes from", "[re
   REQUIRE(lines.size() == 8);
   CHECK(lines[6] == std::string(8, ' ') + "# predicted  = timeout");
   CHECK(lines[7] == std::string(8, ' ') + "? assumed");
+}
+
+TEST_CASE("plan: only a full resource draws its strip full and reads 100%", "[report][plan]") {
+  PlanJobs jobs = jobs_of({"a"});
+  jobs.capacity.cpu = wp::Cores::from_double(10);
+  for (auto [cores, mark, shown] : {std::tuple{8.9, '%', "89%"}, std::tuple{9.99, '%', "99%"},
+                                    std::tuple{10.0, '@', "100%"}, std::tuple{0.5, '.', "5%"}}) {
+    CAPTURE(cores);
+    Simulation simulation = simulation_of({{0, 10}}, 10);
+    simulation.cores = 10;
+    wp::Resources held = jobs.capacity;
+    held.cpu = wp::Cores::from_double(cores);
+    simulation.usage = {{0, held, cores}};
+    std::string text = wp::report::plan_text(jobs, simulation, {false, 80});
+    std::string line = text.substr(text.find("  cpu "));
+    line = line.substr(0, line.find('\n'));
+    std::string strip = line.substr(line.find('[') + 1);
+    strip = strip.substr(0, strip.find(']'));
+    CHECK(strip.find_first_not_of(mark) == std::string::npos);
+    CHECK_THAT(line, Catch::EndsWith(std::string(" ") + shown));
+  }
 }
 
 TEST_CASE("plan: a steady load draws one character all along its strip", "[report][plan]") {

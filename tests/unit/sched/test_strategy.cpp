@@ -559,6 +559,18 @@ TEST_CASE("jobs are slowed by the CPU they use, on the cores they run on", "[sch
   CHECK(wp::sched::simulate(jobs, {10, 10, 10}, capacity(2, 4000), shared, sleeping).failed == 0);
 }
 
+TEST_CASE("a job never keeps more cores busy than there are", "[sched][strategy]") {
+  // History measured 2.2 cores for a job that now runs alone on 2: it runs
+  // its 10 s at full speed, and the bound's CPU term is those 10 s, not 11.
+  std::vector<JobDemand> jobs{job("alone", need(2), 10)};
+  wp::sched::RunModel measured;
+  measured.cpu_use = {2.2};
+  Simulation sim = wp::sched::simulate(jobs, {10}, capacity(2, 4000),
+                                       policy(Strategy::FirstFit, 300, 1.25), measured);
+  CHECK(sim.makespan == Approx(10));
+  CHECK(wp::sched::lower_bound(jobs, {10}, capacity(2, 4000), 1.25, measured).cpu == Approx(10));
+}
+
 TEST_CASE("a timeout late in a long plan is no less a timeout", "[sched][strategy][retries]") {
   // long runs 1e9 s; then late needs 0.6 s with a timeout of 0.3 s, and
   // times out on each of its two attempts. Judged within 1e-9 of the clock
