@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/options.h"
@@ -61,9 +64,41 @@ bool known_command(int argc, char** argv) {
   return true;  // no command at all: CLI11 says so
 }
 
+// Points to the help of the command given (`wp profile history --help`),
+// which lists its options, rather than wp's.
 std::string failure_message(const CLI::App* app, const CLI::Error& e) {
-  std::string name = app->get_parent() ? "wp " + app->get_name() : "wp";
+  std::string name = "wp";
+  for (const CLI::App* command = app; !command->get_subcommands().empty();) {
+    command = command->get_subcommands().front();
+    name += " " + command->get_name();
+  }
   return "wp: " + std::string(e.what()) + "\nRun '" + name + " --help' for usage.\n";
+}
+
+// Range checks in wp's words: CLI11's Range says "Value abc not in range 20
+// to 10000" even of a word. The description is Range's, for --help.
+CLI::Validator whole_number(int64_t min, int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        int64_t value = 0;
+        const char* end = text.data() + text.size();
+        auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error == std::errc() && stop == end && value >= min && value <= max) return {};
+        return fmt::format("'{}' is not a whole number from {} to {}", text, min, max);
+      },
+      fmt::format("INT in [{} - {}]", min, max));
+}
+
+CLI::Validator number_between(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        double value = 0;
+        const char* end = text.data() + text.size();
+        auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error == std::errc() && stop == end && value >= min && value <= max) return {};
+        return fmt::format("'{}' is not a number from {} to {}", text, min, max);
+      },
+      fmt::format("FLOAT in [{} - {}]", min, max));
 }
 
 std::vector<std::string> strategy_names() {
@@ -130,8 +165,8 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
       ->add_option("--width", plan.width,
                    "Columns of the chart and utilisation strips, 20 to 10000 (default: the "
                    "terminal's, else $COLUMNS, held to that range, else 80)")
-      ->check(CLI::Range(static_cast<int>(wp::report::kMinPlanWidth),
-                         static_cast<int>(wp::report::kMaxPlanWidth)));
+      ->check(whole_number(static_cast<int64_t>(wp::report::kMinPlanWidth),
+                           static_cast<int64_t>(wp::report::kMaxPlanWidth)));
   return plan_app;
 }
 
@@ -167,7 +202,7 @@ CLI::App* add_profile_command(CLI::App& app, wp::cli::ProfileCommand& profile) {
                       "Only attempts started since: a date or time (2026-11-20, "
                       "2026-11-20T10:00:00Z, UTC) or a duration ago (7d, 12h)");
   history->add_option("--limit", profile.limit, "Only the newest N attempts")
-      ->check(CLI::Range(1, 1000000000));
+      ->check(whole_number(1, 1000000000));
   history->add_flag("--csv", profile.csv, "Print CSV (RFC 4180) with a header row");
 
   CLI::App* export_app = profile_app->add_subcommand(
@@ -180,7 +215,7 @@ CLI::App* add_profile_command(CLI::App& app, wp::cli::ProfileCommand& profile) {
   import_app->add_option("file", profile.file, "The document (-: stdin)")->required();
   add_profile_flags(import_app, profile);
   import_app->add_option("--keep", profile.keep, "Attempts of each profile kept in the history")
-      ->check(CLI::Range(1, 1000000))
+      ->check(whole_number(1, 1000000))
       ->capture_default_str();
 
   CLI::App* forget =
@@ -306,15 +341,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "conservative", "off"}))
       ->capture_default_str();
   run_app->add_option("--keep", run.keep, "Attempts of each job kept in the history")
-      ->check(CLI::Number)
-      ->check(CLI::Range(1, 1000000))
+      ->check(whole_number(1, 1000000))
       ->capture_default_str();
   run_app
       ->add_option("--regression-threshold", run.regression_threshold,
                    "Flag a job whose peak memory or wall time is this many percent above the "
                    "median of its last 20 runs")
-      ->check(CLI::Number)
-      ->check(CLI::Range(0.0, 100000.0))
+      ->check(number_between(0, 100000))
       ->capture_default_str();
   run_app->add_option("--memory-reserve", run.memory_reserve,
                       "Stop starting jobs when less memory than this is available (default: 5% "

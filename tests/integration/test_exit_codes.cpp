@@ -122,8 +122,36 @@ TEST_CASE("usage error: an unknown flag exits 2 and starts nothing", "[integrati
   RunResult r = run_wp({"run", "--no-such-flag", dir.str("jobs.toml")});
   INFO(r.describe());
   CHECK(r.exit_code == 2);
-  CHECK_FALSE(r.err.empty());
+  CHECK(contains(r.err, "--no-such-flag"));
+  CHECK(contains(r.err, "Run 'wp run --help' for usage."));
   CHECK_FALSE(fs::exists(dir / "touched"));
+}
+
+TEST_CASE("usage error: a number out of its range says what it must be, and which help to read",
+          "[integration]") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string said;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"run", "--keep", "0", "jobs.toml"},
+            "wp: --keep: '0' is not a whole number from 1 to 1000000\n"
+            "Run 'wp run --help' for usage.\n"},
+           {{"plan", "--width", "abc", "jobs.toml"},
+            "wp: --width: 'abc' is not a whole number from 20 to 10000\n"
+            "Run 'wp plan --help' for usage.\n"},
+           {{"run", "--regression-threshold", "-1", "jobs.toml"},
+            "wp: --regression-threshold: '-1' is not a number from 0 to 100000\n"
+            "Run 'wp run --help' for usage.\n"},
+           {{"profile", "history", "--limit", "1.5", "a"},
+            "wp: --limit: '1.5' is not a whole number from 1 to 1000000000\n"
+            "Run 'wp profile history --help' for usage.\n"},
+       }) {
+    RunResult r = run_wp(c.args);
+    INFO(r.describe());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == c.said);
+  }
 }
 
 TEST_CASE("usage error: a missing manifest file exits 2 naming the file", "[integration]") {
