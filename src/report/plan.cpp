@@ -335,7 +335,8 @@ std::string comparison_text(const PlanJobs& jobs, const std::vector<sched::Simul
     return percent(a[sched::kCpuShare]) != percent(a[sched::kBusyShare]);
   });
   auto cpu_cells = [busy](std::string_view held, std::string_view used) {
-    return busy ? fmt::format("{:>8} {:>8}", held, used) : fmt::format("{:>5}", held);
+    // Two blanks between headings, as between the others.
+    return busy ? fmt::format("{:>9} {:>9}", held, used) : fmt::format("{:>5}", held);
   };
   std::string out = header(jobs) + "\n";
   out += fmt::format("  {:<12} {:>10} {:>8} {} {:>7} {:>10}\n", "strategy", "makespan", "x bound",

@@ -248,9 +248,9 @@ TEST_CASE("plan: strategies compared with a cpu used column only where it differ
   // One strategy's jobs keep half a core busy between them: every row gets
   // the column, the other's showing the same as its CPU held.
   std::vector<std::string> light = table(2, 0.5);
-  CHECK(light[0].find(" cpu held cpu used  memory ") != std::string::npos);
-  CHECK(light[1].find("     100%     100%    100% ") != std::string::npos);
-  CHECK(light[2].find("     100%      25%    100% ") != std::string::npos);
+  CHECK(light[0].find(" x bound  cpu held  cpu used  memory ") != std::string::npos);
+  CHECK(light[1].find("      100%      100%    100% ") != std::string::npos);
+  CHECK(light[2].find("      100%       25%    100% ") != std::string::npos);
 }
 
 TEST_CASE("plan chart: each bar shows where its job's run time comes from", "[report][plan]") {
