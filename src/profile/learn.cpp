@@ -182,12 +182,14 @@ Decision decide(const Resources& declared, const Forecast& forecast, const Resou
   Decision d;
   d.demand = declared;
   if (forecast.memory) {
-    Bytes memory =
-        std::min(capacity.memory, round_up_mib(forecast.memory->value * options.memory_margin));
+    Bytes wanted = round_up_mib(forecast.memory->value * options.memory_margin);
+    Bytes memory = std::min(capacity.memory, wanted);
     d.predicted.memory = memory;
     d.memory_upper = round_up_mib(forecast.memory->upper);
+    size_t before = d.changes.size();
     adjust(d.demand.memory, memory, "memory", *forecast.memory, scale, options, format_bytes,
            d.changes);
+    if (d.changes.size() > before && wanted > memory) d.memory_beyond_capacity = wanted;
   }
   if (forecast.cores) {
     // Never more than the most it was measured to use: CPU is shared, so a
@@ -496,9 +498,11 @@ Decision Learning::decision_of(size_t job, const Forecast& forecast) const {
 void Learning::adopt(size_t job, const Decision& decision) {
   plans_[job].demand = decision.demand;
   plans_[job].changes = static_cast<uint8_t>(decision.changes.size());
+  plans_[job].beyond_capacity = decision.memory_beyond_capacity.has_value();
 }
 
-// In manifest order, the first few at info level. The decisions are made
+// In manifest order, the first few at info level, and a warning for every
+// job predicted to need more memory than there is. The decisions are made
 // again for their wording: keeping every job's would cost 100,000 strings.
 void Learning::log_changes() const {
   auto log = log::get("learn");
@@ -507,7 +511,7 @@ void Learning::log_changes() const {
   for (size_t i = 0; i < plans_.size(); ++i) {
     const JobPlan& plan = plans_[i];
     if (plan.changes == 0) continue;
-    if (logged >= kLoggedChanges && !debug) {
+    if (logged >= kLoggedChanges && !debug && !plan.beyond_capacity) {
       logged += plan.changes;
       continue;
     }
@@ -515,6 +519,13 @@ void Learning::log_changes() const {
     for (const std::string& change : decision.changes) {
       auto level = logged++ < kLoggedChanges ? spdlog::level::info : spdlog::level::debug;
       log->log(level, "{}: {}", manifest_.jobs[i].name, change);
+    }
+    if (decision.memory_beyond_capacity) {
+      log->warn(
+          "{}: its history predicts {} of memory, more than the capacity's {}: it is "
+          "admitted with all of it and may run out",
+          manifest_.jobs[i].name, format_bytes(*decision.memory_beyond_capacity),
+          format_bytes(capacity_.memory));
     }
   }
   if (logged > kLoggedChanges) {

@@ -55,6 +55,9 @@ struct Decision {
   // "memory 4 GiB -> 1.1 GiB (p95 of 12 runs, confidence 0.92)", one per
   // resource admission changed.
   std::vector<std::string> changes;
+  // The memory predicted (with its margin) when admission took it but the
+  // capacity is less: the job is admitted with all of it, and may run out.
+  std::optional<Bytes> memory_beyond_capacity;
 };
 
 // Pure: the declaration, the forecast, the machine and the mode in; the
@@ -134,7 +137,8 @@ struct JobPlan {
   std::unique_ptr<InputsPlan> inputs;      // null: it declares none
   std::unique_ptr<const OwnPlan> own;      // null: nothing to say
   Source source = Source::None;
-  uint8_t changes = 0;  // resources admission changed (Decision::changes)
+  uint8_t changes = 0;           // resources admission changed (Decision::changes)
+  bool beyond_capacity = false;  // Decision::memory_beyond_capacity
 };
 
 class Learning final : public exec::RunObserver {

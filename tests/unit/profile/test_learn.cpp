@@ -71,6 +71,21 @@ TEST_CASE("learn: auto raises an under-declared job", "[profile]") {
   f.memory = prediction(2.0 * kGiB, 0.9);
   Decision d = decide(declared(1, 512 * kMiB), f, machine(), mode(LearnMode::Auto));
   CHECK(d.demand.memory > 2 * kGiB);
+  CHECK_FALSE(d.memory_beyond_capacity);
+}
+
+TEST_CASE("learn: a job predicted above the memory capacity gets all of it, and it is said",
+          "[profile]") {
+  Forecast f;
+  f.memory = prediction(20.0 * kGiB, 0.9);
+  Decision d = decide(declared(1, 512 * kMiB), f, machine(), mode(LearnMode::Auto));
+  CHECK(d.demand.memory == 16 * kGiB);
+  REQUIRE(d.memory_beyond_capacity);
+  CHECK(*d.memory_beyond_capacity == 22 * kGiB);  // 20 GiB x 1.1
+  // Not when admission keeps the declaration (too little confidence).
+  f.memory = prediction(20.0 * kGiB, 0.1);
+  CHECK_FALSE(
+      decide(declared(1, 512 * kMiB), f, machine(), mode(LearnMode::Auto)).memory_beyond_capacity);
 }
 
 TEST_CASE("learn: conservative only raises", "[profile]") {
