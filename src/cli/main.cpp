@@ -160,7 +160,8 @@ CLI::App* add_plan_command(CLI::App& app, wp::cli::PlanCommand& plan) {
       ->capture_default_str();
   plan_app->add_flag("--json", plan.json, "Print the plan as JSON on stdout");
   plan_app->add_flag("--gantt", plan.gantt,
-                     "Draw the chart of the schedule even when stdout is not a terminal");
+                     "Draw the chart of the schedule even when stdout is not a terminal (not "
+                     "with --json, which gives each job's start and end)");
   plan_app
       ->add_option("--width", plan.width,
                    "Columns of the chart and utilisation strips, 20 to 10000 (default: the "
