@@ -80,6 +80,7 @@ Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Pol
   name_ends_.reserve(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     const JobDemand& job = jobs[i];
+    top_priority_ = i == 0 ? job.priority : std::max(top_priority_, job.priority);
     jobs_[i].spec = {job.demand, job.priority, job.duration};
     names_ += job.name;
     name_ends_.push_back(static_cast<uint32_t>(names_.size()));
@@ -189,10 +190,11 @@ void Scheduler::make_ready(size_t job) {
   note_head();
 }
 
+// The band stays in bands_, empty, for when its priority has a job ready
+// again: freeing its node could cost a decision a millisecond of the
+// allocator's, with 100,000 jobs of distinct priorities.
 void Scheduler::drop_band(Band* band) {
   queue_.erase(band);
-  int64_t priority = band->priority;  // not a reference into the node erased
-  bands_.erase(priority);
 }
 
 void Scheduler::unqueue(size_t job) {
@@ -294,19 +296,26 @@ Scheduler::Cursor Scheduler::choose(Cursor head, const Resources& free) {
   return best;
 }
 
-// The head does not fit: EASY backfilling behind its reservation. (Once it
-// has waited an aging interval at the head it claims, and
-// choose_around_claimant decides instead.)
+// The head does not fit: EASY backfilling behind its reservation.
 Scheduler::Cursor Scheduler::choose_backfill(Cursor head, const Resources& free) {
-  Reservation held = reserve(head.id(), free);
+  // After waiting an aging interval at the head, it stops trusting expected
+  // durations: only what it will leave free may be used.
+  bool patient = policy_.aging <= 0 || now_ - head_since_ < policy_.aging;
+  Resources spare = saturating_minus(free, jobs_[head.id()].spec.demand);
+  double start = now_;
+  if (patient) {
+    Reservation held = reserve(head.id(), free);
+    spare = held.spare;
+    start = held.start;
+  }
   // With the reservation unknown (it waits on a job of unknown duration),
-  // anything that fits may start until the head claims.
-  bool unknown_start = held.start == kNever;
+  // anything that fits may start until patience runs out.
+  bool unknown_start = patient && start == kNever;
   Cursor from = head;
   advance(from);
   return pick(from, 1, free, [&](size_t, const Entry& e) {
-    bool ends_in_time = e.spec.duration && now_ + *e.spec.duration <= held.start;
-    return ends_in_time || unknown_start || e.spec.demand.fits_in(held.spare);
+    bool ends_in_time = patient && e.spec.duration && now_ + *e.spec.duration <= start;
+    return ends_in_time || unknown_start || e.spec.demand.fits_in(spare);
   });
 }
 
@@ -330,13 +339,18 @@ Scheduler::Cursor Scheduler::pick(Cursor from, size_t looked, const Resources& f
 }
 
 // The head becomes the claimant once it has waited an aging interval at the
-// head, as of time `at`: the bound wp-run(1) states. Until it starts, it
-// starts as soon as it fits (a packing strategy does not pick another
-// first), and only a job that leaves it what it needs may start before,
-// whether behind it in the queue or gone before it since.
+// head and its band has aged to the top: it ranks with a band of the
+// highest priority that gets a job now, so no band of any priority could
+// rightly go before it. Until it starts, it starts as soon as it fits (a
+// packing strategy does not pick another first), and only a job that leaves
+// it what it needs may start before, whether behind it in the queue or gone
+// before it since: the bound wp-run(1) states. Below the top, a claim would
+// hold back jobs of higher priority that become ready later.
 void Scheduler::claim_if_waited(double at) {
   if (claimant_ != SIZE_MAX || head_job_ == SIZE_MAX || policy_.aging <= 0) return;
-  if (at - head_since_ >= policy_.aging) claimant_ = head_job_;
+  if (at - head_since_ < policy_.aging) return;
+  const Band& band = bands_.at(jobs_[head_job_].spec.priority);
+  if (band.rank >= rank_of(top_priority_, at)) claimant_ = head_job_;
 }
 
 Scheduler::Cursor Scheduler::choose_around_claimant(const Resources& free) {
@@ -348,8 +362,10 @@ Scheduler::Cursor Scheduler::choose_around_claimant(const Resources& free) {
   });
 }
 
-// Starting a job puts its band back: it ranks as if it had just got its
-// first job ready.
+// Starting a band's first job puts the band back: it ranks as if it had
+// just got a job ready. Another of its jobs (a backfill, or a packing
+// strategy's pick) leaves the rank alone: it must not cost the first job the
+// head it waited for.
 void Scheduler::start(Cursor at) {
   size_t job = at.id();
   if (job == claimant_) claimant_ = SIZE_MAX;
@@ -360,10 +376,11 @@ void Scheduler::start(Cursor at) {
   e.ends_at = e.spec.duration ? now_ + *e.spec.duration : kNever;
   running_.insert({e.ends_at, job});
   Band* band = *at.band;
+  bool first = at.job == band->jobs.begin();
   band->jobs.erase(at.job);
   if (band->jobs.empty()) {
     drop_band(band);
-  } else {
+  } else if (first) {
     queue_.erase(at.band);  // before its rank changes
     band->rank = rank_of(band->priority, now_);
     queue_.insert(band);

@@ -4,11 +4,12 @@
 //
 // The ready jobs of one declared priority form a band. Bands are queued by
 // rank: the priority times Policy::aging, minus the time the band last
-// started a job (or, if it has started none since it last had none ready,
-// the time it got one). So a band that waits gains one step of priority for
-// every aging interval, starting one of its jobs puts it back, and a band
-// that has started none for (P - p) intervals goes before every band that
-// has started one since. Within a band, jobs go by the longest path of
+// started the job at its front (or, if it has started none since it last
+// had none ready, the time it got one). So a band that waits gains one step
+// of priority for every aging interval, starting its first job puts it back
+// (one started from further back, by backfill or a packing strategy, does
+// not), and a band that has started none for (P - p) intervals goes before
+// every band that has started one since. Within a band, jobs go by the longest path of
 // expected run time to the end of the graph (critical path, to a hundredth
 // of a second), then manifest order: aging never reorders the jobs of one
 // priority, so a pipeline's critical path goes first however long other
@@ -19,8 +20,10 @@
 // expected ends of the running jobs. Other jobs start past it (backfill)
 // only if they fit now and are expected to end by then, or use only what the
 // head will leave free (EASY backfilling). A head that has waited an aging
-// interval at the head becomes the claimant: until it starts, no other job
-// may take what it needs, even one that goes before it in the queue since.
+// interval at the head lets only what it leaves free be taken behind it;
+// once its band has also aged to the top, it becomes the claimant: until it
+// starts, no other job may take what it needs, even one that goes before it
+// in the queue since.
 // Among the jobs allowed to start, the Strategy chooses.
 #pragma once
 
@@ -155,7 +158,7 @@ class Scheduler {
     bool operator()(const QueueKey& a, const QueueKey& b) const;
   };
   using JobQueue = std::set<QueueKey, QueueOrder>;
-  // The ready jobs of one declared priority; never empty while it exists.
+  // The ready jobs of one declared priority; queued while it has any.
   struct Band {
     int64_t priority = 0;
     long double rank = 0;  // see the top of this file; the higher goes first
@@ -201,7 +204,7 @@ class Scheduler {
   Cursor find(size_t job);
   void make_ready(size_t job);
   void unqueue(size_t job);
-  // Takes a band that has no job left out of the queue, and lets it go.
+  // Takes a band that has no job left out of the queue.
   void drop_band(Band* band);
   void note_head();
   void start(Cursor at);
@@ -228,8 +231,10 @@ class Scheduler {
   // Why jobs were skipped; the first is none. One stop() or failure skips
   // many jobs for one reason, which is kept once.
   std::vector<std::string> reasons_{std::string()};
-  std::map<int64_t, Band> bands_;                // by priority
-  BandQueue queue_;                              // the bands, by rank
+  // By priority; those with no job ready stay, out of the queue.
+  std::map<int64_t, Band> bands_;
+  BandQueue queue_;                              // the bands with jobs ready, by rank
+  int64_t top_priority_ = 0;                     // the highest declared
   std::set<std::pair<double, size_t>> running_;  // (expected end, job)
   ResourceTracker tracker_;
   Policy policy_;
@@ -237,8 +242,8 @@ class Scheduler {
   // aging interval from then, it claims.
   size_t head_job_ = SIZE_MAX;
   double head_since_ = 0;
-  // A head that waited an aging interval there, until it starts: its claim
-  // outlives being overtaken. SIZE_MAX: none.
+  // A head that waited an aging interval there with its band aged to the
+  // top, until it starts: its claim outlives being overtaken. SIZE_MAX: none.
   size_t claimant_ = SIZE_MAX;
   Resources smallest_;  // the least any job asks for, in each dimension
   double now_ = 0;

@@ -300,6 +300,45 @@ TEST_CASE("a band that started nothing for its aging goes first, the sooner the 
   CHECK(unaged.slots[0].start == 50);
 }
 
+TEST_CASE("a low priority head that waited does not hold back higher ones that come later",
+          "[sched][strategy]") {
+  // Two cores, aging 10 s. long and h1 (priority 5, 1 core, 100 s and 20 s)
+  // start at 0; x (priority 0, both cores) is the head from 0. At 10 it has
+  // waited an interval there, so nothing may backfill into what it needs,
+  // but its band has not aged to the top (that takes 5 x 10 s): it does not
+  // claim. h2 (priority 5, after h1) is ready at 20, goes before x, fits and
+  // starts; x starts when the cores are free, at 100. Had x claimed, h2
+  // would have waited for long's end, and x for h2's.
+  std::vector<JobDemand> jobs{job("long", need(1), 100, 5), job("h1", need(1), 20, 5),
+                              job("h2", need(1), 20, 5, {1}), job("x", need(2), 10, 0)};
+  for (Strategy strategy : wp::sched::kStrategies) {
+    CAPTURE(to_string(strategy));
+    Simulation sim = plan(jobs, capacity(2, 1024), policy(strategy, 10));
+    CHECK(sim.slots[2].start == 20);
+    CHECK(sim.slots[3].start == 100);
+  }
+}
+
+TEST_CASE("jobs of a band that backfill do not cost its first job the head", "[sched][strategy]") {
+  // Two cores, aging 10 s. Twenty priority-1 jobs (1 core, 10 s); j
+  // (priority 0, both cores, 15 s: the longest path of its band) and five
+  // priority-0 siblings (1 core, 10 s). At 10 the priority-1 band starts one
+  // more job and falls behind j's band, which has waited since 0: j is the
+  // head, with a reservation at 20, and a sibling that ends by then
+  // backfills. It is not j's band's first job: the band keeps its rank, j
+  // the head, and j starts at 20. When any start of the band put it back, j
+  // lost the head to the priority-1 band at every such backfill.
+  std::vector<JobDemand> jobs;
+  for (int i = 0; i < 20; ++i)
+    jobs.push_back(job("p" + std::to_string(i), need(1), 10, 1));
+  jobs.push_back(job("j", need(2), 15, 0));
+  for (int i = 0; i < 5; ++i)
+    jobs.push_back(job("s" + std::to_string(i), need(1), 10, 0));
+  Simulation sim = plan(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 10));
+  CHECK(sim.slots[20].start == 20);
+  CHECK(sim.slots[20].start <= (1 - 0) * 10 + 10);  // (P - p) x aging + a running job
+}
+
 TEST_CASE("aging never reorders jobs of one priority: the critical path goes first",
           "[sched][strategy]") {
   // Two cores, aging 60 s. Twenty independent jobs and a chain of twelve,
@@ -332,7 +371,8 @@ TEST_CASE("jobs that go before a claimant later never take what it waits for",
   // of unknown length (1 s each; chain s1's first 0.625 s) and big, which
   // needs both cores (0.5 s). The chains' heads start at 0 (their paths are
   // longer); big is the head from 0. When s1-0 ends at 0.625, big has been
-  // the head for longer than an aging interval and claims: s1-1, which goes
+  // the head for longer than an aging interval, and its band, the only one,
+  // is at the top: it claims. s1-1, which goes
   // before it in the queue on its longer path, may not take the core big
   // waits for. s0-0 ends at 1: big starts. Without the claim, the two
   // chains took turns until both ended. So the bound holds: one aging
