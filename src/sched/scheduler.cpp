@@ -278,11 +278,16 @@ double Scheduler::score(const Resources& demand, const Resources& free) const {
   return 0;
 }
 
+bool Scheduler::head_patient() const {
+  return policy_.aging <= 0 || now_ - head_since_ < policy_.aging;
+}
+
 // The head fits: it starts, unless a packing strategy prefers another job of
 // its band within the window. Jobs of a lower band never go first while one
-// of a higher band fits.
+// of a higher band fits. A head that has waited an aging interval starts:
+// a packing strategy's pick could take its room again every time it fits.
 Scheduler::Cursor Scheduler::choose(Cursor head, const Resources& free) {
-  if (policy_.strategy == Strategy::FirstFit) return head;
+  if (policy_.strategy == Strategy::FirstFit || !head_patient()) return head;
   Cursor best = head;
   double best_score = score(jobs_[head.id()].spec.demand, free);
   size_t looked = 1;
@@ -300,7 +305,7 @@ Scheduler::Cursor Scheduler::choose(Cursor head, const Resources& free) {
 Scheduler::Cursor Scheduler::choose_backfill(Cursor head, const Resources& free) {
   // After waiting an aging interval at the head, it stops trusting expected
   // durations: only what it will leave free may be used.
-  bool patient = policy_.aging <= 0 || now_ - head_since_ < policy_.aging;
+  bool patient = head_patient();
   Resources spare = saturating_minus(free, jobs_[head.id()].spec.demand);
   double start = now_;
   if (patient) {

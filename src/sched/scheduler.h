@@ -14,8 +14,9 @@
 // of a second), then manifest order: aging never reorders the jobs of one
 // priority, so a pipeline's critical path goes first however long other
 // jobs of its priority have waited.
-// When the head fits, it starts, or (with a packing strategy) another job of
-// its band in the window that packs better. While the head does not fit, it
+// When the head fits, it starts, or (with a packing strategy, until the head
+// has waited an aging interval there) another job of its band in the window
+// that packs better. While the head does not fit, it
 // holds a reservation: the earliest time enough will be free, from the
 // expected ends of the running jobs. Other jobs start past it (backfill)
 // only if they fit now and are expected to end by then, or use only what the
@@ -207,6 +208,8 @@ class Scheduler {
   // Takes a band that has no job left out of the queue.
   void drop_band(Band* band);
   void note_head();
+  // The head has been the head for less than an aging interval.
+  bool head_patient() const;
   void start(Cursor at);
   Cursor choose(Cursor head, const Resources& free);
   Cursor choose_backfill(Cursor head, const Resources& free);

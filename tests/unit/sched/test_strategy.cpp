@@ -319,6 +319,27 @@ TEST_CASE("a low priority head that waited does not hold back higher ones that c
   }
 }
 
+TEST_CASE("a head that waited an aging interval starts when it fits, whatever the strategy",
+          "[sched][strategy]") {
+  // Four cores, aging 300 s. urgent (priority 10, 1 core, 60 s) starts at 0;
+  // big (4 cores, 900 s, the longest path) heads sixty 1-core jobs of 300 s.
+  // At 60 big fits, but a packing strategy may take a small job first (it
+  // leaves more free), and three more backfill by big's reservation at 360.
+  // By then big has waited an interval at the head: it fits and starts,
+  // where the strategy's pick would take its room again and leave it
+  // waiting, backfill shut, while one small job at a time ran on four
+  // cores (7,560 s with worst-fit).
+  std::vector<JobDemand> jobs{job("urgent", need(1), 60, 10), job("big", need(4), 900)};
+  for (int i = 0; i < 60; ++i)
+    jobs.push_back(job("s" + std::to_string(i), need(1), 300));
+  for (Strategy strategy : wp::sched::kStrategies) {
+    CAPTURE(to_string(strategy));
+    Simulation sim = plan(jobs, capacity(4, 4096), policy(strategy, 300));
+    CHECK(sim.slots[1].start <= 360);
+    CHECK(sim.makespan == 5460);
+  }
+}
+
 TEST_CASE("jobs of a band that backfill do not cost its first job the head", "[sched][strategy]") {
   // Two cores, aging 10 s. Twenty priority-1 jobs (1 core, 10 s); j
   // (priority 0, both cores, 15 s: the longest path of its band) and five
