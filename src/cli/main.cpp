@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -77,28 +78,27 @@ std::string failure_message(const CLI::App* app, const CLI::Error& e) {
 
 // Range checks in wp's words: CLI11's Range says "Value abc not in range 20
 // to 10000" even of a word. The description is Range's, for --help.
-CLI::Validator whole_number(int64_t min, int64_t max) {
+template <typename T>
+CLI::Validator in_range(T min, T max) {
+  constexpr bool whole = std::is_integral_v<T>;
   return CLI::Validator(
       [min, max](std::string& text) -> std::string {
-        int64_t value = 0;
+        T value{};
         const char* end = text.data() + text.size();
         auto [stop, error] = std::from_chars(text.data(), end, value);
         if (error == std::errc() && stop == end && value >= min && value <= max) return {};
-        return fmt::format("'{}' is not a whole number from {} to {}", text, min, max);
+        return fmt::format("'{}' is not a {} from {} to {}", text,
+                           whole ? "whole number" : "number", min, max);
       },
-      fmt::format("INT in [{} - {}]", min, max));
+      fmt::format("{} in [{} - {}]", whole ? "INT" : "FLOAT", min, max));
+}
+
+CLI::Validator whole_number(int64_t min, int64_t max) {
+  return in_range(min, max);
 }
 
 CLI::Validator number_between(double min, double max) {
-  return CLI::Validator(
-      [min, max](std::string& text) -> std::string {
-        double value = 0;
-        const char* end = text.data() + text.size();
-        auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (error == std::errc() && stop == end && value >= min && value <= max) return {};
-        return fmt::format("'{}' is not a number from {} to {}", text, min, max);
-      },
-      fmt::format("FLOAT in [{} - {}]", min, max));
+  return in_range(min, max);
 }
 
 std::vector<std::string> strategy_names() {

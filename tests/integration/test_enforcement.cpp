@@ -43,6 +43,13 @@ bool dies(pid_t pid, milliseconds timeout = milliseconds(5000)) {
   return dead;
 }
 
+// A job that leaves a daemon (double-forked, in a session of its own, its
+// pid in `pidfile`) and then holds on for a minute.
+std::string daemon_job(const std::string& pidfile) {
+  return "[[job]]\nname = \"forks\"\nargv = " +
+         usejob_argv({"--daemon", pidfile, "--hold-ms", "60000"}) + "\n";
+}
+
 // The pid of wp's sentinel: the child of `wp` named wp-sentinel.
 pid_t sentinel_of(pid_t wp) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -221,9 +228,7 @@ TEST_CASE("enforcement: an interrupted run leaves no daemon and no cgroup",
           "[integration][enforcement]") {
   TempDir dir;
   const std::string pidfile = dir.str("daemon.pid");
-  write_file(dir / "jobs.toml", "[[job]]\nname = \"forks\"\nargv = " +
-                                    usejob_argv({"--daemon", pidfile, "--hold-ms", "60000"}) +
-                                    "\n");
+  write_file(dir / "jobs.toml", daemon_job(pidfile));
   WpProcess wp({"run", "--grace", "200ms", dir.str("jobs.toml")});
   REQUIRE(wait_for_file(pidfile, milliseconds(10'000)));
   pid_t daemon = pid_from_file(pidfile);
@@ -243,9 +248,7 @@ TEST_CASE(
   // init: only the WP_RUN_ID in its environment still ties it to the run.
   TempDir dir;
   const std::string pidfile = dir.str("daemon.pid");
-  write_file(dir / "jobs.toml", "[[job]]\nname = \"forks\"\nargv = " +
-                                    usejob_argv({"--daemon", pidfile, "--hold-ms", "60000"}) +
-                                    "\n");
+  write_file(dir / "jobs.toml", daemon_job(pidfile));
   WpProcess wp({"run", "--cgroup", "off", "--grace", "200ms", dir.str("jobs.toml")});
   REQUIRE(wait_for_file(pidfile, milliseconds(10'000)));
   pid_t daemon = pid_from_file(pidfile);
@@ -263,9 +266,7 @@ TEST_CASE("enforcement: no cgroup is left behind after a run or a kill -9 of wp"
   write_file(dir / "quick.toml",
              "[[job]]\nname = \"a\"\nargv = " + job_argv({"--sleep-ms", "100"}) +
                  "\n[[job]]\nname = \"b\"\nargv = " + job_argv({"--exit", "3"}) + "\n");
-  write_file(dir / "long.toml", "[[job]]\nname = \"forks\"\nargv = " +
-                                    usejob_argv({"--daemon", pidfile, "--hold-ms", "60000"}) +
-                                    "\n");
+  write_file(dir / "long.toml", daemon_job(pidfile));
 
   SECTION("a run that ends") {
     WpProcess wp({"run", "--keep-going", dir.str("quick.toml")});
