@@ -143,7 +143,10 @@ report::PlanJobs plan_jobs(const PlanCommand& command, const manifest::Manifest&
   jobs.manifest = command.manifest;
   jobs.capacity = capacity.total;
   jobs.demands =
-      exec::demands_of(manifest, [&learning](size_t job) { return learning.admission(job); });
+      // A plan ends an attempt at its timeout (see wp-plan(1)): no grace.
+      exec::demands_of(
+          manifest, [&learning](size_t job) { return learning.admission(job); },
+          std::chrono::milliseconds(0));
   jobs.default_duration = settings.default_duration;
   // A cap below the machine limits what starts, not the cores jobs run on.
   jobs.rules.cores = std::max(capacity.total.cpu, checked.machine_cpu).as_double();

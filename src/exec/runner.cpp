@@ -40,7 +40,9 @@ constexpr std::string_view kRunIdVariable = "WP_RUN_ID";
 }  // namespace
 
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
-                                         const std::function<Admission(size_t)>& admission) {
+                                         const std::function<Admission(size_t)>& admission,
+                                         std::chrono::milliseconds grace) {
+  using Seconds = std::chrono::duration<double>;
   std::vector<sched::JobDemand> demands;
   demands.reserve(manifest.jobs.size());
   for (size_t i = 0; i < manifest.jobs.size(); ++i) {
@@ -48,9 +50,11 @@ std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
     std::optional<Admission> decided;
     if (admission) decided = admission(i);
     std::optional<double> duration = decided ? decided->duration : std::nullopt;
-    if (!duration && job.timeout) duration = std::chrono::duration<double>(*job.timeout).count();
-    demands.push_back(
-        {job.name, decided ? decided->demand : job.request, job.priority, job.after, duration});
+    if (!duration && job.timeout) duration = Seconds(*job.timeout).count();
+    std::optional<double> limit;
+    if (job.timeout) limit = Seconds(*job.timeout + grace).count();
+    demands.push_back({job.name, decided ? decided->demand : job.request, job.priority, job.after,
+                       duration, limit});
   }
   return demands;
 }
@@ -92,7 +96,8 @@ Runner::Runner(const manifest::Manifest& manifest, const Capacity& capacity,
       sentinel_(std::move(sentinel)),
       signals_(std::move(signals)),
       report_(std::move(report)),
-      scheduler_(demands_of(manifest, options.admission), capacity.total, options.policy),
+      scheduler_(demands_of(manifest, options.admission, options.grace), capacity.total,
+                 options.policy),
       memory_retried_(manifest.jobs.size(), false),
       gpu_pool_(capacity.gpu_devices),
       log_(log::get("run")),

@@ -80,10 +80,12 @@ struct RunOptions {
 };
 
 // What the scheduler knows of each job: its admission where learning
-// decided (else its declaration), and its expected run time: predicted, else
-// its timeout (wp ends it by then), else unknown.
+// decided (else its declaration), its expected run time: predicted, else
+// its timeout (wp ends it by then), else unknown; and its limit: its
+// timeout plus `grace` (SIGTERM to SIGKILL), else none.
 std::vector<sched::JobDemand> demands_of(const manifest::Manifest& manifest,
-                                         const std::function<Admission(size_t)>& admission);
+                                         const std::function<Admission(size_t)>& admission,
+                                         std::chrono::milliseconds grace);
 
 // Runs the manifest to completion or interruption. An Error means nothing
 // could be started (e.g. the run directory cannot be created).

@@ -81,7 +81,7 @@ Scheduler::Scheduler(const std::vector<JobDemand>& jobs, Resources capacity, Pol
   for (size_t i = 0; i < jobs.size(); ++i) {
     const JobDemand& job = jobs[i];
     top_priority_ = i == 0 ? job.priority : std::max(top_priority_, job.priority);
-    jobs_[i].spec = {job.demand, job.priority, job.duration};
+    jobs_[i].spec = {job.demand, job.priority, job.duration, job.limit};
     names_ += job.name;
     name_ends_.push_back(static_cast<uint32_t>(names_.size()));
     jobs_[i].unmet = job.after.size();
@@ -231,20 +231,43 @@ std::optional<Reservation> Scheduler::reservation() const {
   return reserve(head, tracker_.free());
 }
 
-// Running jobs give their demand back in the order they are expected to
-// end; the head can start once it fits in what is free then. A job past its
-// expected end is taken to end now.
-Reservation Scheduler::reserve(size_t head, const Resources& free) const {
-  const Resources& need = jobs_[head].spec.demand;
+namespace {
+
+// Running jobs give their demand back in the order of `ends`; the head can
+// start once it fits in what is free then. A job past its end is taken to
+// end now.
+template <typename Demand>
+Reservation reserve_by(size_t head, const Resources& need, const Resources& free, double now,
+                       const std::set<std::pair<double, size_t>>& ends, Demand demand) {
   Resources then = free;
-  for (const auto& [ends, job] : running_) {
-    then += jobs_[job].spec.demand;
-    if (need.fits_in(then)) return Reservation{head, std::max(ends, now_), then - need};
+  for (const auto& [end, job] : ends) {
+    then += demand(job);
+    if (need.fits_in(then)) return Reservation{head, std::max(end, now), then - need};
   }
   // The head asks for more than the capacity, or `free` is short of the run's
   // own by room other processes hold (admit_next's limit), which they give
   // back when they will: unknown.
-  return Reservation{head, kNever, Resources{}};
+  return Reservation{head, Scheduler::kNever, Resources{}};
+}
+
+}  // namespace
+
+Reservation Scheduler::reserve(size_t head, const Resources& free) const {
+  return reserve_by(head, jobs_[head].spec.demand, free, now_, running_,
+                    [this](size_t job) { return jobs_[job].spec.demand; });
+}
+
+Reservation Scheduler::reserve_surely(size_t head, const Resources& free) const {
+  return reserve_by(head, jobs_[head].spec.demand, free, now_, running_limits_,
+                    [this](size_t job) { return jobs_[job].spec.demand; });
+}
+
+double Scheduler::expected_end(const Entry& e) const {
+  return e.spec.duration ? e.started_at + *e.spec.duration : kNever;
+}
+
+double Scheduler::limit_end(const Entry& e) const {
+  return e.spec.limit ? e.started_at + *e.spec.limit : kNever;
 }
 
 double Scheduler::score(const Resources& demand, const Resources& free) const {
@@ -301,25 +324,23 @@ Scheduler::Cursor Scheduler::choose(Cursor head, const Resources& free) {
   return best;
 }
 
-// The head does not fit: EASY backfilling behind its reservation.
+// The head does not fit: EASY backfilling behind its reservation. After
+// waiting an aging interval at the head, it stops trusting expected run
+// times and trusts limits alone: a job may still start if it uses only what
+// the head leaves free now, or if its limit stops it before the running
+// jobs' limits surely leave the head what it needs.
 Scheduler::Cursor Scheduler::choose_backfill(Cursor head, const Resources& free) {
-  // After waiting an aging interval at the head, it stops trusting expected
-  // durations: only what it will leave free may be used.
   bool patient = head_patient();
-  Resources spare = saturating_minus(free, jobs_[head.id()].spec.demand);
-  double start = now_;
-  if (patient) {
-    Reservation held = reserve(head.id(), free);
-    spare = held.spare;
-    start = held.start;
-  }
+  Reservation held = patient ? reserve(head.id(), free) : reserve_surely(head.id(), free);
+  Resources spare = patient ? held.spare : saturating_minus(free, jobs_[head.id()].spec.demand);
   // With the reservation unknown (it waits on a job of unknown duration),
   // anything that fits may start until patience runs out.
-  bool unknown_start = patient && start == kNever;
+  bool unknown_start = patient && held.start == kNever;
   Cursor from = head;
   advance(from);
   return pick(from, 1, free, [&](size_t, const Entry& e) {
-    bool ends_in_time = patient && e.spec.duration && now_ + *e.spec.duration <= start;
+    const std::optional<double>& length = patient ? e.spec.duration : e.spec.limit;
+    bool ends_in_time = length && held.start != kNever && now_ + *length <= held.start;
     return ends_in_time || unknown_start || e.spec.demand.fits_in(spare);
   });
 }
@@ -358,12 +379,16 @@ void Scheduler::claim_if_waited(double at) {
   if (band.rank >= rank_of(top_priority_, at)) claimant_ = head_job_;
 }
 
+// As for an impatient head (choose_backfill), whatever the job's place in
+// the queue.
 Scheduler::Cursor Scheduler::choose_around_claimant(const Resources& free) {
   const Resources& claim = jobs_[claimant_].spec.demand;
   if (claim.fits_in(free)) return find(claimant_);
   Resources spare = saturating_minus(free, claim);
+  double surely = reserve_surely(claimant_, free).start;
   return pick(queue_begin(), 0, free, [&](size_t job, const Entry& e) {
-    return job != claimant_ && e.spec.demand.fits_in(spare);
+    bool ends_in_time = e.spec.limit && surely != kNever && now_ + *e.spec.limit <= surely;
+    return job != claimant_ && (ends_in_time || e.spec.demand.fits_in(spare));
   });
 }
 
@@ -378,8 +403,10 @@ void Scheduler::start(Cursor at) {
   tracker_.acquire(e.spec.demand);
   e.state = JobState::Running;
   e.started = true;
-  e.ends_at = e.spec.duration ? now_ + *e.spec.duration : kNever;
-  running_.insert({e.ends_at, job});
+  e.started_at = now_;
+  running_.insert({expected_end(e), job});
+  // A job without a limit never surely frees what it holds: left out.
+  if (e.spec.limit) running_limits_.insert({limit_end(e), job});
   Band* band = *at.band;
   bool first = at.job == band->jobs.begin();
   band->jobs.erase(at.job);
@@ -435,7 +462,8 @@ void Scheduler::finished(size_t job, bool succeeded) {
   Entry& e = jobs_[job];
   assert(e.state == JobState::Running);
   tracker_.release(e.spec.demand);
-  running_.erase({e.ends_at, job});
+  running_.erase({expected_end(e), job});
+  if (e.spec.limit) running_limits_.erase({limit_end(e), job});
   --unfinished_;
   if (!succeeded) {
     e.state = JobState::Failed;
@@ -455,7 +483,8 @@ void Scheduler::retry_later(size_t job) {
   Entry& e = jobs_[job];
   assert(e.state == JobState::Running);
   tracker_.release(e.spec.demand);
-  running_.erase({e.ends_at, job});
+  running_.erase({expected_end(e), job});
+  if (e.spec.limit) running_limits_.erase({limit_end(e), job});
   e.state = JobState::Backoff;
 }
 

@@ -21,10 +21,12 @@
 // expected ends of the running jobs. Other jobs start past it (backfill)
 // only if they fit now and are expected to end by then, or use only what the
 // head will leave free (EASY backfilling). A head that has waited an aging
-// interval at the head lets only what it leaves free be taken behind it;
-// once its band has also aged to the top, it becomes the claimant: until it
-// starts, no other job may take what it needs, even one that goes before it
-// in the queue since.
+// interval at the head trusts limits (timeouts) only: behind it, a job may
+// take only what it leaves free, or what the job's limit frees before the
+// running jobs' limits surely leave the head what it needs. Once its band
+// has also aged to the top, it becomes the claimant: until it starts, no
+// other job may take what it needs but on those terms, even one that goes
+// before it in the queue since.
 // Among the jobs allowed to start, the Strategy chooses.
 #pragma once
 
@@ -64,6 +66,10 @@ struct JobDemand {
   // (or anywhere while the head's own reservation is unknown, see
   // Scheduler::reservation).
   std::optional<double> duration;
+  // The longest an attempt may run, in seconds (its timeout, after which it
+  // is stopped); none: no limit. A hard bound where `duration` is a guess:
+  // what a claimant trusts (see the top of this file).
+  std::optional<double> limit;
 };
 
 enum class JobState : uint8_t {
@@ -182,6 +188,7 @@ class Scheduler {
     Resources demand;
     int64_t priority = 0;
     std::optional<double> duration;
+    std::optional<double> limit;
   };
   // 128 bytes: the largest part of a plan of 100,000 jobs after the jobs.
   struct Entry {
@@ -191,8 +198,8 @@ class Scheduler {
     uint32_t reason = 0;   // into reasons_
     size_t unmet = 0;      // dependencies not yet succeeded
     std::vector<size_t> dependents;
-    double path = 0;          // critical path
-    double ends_at = kNever;  // while running: expected end
+    double path = 0;        // critical path
+    double started_at = 0;  // while running: when it started
   };
 
   void compute_paths(const std::vector<JobDemand>& jobs);
@@ -221,6 +228,10 @@ class Scheduler {
   // When `head`, which does not fit in `free`, is expected to (see
   // Reservation), as the running jobs end and give their demand back.
   Reservation reserve(size_t head, const Resources& free) const;
+  // The same from the running jobs' limits: when enough will surely be free.
+  Reservation reserve_surely(size_t head, const Resources& free) const;
+  double expected_end(const Entry& e) const;
+  double limit_end(const Entry& e) const;
   double score(const Resources& demand, const Resources& free) const;
   void skip(size_t job, const std::string& reason);
   void skip_dependents(size_t job, const std::string& reason);
@@ -236,9 +247,10 @@ class Scheduler {
   std::vector<std::string> reasons_{std::string()};
   // By priority; those with no job ready stay, out of the queue.
   std::map<int64_t, Band> bands_;
-  BandQueue queue_;                              // the bands with jobs ready, by rank
-  int64_t top_priority_ = 0;                     // the highest declared
-  std::set<std::pair<double, size_t>> running_;  // (expected end, job)
+  BandQueue queue_;                                     // the bands with jobs ready, by rank
+  int64_t top_priority_ = 0;                            // the highest declared
+  std::set<std::pair<double, size_t>> running_;         // (expected end, job)
+  std::set<std::pair<double, size_t>> running_limits_;  // (end at its limit, job), if it has one
   ResourceTracker tracker_;
   Policy policy_;
   // The job at the head of the queue and since when, without a break: an

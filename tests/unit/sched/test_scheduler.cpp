@@ -28,7 +28,7 @@ Resources capacity(double cpu, uint64_t mib) {
 
 JobDemand job(const char* name, Resources demand, int64_t priority = 0,
               std::vector<size_t> after = {}) {
-  return JobDemand{name, demand, priority, std::move(after), std::nullopt};
+  return JobDemand{name, demand, priority, std::move(after), std::nullopt, std::nullopt};
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ Resources capacity(double cpu, uint64_t mib) {
 
 JobDemand job(std::string name, Resources demand, std::optional<double> duration,
               int64_t priority = 0, std::vector<size_t> after = {}) {
-  return JobDemand{std::move(name), demand, priority, std::move(after), duration};
+  return JobDemand{std::move(name), demand, priority, std::move(after), duration, std::nullopt};
 }
 
 Policy policy(Strategy strategy, double aging = 300, double cpu_overcommit = 1) {
@@ -338,6 +338,32 @@ TEST_CASE("a head that waited an aging interval starts when it fits, whatever th
     CHECK(sim.slots[1].start <= 360);
     CHECK(sim.makespan == 5460);
   }
+}
+
+TEST_CASE("a claimant lets jobs run whose limits end them before the running jobs' limits",
+          "[sched][strategy]") {
+  // Two cores, aging 10 s; every job's limit (its timeout) is its length.
+  // long (priority 3, 1 core, 100 s) and twenty small jobs (priority 3,
+  // 1 core, 10 s) run; big (priority 1, both cores, 10 s) gets the head when
+  // the priority-3 band falls behind its own, and claims an interval later.
+  // long's limit frees big's second core at 100 at the latest: a small job
+  // whose limit ends it by then cannot delay big, and runs on the other
+  // core meanwhile. big starts at 100 all the same. Without limits, the
+  // claim shut that core until 100.
+  auto with_limits = [](std::vector<JobDemand> jobs) {
+    for (JobDemand& j : jobs)
+      j.limit = j.duration;
+    return jobs;
+  };
+  std::vector<JobDemand> jobs{job("long", need(1), 100, 3), job("big", need(2), 10, 1)};
+  for (int i = 0; i < 20; ++i)
+    jobs.push_back(job("s" + std::to_string(i), need(1), 10, 3));
+  Simulation limited = plan(with_limits(jobs), capacity(2, 1024), policy(Strategy::FirstFit, 10));
+  Simulation unlimited = plan(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 10));
+  CHECK(limited.slots[1].start == 100);
+  CHECK(unlimited.slots[1].start == 100);
+  CHECK(limited.makespan == 160);  // (100 + 20 x 10 + 2 x 10) core-seconds on 2 cores
+  CHECK(unlimited.makespan > limited.makespan);
 }
 
 TEST_CASE("jobs of a band that backfill do not cost its first job the head", "[sched][strategy]") {
