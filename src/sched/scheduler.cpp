@@ -331,7 +331,9 @@ Scheduler::Cursor Scheduler::choose(Cursor head, const Resources& free) {
 // jobs' limits surely leave the head what it needs.
 Scheduler::Cursor Scheduler::choose_backfill(Cursor head, const Resources& free) {
   bool patient = head_patient();
-  Reservation held = patient ? reserve(head.id(), free) : reserve_surely(head.id(), free);
+  Reservation held = reserve(head.id(), free);
+  std::optional<double> surely;
+  if (!patient) surely = reserve_surely(head.id(), free).start;
   Resources spare = patient ? held.spare : saturating_minus(free, jobs_[head.id()].spec.demand);
   // With the reservation unknown (it waits on a job of unknown duration),
   // anything that fits may start until patience runs out.
@@ -339,10 +341,15 @@ Scheduler::Cursor Scheduler::choose_backfill(Cursor head, const Resources& free)
   Cursor from = head;
   advance(from);
   return pick(from, 1, free, [&](size_t, const Entry& e) {
-    const std::optional<double>& length = patient ? e.spec.duration : e.spec.limit;
-    bool ends_in_time = length && held.start != kNever && now_ + *length <= held.start;
-    return ends_in_time || unknown_start || e.spec.demand.fits_in(spare);
+    return ends_in_time(e, held.start, surely) || unknown_start || e.spec.demand.fits_in(spare);
   });
+}
+
+// Expected to end by `expected` and, given `surely`, stopped by its limit by
+// then too: an impatient head lets in no more than a patient one does.
+bool Scheduler::ends_in_time(const Entry& e, double expected, std::optional<double> surely) const {
+  if (!e.spec.duration || now_ + *e.spec.duration > expected) return false;
+  return !surely || (e.spec.limit && *surely != kNever && now_ + *e.spec.limit <= *surely);
 }
 
 // The job the strategy picks among those of the window from `from` (the
@@ -385,10 +392,10 @@ Scheduler::Cursor Scheduler::choose_around_claimant(const Resources& free) {
   const Resources& claim = jobs_[claimant_].spec.demand;
   if (claim.fits_in(free)) return find(claimant_);
   Resources spare = saturating_minus(free, claim);
+  double expected = reserve(claimant_, free).start;
   double surely = reserve_surely(claimant_, free).start;
   return pick(queue_begin(), 0, free, [&](size_t job, const Entry& e) {
-    bool ends_in_time = e.spec.limit && surely != kNever && now_ + *e.spec.limit <= surely;
-    return job != claimant_ && (ends_in_time || e.spec.demand.fits_in(spare));
+    return job != claimant_ && (ends_in_time(e, expected, surely) || e.spec.demand.fits_in(spare));
   });
 }
 

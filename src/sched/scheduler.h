@@ -21,9 +21,10 @@
 // expected ends of the running jobs. Other jobs start past it (backfill)
 // only if they fit now and are expected to end by then, or use only what the
 // head will leave free (EASY backfilling). A head that has waited an aging
-// interval at the head trusts limits (timeouts) only: behind it, a job may
-// take only what it leaves free, or what the job's limit frees before the
-// running jobs' limits surely leave the head what it needs. Once its band
+// interval at the head trusts expected run times no more than limits
+// (timeouts): behind it, a job may take only what it leaves free, or what
+// it is expected to give back by the reservation and its limit frees before
+// the running jobs' limits surely leave the head what it needs. Once its band
 // has also aged to the top, it becomes the claimant: until it starts, no
 // other job may take what it needs but on those terms, even one that goes
 // before it in the queue since.
@@ -232,6 +233,7 @@ class Scheduler {
   Reservation reserve_surely(size_t head, const Resources& free) const;
   double expected_end(const Entry& e) const;
   double limit_end(const Entry& e) const;
+  bool ends_in_time(const Entry& e, double expected, std::optional<double> surely) const;
   double score(const Resources& demand, const Resources& free) const;
   void skip(size_t job, const std::string& reason);
   void skip_dependents(size_t job, const std::string& reason);

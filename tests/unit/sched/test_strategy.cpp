@@ -366,6 +366,27 @@ TEST_CASE("a claimant lets jobs run whose limits end them before the running job
   CHECK(unlimited.makespan > limited.makespan);
 }
 
+TEST_CASE("a head that waited lets in no job a patient head would keep out", "[sched][strategy]") {
+  // Two cores, aging 10 s. r (priority 5, 1 core) runs 100 s, its timeout
+  // 1000 s; h (priority 5, both cores, 10 s) waits for it from 0; t (1 core,
+  // 20 s) backfills at 0, as it ends by h's reservation at 100. At 20 h has
+  // waited an interval, and claims. f (1 core) is expected to run 500 s,
+  // its timeout 900 s: its timeout ends it before r's, but it is expected
+  // to run far past h's reservation, which a patient head would never let
+  // it do. h starts at 100, f after it. (First-fit: best-fit would start h
+  // at 0, as it fills the machine.)
+  std::vector<JobDemand> jobs{job("r", need(1), 100, 5), job("h", need(2), 10, 5),
+                              job("t", need(1), 20), job("f", need(1), 500)};
+  jobs[0].limit = 1000;
+  jobs[1].limit = 20;
+  jobs[2].limit = 20;
+  jobs[3].limit = 900;
+  Simulation sim = plan(jobs, capacity(2, 1024), policy(Strategy::FirstFit, 10));
+  CHECK(sim.slots[2].start == 0);
+  CHECK(sim.slots[1].start == 100);
+  CHECK(sim.slots[3].start == 110);
+}
+
 TEST_CASE("jobs of a band that backfill do not cost its first job the head", "[sched][strategy]") {
   // Two cores, aging 10 s. Twenty priority-1 jobs (1 core, 10 s); j
   // (priority 0, both cores, 15 s: the longest path of its band) and five
