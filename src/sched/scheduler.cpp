@@ -231,35 +231,29 @@ std::optional<Reservation> Scheduler::reservation() const {
   return reserve(head, tracker_.free());
 }
 
-namespace {
-
 // Running jobs give their demand back in the order of `ends`; the head can
 // start once it fits in what is free then. A job past its end is taken to
 // end now.
-template <typename Demand>
-Reservation reserve_by(size_t head, const Resources& need, const Resources& free, double now,
-                       const std::set<std::pair<double, size_t>>& ends, Demand demand) {
+Reservation Scheduler::reserve_from(size_t head, const Resources& free,
+                                    const std::set<std::pair<double, size_t>>& ends) const {
+  const Resources& need = jobs_[head].spec.demand;
   Resources then = free;
   for (const auto& [end, job] : ends) {
-    then += demand(job);
-    if (need.fits_in(then)) return Reservation{head, std::max(end, now), then - need};
+    then += jobs_[job].spec.demand;
+    if (need.fits_in(then)) return Reservation{head, std::max(end, now_), then - need};
   }
   // The head asks for more than the capacity, or `free` is short of the run's
   // own by room other processes hold (admit_next's limit), which they give
   // back when they will: unknown.
-  return Reservation{head, Scheduler::kNever, Resources{}};
+  return Reservation{head, kNever, Resources{}};
 }
 
-}  // namespace
-
 Reservation Scheduler::reserve(size_t head, const Resources& free) const {
-  return reserve_by(head, jobs_[head].spec.demand, free, now_, running_,
-                    [this](size_t job) { return jobs_[job].spec.demand; });
+  return reserve_from(head, free, running_);
 }
 
 Reservation Scheduler::reserve_surely(size_t head, const Resources& free) const {
-  return reserve_by(head, jobs_[head].spec.demand, free, now_, running_limits_,
-                    [this](size_t job) { return jobs_[job].spec.demand; });
+  return reserve_from(head, free, running_limits_);
 }
 
 double Scheduler::expected_end(const Entry& e) const {

@@ -231,6 +231,8 @@ class Scheduler {
   Reservation reserve(size_t head, const Resources& free) const;
   // The same from the running jobs' limits: when enough will surely be free.
   Reservation reserve_surely(size_t head, const Resources& free) const;
+  Reservation reserve_from(size_t head, const Resources& free,
+                           const std::set<std::pair<double, size_t>>& ends) const;
   double expected_end(const Entry& e) const;
   double limit_end(const Entry& e) const;
   bool ends_in_time(const Entry& e, double expected, std::optional<double> surely) const;
